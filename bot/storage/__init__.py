@@ -1,0 +1,3 @@
+"""Storage domains. Importing this package registers every domain's migrations, in order."""
+
+from bot.storage import inbox, rooms  # noqa: F401

@@ -1,0 +1,156 @@
+"""Composition root: builds every part from the Config, wires them, starts and stops them.
+
+Only this module imports ``commands/``; everything else receives what it needs from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from bot.command import CommandFamily
+from bot.config import Config
+from bot.events import EventIntake, Listener
+from bot.i18n import Catalogs
+from bot.matrix import MatrixClient, MatrixError
+from bot.router import Router
+from bot.services import Services
+from bot.storage import inbox, rooms
+from bot.storage.db import Database
+from bot.tasks import TaskSpawner
+from commands import help as help_commands
+from commands import room as room_commands
+
+log = logging.getLogger(__name__)
+
+
+def command_families() -> list[CommandFamily]:
+    """Every command family, in the order ``!help`` lists them."""
+    return [help_commands.family, room_commands.family]
+
+
+class Application:
+    """One running bot."""
+
+    def __init__(self, config: Config, *, extra_families: list[CommandFamily] | None = None) -> None:
+        self.config = config
+        data_dir = config.storage.path
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.storage.database)
+        self.matrix = MatrixClient(config.matrix, data_dir)
+        self.tasks = TaskSpawner()
+        self.services = Services(
+            config=config,
+            db=self.db,
+            matrix=self.matrix,
+            catalogs=Catalogs(),
+            tasks=self.tasks,
+        )
+        self.router = Router(self.services, command_families() + list(extra_families or []))
+        self.listeners: list[Listener] = [self.router]
+        self.intake: EventIntake | None = None
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+        self._sync_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Migrate, log in, replay what a crash left unhandled, then start syncing."""
+        self.db.migrate()
+        await self.matrix.login()
+        self.intake = EventIntake(self.db, self.matrix.user_id, self.listeners)
+        for event in self.intake.pending():
+            log.info("replaying unhandled event %s in %s", event.event_id, event.room_id)
+            self.intake.dispatch(event)
+        self._sync_task = asyncio.create_task(self._sync_loop(), name="sync")
+
+    async def run(self) -> None:
+        """Run until :meth:`request_stop` (SIGINT/SIGTERM in the CLI), then shut down cleanly."""
+        await self.start()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def stop(self) -> None:
+        """Stop syncing, finish handled events, flush sends, close the database."""
+        self._stop.set()
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync_task
+            self._sync_task = None
+        if self.intake is not None:
+            await self.intake.drain(timeout=20)
+        await self.tasks.drain(timeout=10)
+        await self.matrix.close()
+        self.db.close()
+        log.info("stopped")
+
+    async def _sync_loop(self) -> None:
+        assert self.intake is not None
+        intake = self.intake
+        delay = 1.0
+        outage_since: float | None = None
+        while not self._stop.is_set():
+            try:
+                batch = await self.matrix.sync(intake.since())
+            except asyncio.CancelledError:
+                raise
+            except (MatrixError, OSError, TimeoutError, Exception) as exc:  # noqa: B014
+                if outage_since is None:
+                    outage_since = time.monotonic()
+                    self.matrix.connected = False
+                    log.warning("sync failed (%s); retrying with backoff", type(exc).__name__)
+                await self._wait_or_stop(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            if outage_since is not None:
+                log.warning("homeserver reachable again after %.1f s", time.monotonic() - outage_since)
+                outage_since = None
+            delay = 1.0
+            self.matrix.connected = True
+            for room_id, inviter in batch.invites.items():
+                await self._on_invite(room_id, inviter)
+            for room_id in batch.left:
+                rooms.forget(self.db, room_id)
+            for event in intake.accept(batch):
+                intake.dispatch(event)
+            if not self.ready.is_set():
+                inbox.prune(self.db)
+                self.ready.set()
+                log.info("ready: first sync done as %s", self.matrix.user_id)
+
+    async def _wait_or_stop(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    async def _on_invite(self, room_id: str, inviter: str | None) -> None:
+        if inviter is not None and self.invite_allowed(inviter):
+            try:
+                await self.matrix.join(room_id)
+                log.info("joined %s on an invite", room_id)
+            except MatrixError as exc:
+                log.warning("could not join %s: %s", room_id, exc)
+            return
+        log.warning("rejected an invite to %s from %s (not on the allow-list)", room_id, inviter)
+        try:
+            await self.matrix.reject_invite(room_id)
+        except MatrixError as exc:
+            log.warning("could not reject the invite to %s: %s", room_id, exc)
+
+    def invite_allowed(self, inviter: str) -> bool:
+        """Bot admins, listed user ids, and users of listed homeservers may invite the bot."""
+        bot = self.config.bot
+        if inviter in bot.admins or inviter in bot.allowed_inviters:
+            return True
+        server = inviter.split(":", 1)[1] if ":" in inviter else ""
+        return server in bot.allowed_inviters
+
+    def add_listener(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+

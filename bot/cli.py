@@ -1,0 +1,92 @@
+"""Command line: parse, call, exit code. The work happens elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from bot import config as config_module
+from bot.errors import ConfigError
+from bot.logsetup import configure
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liaison", description="Liaison, a Matrix bot for a network.")
+    parser.add_argument("--log-format", choices=("text", "json"), default=None)
+    parser.add_argument("--log-level", default=None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot until SIGINT/SIGTERM")
+    run.add_argument("-c", "--config", required=True, type=Path)
+    check = sub.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("-c", "--config", required=True, type=Path)
+    demo = sub.add_parser("demo", help="a local homeserver, the offline translator and demo rooms")
+    demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    migrate = sub.add_parser("migrate", help="apply pending migrations and print the schema version")
+    migrate.add_argument("-c", "--config", required=True, type=Path)
+    backup = sub.add_parser("backup", help="consistent online copy of the database")
+    backup.add_argument("-c", "--config", required=True, type=Path)
+    backup.add_argument("path", nargs="?", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        configure(args.log_level or "INFO", args.log_format or "text")
+        from bot.demo import run_demo
+
+        return _run_until_signal(run_demo(args.data_dir))
+    try:
+        config = config_module.load(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)  # noqa: T201
+        return 1
+    configure(args.log_level or config.logging.level, args.log_format or config.logging.format)
+    if args.command == "check-config":
+        print(f"{args.config}: OK")  # noqa: T201
+        return 0
+    if args.command == "migrate":
+        from bot.storage.db import Database
+
+        db = Database(config.storage.database)
+        applied = db.migrate()
+        for name in applied:
+            print(f"applied {name}")  # noqa: T201
+        print(f"schema version {db.schema_version()}")  # noqa: T201
+        db.close()
+        return 0
+    if args.command == "backup":
+        from bot.operations import backup
+
+        target = backup(config, args.path)
+        print(f"backup written to {target}")  # noqa: T201
+        return 0
+    from bot.app import Application
+
+    async def run() -> None:
+        app = Application(config)
+        await _serve(app.run(), app.request_stop)
+
+    return _run_until_signal(run())
+
+
+async def _serve(coro, stop) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    await coro
+
+
+def _run_until_signal(coro) -> int:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(coro)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

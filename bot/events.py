@@ -1,0 +1,194 @@
+"""Which events matter, and handing each to the listeners exactly once, in room order.
+
+Own events, history from before the bot joined, and events already handled are dropped here.
+Each room has a lane: its events are handled one after another (so copies and replies keep the
+room's order) while different rooms proceed in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.matrix import LIAISON_KEY, SyncBatch
+from bot.storage import inbox, rooms
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """A room event as the bot's features see it (decrypted where it was encrypted)."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    type: str
+    content: dict[str, Any]
+    origin_server_ts: int
+    source: dict[str, Any]
+
+    @classmethod
+    def from_source(cls, room_id: str, source: dict[str, Any]) -> IncomingEvent:
+        content = source.get("content")
+        return cls(
+            room_id=room_id,
+            event_id=str(source.get("event_id", "")),
+            sender=str(source.get("sender", "")),
+            type=str(source.get("type", "")),
+            content=content if isinstance(content, dict) else {},
+            origin_server_ts=int(source.get("origin_server_ts") or 0),
+            source=source,
+        )
+
+    @property
+    def body(self) -> str:
+        body = self.content.get("body")
+        return body if isinstance(body, str) else ""
+
+    @property
+    def msgtype(self) -> str:
+        msgtype = self.content.get("msgtype")
+        return msgtype if isinstance(msgtype, str) else ""
+
+    @property
+    def relates_to(self) -> dict[str, Any]:
+        relates = self.content.get("m.relates_to")
+        return relates if isinstance(relates, dict) else {}
+
+    @property
+    def redacts(self) -> str | None:
+        redacts = self.source.get("redacts") or self.content.get("redacts")
+        return redacts if isinstance(redacts, str) else None
+
+    @property
+    def from_liaison(self) -> bool:
+        return LIAISON_KEY in self.content
+
+    @property
+    def undecryptable(self) -> bool:
+        return bool(self.source.get("liaison_undecryptable"))
+
+
+Listener = Callable[[IncomingEvent], Awaitable[None]]
+InviteHandler = Callable[[str, str | None], Awaitable[None]]
+
+HANDLED_TYPES = frozenset(
+    {"m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.sticker"}
+)
+
+
+class EventIntake:
+    """From a sync batch to the listeners: filter, record, dedupe, dispatch by room lane."""
+
+    def __init__(self, db: Database, own_user_id: str, listeners: list[Listener]) -> None:
+        self.db = db
+        self.own_user_id = own_user_id
+        self.listeners = listeners
+        self.started_ms = int(time.time() * 1000)
+        self._lanes: dict[str, asyncio.Queue[IncomingEvent | None]] = {}
+        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self.handled = 0
+        self.on_handled: Callable[[IncomingEvent, str, float], None] | None = None
+
+    def since(self) -> str | None:
+        return inbox.get_state(self.db, "next_batch")
+
+    def accept(self, batch: SyncBatch) -> list[IncomingEvent]:
+        """Record the batch and its token atomically; return the events to handle now."""
+        first_sync = batch.since is None
+        candidates: list[inbox.InboxEvent] = []
+        for room_id, timeline in batch.timelines.items():
+            known = rooms.is_known(self.db, room_id)
+            for source in self._relevant(room_id, timeline, known=known, first_sync=first_sync):
+                candidates.append(inbox.InboxEvent(room_id, source))
+            if not known:
+                rooms.remember(self.db, room_id)
+        fresh = inbox.accept_batch(self.db, candidates, batch.next_batch)
+        return [IncomingEvent.from_source(e.room_id, e.source) for e in fresh]
+
+    def _relevant(
+        self, room_id: str, timeline: list[dict[str, Any]], *, known: bool, first_sync: bool
+    ) -> list[dict[str, Any]]:
+        if first_sync:
+            # no replay of history on the very first start: only what happens from now on
+            timeline = [e for e in timeline if int(e.get("origin_server_ts") or 0) >= self.started_ms]
+        elif not known:
+            # a room joined in this batch: its history before our join is not for us
+            timeline = _after_own_join(timeline, self.own_user_id)
+        return [
+            e
+            for e in timeline
+            if e.get("sender") != self.own_user_id and e.get("type") in HANDLED_TYPES
+        ]
+
+    def pending(self) -> list[IncomingEvent]:
+        """Events accepted before a crash but never handled."""
+        return [IncomingEvent.from_source(e.room_id, e.source) for e in inbox.pending(self.db)]
+
+    def dispatch(self, event: IncomingEvent) -> None:
+        lane = self._lanes.get(event.room_id)
+        if lane is None:
+            lane = asyncio.Queue()
+            self._lanes[event.room_id] = lane
+            self._lane_tasks[event.room_id] = asyncio.create_task(
+                self._run_lane(lane), name=f"lane:{event.room_id}"
+            )
+        lane.put_nowait(event)
+
+    def backlog(self) -> int:
+        return sum(lane.qsize() for lane in self._lanes.values())
+
+    async def _run_lane(self, lane: asyncio.Queue[IncomingEvent | None]) -> None:
+        while True:
+            event = await lane.get()
+            if event is None:
+                return
+            started = time.monotonic()
+            outcome = "ok"
+            for listener in self.listeners:
+                try:
+                    await listener(event)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    outcome = "error"
+                    log.exception(
+                        "listener %s failed on %s in %s",
+                        getattr(listener, "__qualname__", listener),
+                        event.event_id,
+                        event.room_id,
+                    )
+            inbox.mark_done(self.db, event.event_id)
+            self.handled += 1
+            elapsed = time.monotonic() - started
+            if self.on_handled is not None:
+                self.on_handled(event, outcome, elapsed)
+
+    async def drain(self, timeout: float) -> None:
+        """Finish what is queued (bounded), then stop the lanes."""
+        for lane in self._lanes.values():
+            lane.put_nowait(None)
+        tasks = list(self._lane_tasks.values())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _after_own_join(timeline: list[dict[str, Any]], own_user_id: str) -> list[dict[str, Any]]:
+    for index in range(len(timeline) - 1, -1, -1):
+        event = timeline[index]
+        if (
+            event.get("type") == "m.room.member"
+            and event.get("state_key") == own_user_id
+            and event.get("content", {}).get("membership") == "join"
+        ):
+            return timeline[index + 1 :]
+    return []

@@ -1,0 +1,54 @@
+"""The container the composition root fills and hands to commands and listeners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.command import Permission
+from bot.config import Config
+from bot.i18n import Catalogs
+from bot.matrix import MatrixClient
+from bot.storage import rooms
+from bot.storage.db import Database
+from bot.tasks import TaskSpawner
+
+if TYPE_CHECKING:
+    from bot.command import CommandFamily
+
+
+@dataclass
+class Services:
+    config: Config
+    db: Database
+    matrix: MatrixClient
+    catalogs: Catalogs
+    tasks: TaskSpawner
+    families: dict[str, CommandFamily] = field(default_factory=dict)
+
+    def room_language(self, room_id: str) -> str:
+        """The room's declared language (``!room lang``), else the configured default."""
+        return rooms.settings(self.db, room_id).language or self.config.bot.default_language
+
+    def room_timezone(self, room_id: str) -> ZoneInfo:
+        name = rooms.settings(self.db, room_id).timezone or self.config.bot.default_timezone
+        return ZoneInfo(name)
+
+    def is_bot_admin(self, user_id: str) -> bool:
+        return user_id in self.config.bot.admins
+
+    def is_room_admin(self, room_id: str, user_id: str) -> bool:
+        if self.is_bot_admin(user_id):
+            return True
+        return self.matrix.power_level(room_id, user_id) >= self.config.bot.admin_power_level
+
+    def may_use(self, permission: Permission, room_id: str, user_id: str) -> bool:
+        if permission == Permission.BOT_ADMIN:
+            return self.is_bot_admin(user_id)
+        if permission == Permission.ROOM_ADMIN:
+            return self.is_room_admin(room_id, user_id)
+        return True
+
+    def t(self, lang: str, message: str, **params: object) -> str:
+        return self.catalogs.translate(lang, message, **params)

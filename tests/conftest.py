@@ -1,0 +1,64 @@
+"""Session fixtures: one real Synapse for the whole run, a fresh bot account per test."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.devserver.synapse import LocalSynapse
+from bot.storage.db import Database
+from tests.support.botharness import BotHarness
+from tests.support.members import Member
+
+
+@pytest.fixture(scope="session")
+async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalSynapse]:
+    hs = LocalSynapse(tmp_path_factory.mktemp("synapse"))
+    await hs.start()
+    yield hs
+    await hs.stop()
+
+
+@pytest.fixture
+async def bot(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    harness = BotHarness(synapse, tmp_path / "bot")
+    yield harness
+    await harness.stop()
+
+
+class MemberFactory:
+    """Creates member accounts with names unique to the run (one Synapse serves every test)."""
+
+    def __init__(self, hs: LocalSynapse, store_root: Path) -> None:
+        self.hs = hs
+        self.store_root = store_root
+        self.created: list[Member] = []
+
+    async def __call__(self, name: str, *, encryption: bool = False) -> Member:
+        localpart = f"{name}{next(_member_ids)}"
+        member = await Member.create(
+            self.hs, localpart, encryption=encryption, store_dir=self.store_root / localpart
+        )
+        self.created.append(member)
+        return member
+
+
+_member_ids = itertools.count(1)
+
+
+@pytest.fixture
+async def new_member(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[MemberFactory]:
+    factory = MemberFactory(synapse, tmp_path / "members")
+    yield factory
+    for member in factory.created:
+        await member.close()
+
+
+@pytest.fixture
+def fresh_db() -> Database:
+    db = Database(":memory:")
+    db.migrate()
+    return db
