@@ -12,14 +12,19 @@ import time
 
 from bot.command import CommandFamily
 from bot.config import Config
-from bot.events import EventIntake, Listener
+from bot.events import EventIntake, IncomingEvent, Listener
+from bot.features import Installer
 from bot.i18n import Catalogs
 from bot.matrix import MatrixClient, MatrixError
+from bot.metrics import Metrics
 from bot.router import Router
+from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.storage import inbox, rooms
 from bot.storage.db import Database
 from bot.tasks import TaskSpawner
+from bot.translation.service import build_translation_service
+from bot.web import WebServer
 from commands import help as help_commands
 from commands import room as room_commands
 
@@ -28,13 +33,23 @@ log = logging.getLogger(__name__)
 
 def command_families() -> list[CommandFamily]:
     """Every command family, in the order ``!help`` lists them."""
-    return [help_commands.family, room_commands.family]
+    return [
+        help_commands.family,
+        room_commands.family,
+    ]
+
+
+# Each feature's install(services, add_listener) builds its runtime object, registers its
+# scheduler loader and web routes, and adds its event listener (after the router's).
+FEATURE_INSTALLERS: list[Installer] = []
 
 
 class Application:
     """One running bot."""
 
-    def __init__(self, config: Config, *, extra_families: list[CommandFamily] | None = None) -> None:
+    def __init__(
+        self, config: Config, *, extra_families: list[CommandFamily] | None = None
+    ) -> None:
         self.config = config
         data_dir = config.storage.path
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -47,9 +62,15 @@ class Application:
             matrix=self.matrix,
             catalogs=Catalogs(),
             tasks=self.tasks,
+            scheduler=Scheduler(),
+            metrics=Metrics(),
+            web=WebServer(config.web) if config.web.enabled else None,
+            translation=build_translation_service(config.translation, self.db),
         )
         self.router = Router(self.services, command_families() + list(extra_families or []))
         self.listeners: list[Listener] = [self.router]
+        for install in FEATURE_INSTALLERS:
+            install(self.services, self.add_listener)
         self.intake: EventIntake | None = None
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
@@ -63,7 +84,11 @@ class Application:
         for event in self.intake.pending():
             log.info("replaying unhandled event %s in %s", event.event_id, event.room_id)
             self.intake.dispatch(event)
+        self.intake.on_handled = self._count_event
+        self.router.on_command = self._count_command
         self._sync_task = asyncio.create_task(self._sync_loop(), name="sync")
+        if self.services.web is not None:
+            await self.services.web.start()
 
     async def run(self) -> None:
         """Run until :meth:`request_stop` (SIGINT/SIGTERM in the CLI), then shut down cleanly."""
@@ -84,10 +109,15 @@ class Application:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sync_task
             self._sync_task = None
+        self.services.scheduler.shutdown()
+        if self.services.web is not None:
+            await self.services.web.stop()
         if self.intake is not None:
             await self.intake.drain(timeout=20)
         await self.tasks.drain(timeout=10)
         await self.matrix.close()
+        if self.services.translation is not None:
+            await self.services.translation.aclose()
         self.db.close()
         log.info("stopped")
 
@@ -110,7 +140,9 @@ class Application:
                 delay = min(delay * 2, 30.0)
                 continue
             if outage_since is not None:
-                log.warning("homeserver reachable again after %.1f s", time.monotonic() - outage_since)
+                log.warning(
+                    "homeserver reachable again after %.1f s", time.monotonic() - outage_since
+                )
                 outage_since = None
             delay = 1.0
             self.matrix.connected = True
@@ -122,6 +154,8 @@ class Application:
                 intake.dispatch(event)
             if not self.ready.is_set():
                 inbox.prune(self.db)
+                # schedules start once the rooms are known, so due posts can go out at once
+                await self.services.scheduler.start()
                 self.ready.set()
                 log.info("ready: first sync done as %s", self.matrix.user_id)
 
@@ -151,6 +185,12 @@ class Application:
         server = inviter.split(":", 1)[1] if ":" in inviter else ""
         return server in bot.allowed_inviters
 
+    def _count_event(self, event: IncomingEvent, outcome: str, seconds: float) -> None:
+        self.services.metrics.events_handled.labels(outcome).inc()
+        self.services.metrics.handle_seconds.observe(seconds)
+
+    def _count_command(self, family: str, outcome: str, seconds: float) -> None:
+        self.services.metrics.commands.labels(family, outcome).inc()
+
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
-

@@ -258,10 +258,14 @@ def _check(config: Config) -> list[str]:
             )
     for name in ("libre", "apertium"):
         if name in t.engines and not t.engine(name).url:
-            problems.append(f"translation.{name}.url: required when {name} is in translation.engines")
+            problems.append(
+                f"translation.{name}.url: required when {name} is in translation.engines"
+            )
     for name in ("deepl", "microsoft"):
         if name in t.engines and not t.engine(name).api_key:
-            problems.append(f"translation.{name}.api_key: required when {name} is in translation.engines")
+            problems.append(
+                f"translation.{name}.api_key: required when {name} is in translation.engines"
+            )
     if t.timeout_seconds <= 0:
         problems.append("translation.timeout_seconds: must be positive")
     if t.max_concurrency < 1:
@@ -274,7 +278,9 @@ def _check(config: Config) -> list[str]:
         problems.append("scheduler.grace_seconds: must not be negative")
     for i, lead in enumerate(config.events.reminder_leads):
         if not re.fullmatch(r"(\d+[dhm])+", lead):
-            problems.append(f"events.reminder_leads[{i}]: not a duration like 24h, 1h, 30m: {lead!r}")
+            problems.append(
+                f"events.reminder_leads[{i}]: not a duration like 24h, 1h, 30m: {lead!r}"
+            )
     if not config.aid.categories:
         problems.append("aid.categories: must list at least one category")
     if config.aid.stale_days < 1:

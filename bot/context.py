@@ -32,7 +32,7 @@ class CommandContext:
 
     def t(self, message: str, **params: Any) -> str:
         """A catalog message in this room's language."""
-        return self.services.t(self.lang, message, **params)
+        return self.services.text(self.lang, message, **params)
 
     async def reply(self, message: str, **params: Any) -> str:
         """Answer as an m.notice in reply to the command; ``message`` is a catalog message id."""

@@ -117,7 +117,9 @@ class EventIntake:
     ) -> list[dict[str, Any]]:
         if first_sync:
             # no replay of history on the very first start: only what happens from now on
-            timeline = [e for e in timeline if int(e.get("origin_server_ts") or 0) >= self.started_ms]
+            timeline = [
+                e for e in timeline if int(e.get("origin_server_ts") or 0) >= self.started_ms
+            ]
         elif not known:
             # a room joined in this batch: its history before our join is not for us
             timeline = _after_own_join(timeline, self.own_user_id)

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -294,7 +294,9 @@ class MatrixClient:
         room = self.client.rooms.get(room_id)
         if room is None:
             return 0
-        if user_id in self._creators.get(room_id, ()) and _creators_are_privileged(room.room_version):
+        if user_id in self._creators.get(room_id, ()) and _creators_are_privileged(
+            room.room_version
+        ):
             return CREATOR_POWER
         return int(room.power_levels.get_user_level(user_id))
 
@@ -387,9 +389,13 @@ class MatrixClient:
         assert event_id is not None
         return event_id
 
-    async def redact(self, room_id: str, event_id: str, *, txn_id: str, reason: str | None = None) -> None:
+    async def redact(
+        self, room_id: str, event_id: str, *, txn_id: str, reason: str | None = None
+    ) -> None:
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        job = _SendJob("m.room.redaction", {"reason": reason} if reason else {}, txn_id, future, event_id)
+        job = _SendJob(
+            "m.room.redaction", {"reason": reason} if reason else {}, txn_id, future, event_id
+        )
         self._queue(room_id).put_nowait(job)
         await future
 

@@ -139,8 +139,12 @@ class Router:
             await ctx.reply(exc.message, **exc.params)
         except Exception:
             outcome = "error"
-            log.exception("command %s failed in %s (%s)", family_name, event.room_id, event.event_id)
-            await ctx.reply("Sorry, something went wrong on my side. Nothing was changed; please try again later.")
+            log.exception(
+                "command %s failed in %s (%s)", family_name, event.room_id, event.event_id
+            )
+            await ctx.reply(
+                "Sorry, something went wrong on my side. Nothing was changed; please try again later."
+            )
         finally:
             elapsed = time.monotonic() - started
             log.info(
@@ -190,7 +194,9 @@ class Router:
                 help=f"`{prefix}help`",
             )
 
-    async def _unknown_verb(self, ctx: CommandContext, family: CommandFamily, verb: str | None) -> None:
+    async def _unknown_verb(
+        self, ctx: CommandContext, family: CommandFamily, verb: str | None
+    ) -> None:
         prefix = self.services.config.bot.command_prefix
         verbs = [v for v in family.commands if v]
         if verb is None:

@@ -10,12 +10,20 @@ from bot.command import Permission
 from bot.config import Config
 from bot.i18n import Catalogs
 from bot.matrix import MatrixClient
+from bot.metrics import Metrics
+from bot.scheduler import Scheduler
 from bot.storage import rooms
 from bot.storage.db import Database
 from bot.tasks import TaskSpawner
+from bot.web import WebServer
 
 if TYPE_CHECKING:
+    from bot.aid.service import MutualAid
+    from bot.announcements import Announcements
     from bot.command import CommandFamily
+    from bot.gatherings.service import Gatherings
+    from bot.relay import Relay
+    from bot.translation.service import TranslationService
 
 
 @dataclass
@@ -25,6 +33,14 @@ class Services:
     matrix: MatrixClient
     catalogs: Catalogs
     tasks: TaskSpawner
+    scheduler: Scheduler
+    metrics: Metrics
+    translation: TranslationService | None = None
+    web: WebServer | None = None
+    relay: Relay | None = None
+    gatherings: Gatherings | None = None
+    aid: MutualAid | None = None
+    announcements: Announcements | None = None
     families: dict[str, CommandFamily] = field(default_factory=dict)
 
     def room_language(self, room_id: str) -> str:
@@ -50,5 +66,6 @@ class Services:
             return self.is_room_admin(room_id, user_id)
         return True
 
-    def t(self, lang: str, message: str, **params: object) -> str:
+    def text(self, lang: str, message: str, **params: object) -> str:
+        """A catalog message in ``lang`` (for messages not answering a command)."""
         return self.catalogs.translate(lang, message, **params)

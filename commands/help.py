@@ -5,17 +5,18 @@ from __future__ import annotations
 from bot.command import CommandFamily
 from bot.context import CommandContext
 from bot.errors import CommandError
+from bot.i18n import N_
 
 family = CommandFamily(
     "help",
-    help="Lists the commands you may use here, or explains one family.",
+    help=N_("Lists the commands you may use here, or explains one family."),
     aliases={"fr": ("aide",), "es": ("ayuda",), "ar": ("مساعدة",)},
 )
 
 
 @family.command(
     usage="help [family]",
-    help="Lists the commands you may use here, or explains one family.",
+    help=N_("Lists the commands you may use here, or explains one family."),
     examples=("help", "help event"),
 )
 async def show_help(ctx: CommandContext) -> None:
@@ -30,7 +31,12 @@ async def show_help(ctx: CommandContext) -> None:
             raise CommandError("There is no command family called {name}.", name=f"`{wanted}`")
         await ctx.reply_text(_family_help(ctx, chosen, prefix))
         return
-    lines = [ctx.t("**Commands you can use here** (type {help} for details):", help=f"`{prefix}help <family>`")]
+    lines = [
+        ctx.t(
+            "**Commands you can use here** (type {help} for details):",
+            help=f"`{prefix}help <family>`",
+        )
+    ]
     for chosen in services.families.values():
         if chosen.name == "help" or not _visible(ctx, chosen):
             continue
@@ -42,7 +48,8 @@ async def show_help(ctx: CommandContext) -> None:
 
 def _visible(ctx: CommandContext, chosen: CommandFamily) -> bool:
     return any(
-        ctx.services.may_use(c.permission, ctx.room_id, ctx.sender) for c in chosen.commands.values()
+        ctx.services.may_use(c.permission, ctx.room_id, ctx.sender)
+        for c in chosen.commands.values()
     )
 
 
@@ -52,7 +59,12 @@ def _family_help(ctx: CommandContext, chosen: CommandFamily, prefix: str) -> str
     lines = [f"{title}: {ctx.t(chosen.help)}"]
     for command in chosen.commands.values():
         allowed = ctx.services.may_use(command.permission, ctx.room_id, ctx.sender)
-        marker = "" if allowed else " " + ctx.t("(room admins only)" if command.permission == 1 else "(bot admins only)")
+        marker = (
+            ""
+            if allowed
+            else " "
+            + ctx.t("(room admins only)" if command.permission == 1 else "(bot admins only)")
+        )
         lines.append(f"- `{prefix}{command.usage}`{marker}: {ctx.t(command.help)}")
         for example in command.examples:
             lines.append(f"  - {ctx.t('example:')} `{prefix}{example}`")

@@ -9,11 +9,12 @@ from babel import Locale, UnknownLocaleError
 from bot.command import CommandFamily, Permission
 from bot.context import CommandContext
 from bot.errors import CommandError, UsageError
+from bot.i18n import N_
 from bot.storage import rooms
 
 family = CommandFamily(
     "room",
-    help="Shows or sets this room's language and time zone.",
+    help=N_("Shows or sets this room's language and time zone."),
     aliases={"fr": ("salon",), "es": ("sala",), "ar": ("غرفة",)},
 )
 
@@ -52,7 +53,7 @@ def valid_zone(name: str) -> str:
 @family.command(
     "info",
     usage="room info",
-    help="Shows this room's language and time zone.",
+    help=N_("Shows this room's language and time zone."),
     examples=("room info",),
 )
 async def info(ctx: CommandContext) -> None:
@@ -70,7 +71,7 @@ async def info(ctx: CommandContext) -> None:
 @family.command(
     "lang",
     usage="room lang <code>",
-    help="Sets the room's language (ISO 639-1): my replies and translations use it.",
+    help=N_("Sets the room's language (ISO 639-1): my replies and translations use it."),
     permission=Permission.ROOM_ADMIN,
     examples=("room lang fr", "room lang ar"),
 )
@@ -80,13 +81,17 @@ async def set_lang(ctx: CommandContext) -> None:
     code = valid_language(ctx.args[0])
     rooms.set_language(ctx.services.db, ctx.room_id, code)
     ctx.lang = code
-    await ctx.reply("From now on this room speaks {language} ({code}).", language=language_name(code, code), code=code)
+    await ctx.reply(
+        "From now on this room speaks {language} ({code}).",
+        language=language_name(code, code),
+        code=code,
+    )
 
 
 @family.command(
     "tz",
     usage="room tz <zone>",
-    help="Sets the room's time zone (IANA name): times are shown in it.",
+    help=N_("Sets the room's time zone (IANA name): times are shown in it."),
     permission=Permission.ROOM_ADMIN,
     examples=("room tz Europe/Paris", "room tz Africa/Tunis"),
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.devserver.apertium import LocalApertium
 from bot.devserver.synapse import LocalSynapse
 from bot.storage.db import Database
 from tests.support.botharness import BotHarness
@@ -62,3 +63,12 @@ def fresh_db() -> Database:
     db = Database(":memory:")
     db.migrate()
     return db
+
+
+@pytest.fixture(scope="session")
+async def apertium() -> AsyncIterator[LocalApertium]:
+    """The real offline translator (Debian's apertium-apy), one for the whole run."""
+    apy = LocalApertium()
+    await apy.start()
+    yield apy
+    await apy.stop()

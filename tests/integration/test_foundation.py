@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.command import CommandFamily
 from bot.context import CommandContext
 from bot.matrix import LIAISON_KEY
 from tests.support.botharness import BotHarness
+from tests.support.predicates import reply_to
+from tests.support.predicates import room_with_bot as shared_room_with_bot
 
 pytestmark = pytest.mark.integration
 
 
-def reply_to(event_id: str):  # type: ignore[no-untyped-def]
-    """A predicate: a notice from the bot answering ``event_id``."""
-
-    def match(event: dict[str, Any]) -> bool:
-        content = event.get("content", {})
-        relates = content.get("m.relates_to", {}).get("m.in_reply_to", {})
-        return (
-            event.get("type") == "m.room.message"
-            and content.get("msgtype") == "m.notice"
-            and relates.get("event_id") == event_id
-        )
-
-    return match
-
-
 async def room_with_bot(member, bot: BotHarness, **kwargs) -> str:  # type: ignore[no-untyped-def]
-    room_id = await member.create_room(name="assembly", invite=[bot.user_id], **kwargs)
-    await member.wait_for(
-        room_id,
-        lambda e: e.get("type") == "m.room.member"
-        and e.get("state_key") == bot.user_id
-        and e["content"].get("membership") == "join",
-        timeout=30,
-    )
-    return room_id
+    return await shared_room_with_bot(member, bot.user_id, name="assembly", **kwargs)
 
 
 async def test_help_lists_families_as_a_notice_reply(bot, new_member) -> None:
@@ -108,10 +85,13 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(bot, new_member)
         assert expected in body, (text, body)
     info = await alice.send_text(room, "!room info")
     body = (await alice.wait_for(room, reply_to(info)))["content"]["body"]
-    assert "(en)" in body and "UTC" in body
+    assert "(en)" in body
+    assert "UTC" in body
 
 
-async def test_a_failing_handler_apologises_and_the_bot_keeps_running(synapse, tmp_path, new_member) -> None:
+async def test_a_failing_handler_apologises_and_the_bot_keeps_running(
+    synapse, tmp_path, new_member
+) -> None:
     broken = CommandFamily("broken", help="fails on purpose")
 
     @broken.command(usage="broken", help="fails")
@@ -141,8 +121,11 @@ async def test_history_before_the_join_is_not_replayed(bot, new_member) -> None:
     await alice.invite(room, bot.user_id)
     await alice.wait_for(
         room,
-        lambda e: e.get("type") == "m.room.member" and e.get("state_key") == bot.user_id
-        and e["content"].get("membership") == "join",
+        lambda e: (
+            e.get("type") == "m.room.member"
+            and e.get("state_key") == bot.user_id
+            and e["content"].get("membership") == "join"
+        ),
         timeout=30,
     )
     fresh = await alice.send_text(room, "!room info")
@@ -178,8 +161,11 @@ async def test_invite_from_someone_not_allowed_is_refused(synapse, tmp_path, new
         room = await mallory.create_room(name="trap", invite=[harness.user_id])
         left = await mallory.wait_for(
             room,
-            lambda e: e.get("type") == "m.room.member" and e.get("state_key") == harness.user_id
-            and e["content"].get("membership") == "leave",
+            lambda e: (
+                e.get("type") == "m.room.member"
+                and e.get("state_key") == harness.user_id
+                and e["content"].get("membership") == "leave"
+            ),
             timeout=30,
         )
         assert left["sender"] == harness.user_id

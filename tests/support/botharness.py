@@ -73,7 +73,9 @@ class BotHarness:
         self.app = app
         self._runner = asyncio.create_task(app.run(), name=f"bot:{self.localpart}")
         ready = asyncio.create_task(app.ready.wait())
-        done, _ = await asyncio.wait({ready, self._runner}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {ready, self._runner}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if self._runner in done:
             ready.cancel()
             self._runner.result()  # raises what stopped it
@@ -95,4 +97,6 @@ class BotHarness:
 
 
 def replace_section(config: Config, name: str, **values: Any) -> Config:
-    return dataclasses.replace(config, **{name: dataclasses.replace(getattr(config, name), **values)})
+    return dataclasses.replace(
+        config, **{name: dataclasses.replace(getattr(config, name), **values)}
+    )

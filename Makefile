@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages: the offline translator (Apertium APY and its language pairs).
+system-deps:
+	@command -v apertium-apy >/dev/null 2>&1 && [ -e /usr/share/apertium/modes/fr-es.mode ] \
+	  && [ -e /usr/share/apertium/modes/eng-spa.mode ] && [ -e /usr/share/apertium/modes/es-pt.mode ] \
+	  || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	       $$SUDO apt-get update -q && \
+	       DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
+	         apertium-apy apertium-fr-es apertium-eng-spa apertium-es-pt; }
+
+demo: system-deps $(STAMP)
+	$(BIN)/liaison demo
+
+test: system-deps $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot commands tests
+	$(BIN)/ruff format --check bot commands tests
+	$(BIN)/mypy
+
+bench: system-deps $(STAMP)
+	$(BIN)/python -m pytest tests/benchmarks -s -q -p no:cacheprovider --timeout 3600
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,10 @@
+"""The shape of a feature's installer, called once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.events import Listener
+from bot.services import Services
+
+Installer = Callable[[Services, Callable[[Listener], None]], None]

@@ -1,0 +1,269 @@
+"""The one entry point for translation: routing, fallback, pivots, protection and caching."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.storage import translation_cache
+from bot.storage.db import utcnow
+from bot.translation.base import TranslationError, Translator, base_language
+from bot.translation.protect import PLACEHOLDER, protect, split_chunks, translate_html
+
+if TYPE_CHECKING:
+    from bot.config import TranslationConfig
+    from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Pivot languages worth trying first: the hubs Apertium and most engines are built around.
+PIVOT_PREFERENCE = ("es", "en", "fr", "pt", "ca")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    text: str  # translated text, or the original when not translated
+    translated: bool
+    engine: str | None  # engine that produced it (from cache or live)
+    pivot: str | None  # e.g. "es" when fr->en went fr->es->en
+    cached: bool
+    failed: bool  # engines exist for the pair but all failed
+
+
+@dataclass
+class EngineStats:
+    calls: int = 0
+    failures: int = 0
+    cache_hits: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+
+class TranslationService:
+    """Try engines in order; per engine a direct pair first, else a two-hop pivot.
+
+    The order of ``engines`` is the operator's preference (say, offline Apertium before a
+    paid API), so a pivot on the first engine is taken before a direct pair on the second.
+    """
+
+    def __init__(
+        self,
+        engines: list[Translator],
+        db: Database | None,
+        *,
+        timeout: float,
+        cache: bool = True,
+    ) -> None:
+        self.engines = [e for e in engines if e.name != "none"]
+        self.db = db
+        self.timeout = timeout
+        self.cache = cache and db is not None
+        self.stats: dict[str, EngineStats] = {e.name: EngineStats() for e in self.engines}
+
+    async def translate(
+        self,
+        text: str,
+        source: str,
+        target: str,
+        *,
+        glossary: Sequence[str] = (),
+        html: bool = False,
+    ) -> Outcome:
+        """Translate ``text``; never raises for engine trouble (see ``Outcome.failed``)."""
+        src, tgt = base_language(source), base_language(target)
+        unchanged = Outcome(text, False, None, None, False, False)
+        if not text.strip() or src == tgt or not self.engines:
+            return unchanged
+        if not html and not protect(text, glossary=glossary, source=src).has_words:
+            return unchanged
+        key = _cache_key(text, glossary, html)
+        if self.cache and self.db is not None:
+            for engine in self.engines:
+                entry = translation_cache.get_entry(self.db, key, src, tgt, engine.name)
+                if entry is not None:
+                    self.stats[engine.name].cache_hits += 1
+                    return Outcome(entry.translation, True, engine.name, entry.pivot, True, False)
+        attempted = False
+        for engine in self.engines:
+            try:
+                route = await self._engine_route(engine, src, tgt)
+            except TranslationError as exc:
+                attempted = True
+                self._failed(engine, exc, src, tgt)
+                continue
+            if route is None:
+                continue
+            _, pivot = route
+            attempted = True
+            try:
+                result, called = await self._translate_with(
+                    engine, text, src, tgt, pivot, glossary, html
+                )
+            except TranslationError as exc:
+                self._failed(engine, exc, src, tgt)
+                continue
+            if not called:
+                return unchanged
+            if self.cache and self.db is not None:
+                translation_cache.put_cached(self.db, key, src, tgt, engine.name, result, pivot)
+            log.debug("translated %s->%s with %s (pivot %s)", src, tgt, engine.name, pivot)
+            return Outcome(result, True, engine.name, pivot, False, False)
+        if attempted:
+            return Outcome(text, False, None, None, False, True)
+        return unchanged
+
+    async def route(self, source: str, target: str) -> tuple[str, str | None] | None:
+        """The (engine, pivot) the next translation would try first, or None."""
+        src, tgt = base_language(source), base_language(target)
+        for engine in self.engines:
+            try:
+                route = await self._engine_route(engine, src, tgt)
+            except TranslationError:
+                continue
+            if route is not None:
+                return route
+        return None
+
+    async def supported_targets(self) -> set[tuple[str, str]]:
+        """Every (source, target) some engine can do, directly or through a pivot."""
+        result: set[tuple[str, str]] = set()
+        for engine in self.engines:
+            try:
+                pairs = await self._pairs(engine)
+            except TranslationError:
+                continue
+            result |= pairs
+            result |= {(a, c) for a, b in pairs for b2, c in pairs if b == b2 and a != c}
+        return result
+
+    async def aclose(self) -> None:
+        for engine in self.engines:
+            close = getattr(engine, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def _pairs(self, engine: Translator) -> set[tuple[str, str]]:
+        try:
+            return await asyncio.wait_for(engine.pairs(), self.timeout)
+        except TimeoutError:
+            raise TranslationError(
+                f"{engine.name}: no pair list within {self.timeout:g}s"
+            ) from None
+        except TranslationError:
+            raise
+        except Exception as exc:
+            raise TranslationError(f"{engine.name}: {type(exc).__name__}") from None
+
+    async def _engine_route(
+        self, engine: Translator, src: str, tgt: str
+    ) -> tuple[str, str | None] | None:
+        pairs = await self._pairs(engine)
+        if (src, tgt) in pairs:
+            return engine.name, None
+        pivots = {b for a, b in pairs if a == src} & {a for a, b in pairs if b == tgt}
+        if not pivots:
+            return None
+        ordered = [p for p in PIVOT_PREFERENCE if p in pivots] + sorted(
+            pivots - set(PIVOT_PREFERENCE)
+        )
+        return engine.name, ordered[0]
+
+    async def _translate_with(
+        self,
+        engine: Translator,
+        text: str,
+        src: str,
+        tgt: str,
+        pivot: str | None,
+        glossary: Sequence[str],
+        html: bool,
+    ) -> tuple[str, bool]:
+        """Translate with one engine; also say whether the engine was needed at all."""
+        called = False
+
+        async def plain(part: str) -> str:
+            nonlocal called
+            protected = protect(part, glossary=glossary, source=src)
+            if not protected.has_words:
+                return part
+            called = True
+            limit = int(getattr(engine, "max_chars", 1500))
+            pieces = []
+            for chunk in split_chunks(protected.text, limit):
+                pieces.append(await self._chunk(engine, chunk, src, tgt, pivot))
+            return protected.restore("".join(pieces))
+
+        result = await translate_html(text, plain) if html else await plain(text)
+        return result, called
+
+    async def _chunk(
+        self, engine: Translator, chunk: str, src: str, tgt: str, pivot: str | None
+    ) -> str:
+        core = chunk.strip()
+        if not any(c.isalpha() for c in PLACEHOLDER.sub(" ", core)):
+            return chunk
+        lead = chunk[: len(chunk) - len(chunk.lstrip())]
+        trail = chunk[len(chunk.rstrip()) :]
+        if pivot is None:
+            out = await self._call(engine, core, src, tgt)
+        else:
+            out = await self._call(engine, await self._call(engine, core, src, pivot), pivot, tgt)
+        return lead + out.strip() + trail
+
+    async def _call(self, engine: Translator, text: str, src: str, tgt: str) -> str:
+        self.stats[engine.name].calls += 1
+        try:
+            result = await asyncio.wait_for(engine.translate(text, src, tgt), self.timeout)
+        except TimeoutError:
+            raise TranslationError(f"{engine.name}: no answer within {self.timeout:g}s") from None
+        except TranslationError:
+            raise
+        except Exception as exc:
+            raise TranslationError(f"{engine.name}: {type(exc).__name__}") from None
+        if not isinstance(result, str):
+            raise TranslationError(f"{engine.name}: answer is not text")
+        return result
+
+    def _failed(self, engine: Translator, exc: TranslationError, src: str, tgt: str) -> None:
+        stats = self.stats[engine.name]
+        stats.failures += 1
+        stats.last_error = str(exc)[:200]
+        stats.last_error_at = utcnow()
+        log.warning(
+            "translation %s->%s with %s failed: %s", src, tgt, engine.name, stats.last_error
+        )
+
+
+def _cache_key(text: str, glossary: Sequence[str], html: bool) -> str:
+    """What decides the output: the text, whether it is HTML, and the glossary."""
+    if not html and not glossary:
+        return text
+    terms = "\x1f".join(sorted(set(glossary)))
+    return f"{'html' if html else 'text'}\x1e{terms}\x1e{text}"
+
+
+def build_translation_service(config: TranslationConfig, db: Database | None) -> TranslationService:
+    """Engines in the configured order; ``none`` (or an empty list) means never translate."""
+    from bot.translation.apertium import ApertiumTranslator
+    from bot.translation.deep import DeepTranslator
+
+    engines: list[Translator] = []
+    for name in config.engines:
+        if name == "none":
+            continue
+        if name == "apertium":
+            engines.append(ApertiumTranslator(config.apertium.url, timeout=config.timeout_seconds))
+        else:
+            engines.append(
+                DeepTranslator(
+                    name,
+                    config.engine(name),
+                    timeout=config.timeout_seconds,
+                    max_concurrency=config.max_concurrency,
+                )
+            )
+    return TranslationService(engines, db, timeout=config.timeout_seconds, cache=config.cache)
