@@ -92,7 +92,7 @@ async def test_hanging_server_times_out(libre: FakeLibre) -> None:
     started = time.monotonic()
     with pytest.raises(TranslationError, match="no answer within"):
         await engine.translate("Bonjour à tous", "fr", "en")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # the 0.5 s timeout, with room for a loaded machine
 
 
 async def test_unreachable_languages_endpoint_is_an_error() -> None:
