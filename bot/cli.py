@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot import config as config_module
 from bot.errors import ConfigError
@@ -15,7 +17,9 @@ from bot.logsetup import configure
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="liaison", description="Liaison, a Matrix bot for a network.")
+    parser = argparse.ArgumentParser(
+        prog="liaison", description="Liaison, a Matrix bot for a network."
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default=None)
     parser.add_argument("--log-level", default=None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -25,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-c", "--config", required=True, type=Path)
     demo = sub.add_parser("demo", help="a local homeserver, the offline translator and demo rooms")
     demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
-    migrate = sub.add_parser("migrate", help="apply pending migrations and print the schema version")
+    migrate = sub.add_parser(
+        "migrate", help="apply pending migrations and print the schema version"
+    )
     migrate.add_argument("-c", "--config", required=True, type=Path)
     backup = sub.add_parser("backup", help="consistent online copy of the database")
     backup.add_argument("-c", "--config", required=True, type=Path)
@@ -36,10 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        configure(args.log_level or "INFO", args.log_format or "text")
+        configure(args.log_level or "WARNING", args.log_format or "text")
         from bot.demo import run_demo
 
-        return _run_until_signal(run_demo(args.data_dir))
+        async def demo() -> None:
+            stop = asyncio.Event()
+            await _serve(run_demo(args.data_dir, stop), stop.set)
+
+        return _run_until_signal(demo())
     try:
         config = config_module.load(args.config)
     except ConfigError as exc:
@@ -75,14 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     return _run_until_signal(run())
 
 
-async def _serve(coro, stop) -> None:  # type: ignore[no-untyped-def]
+async def _serve(coro: Coroutine[Any, Any, None], stop: Callable[[], None]) -> None:
+    """Run ``coro``; SIGINT/SIGTERM call ``stop`` so it can shut down cleanly."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     await coro
 
 
-def _run_until_signal(coro) -> int:  # type: ignore[no-untyped-def]
+def _run_until_signal(coro: Coroutine[Any, Any, None]) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(coro)
     return 0

@@ -44,8 +44,9 @@ def split_command(body: str, prefix: str) -> ParsedCommand | None:
     if not text.startswith(prefix) or len(text) == len(prefix):
         return None
     text = text[len(prefix) :]
-    if text[0].isspace():
-        return None
+    if text[0].isspace() and len(prefix) == 1:
+        return None  # "! yes" is punctuation, not a command; "liaison: help" is one
+    text = text.lstrip()
     first_line, _, other_lines = text.partition("\n")
     try:
         words = shlex.split(first_line.translate(QUOTE_TABLE))
