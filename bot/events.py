@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -95,25 +96,61 @@ class EventIntake:
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self.handled = 0
         self.on_handled: Callable[[IncomingEvent, str, float], None] | None = None
+        self._memory_token: str | None = None
+        self._degraded_seen: set[str] = set()
 
     def since(self) -> str | None:
-        return inbox.get_state(self.db, "next_batch")
+        if self._memory_token is not None:
+            return self._memory_token
+        try:
+            return inbox.get_state(self.db, "next_batch")
+        except sqlite3.Error:
+            return None
 
     def accept(self, batch: SyncBatch) -> list[IncomingEvent]:
-        """Record the batch and its token atomically; return the events to handle now."""
+        """Record the batch and its token atomically; return the events to handle now.
+
+        If the database cannot be written, the batch is still handled (sends carry
+        deterministic transaction ids, so a later replay posts nothing twice) and the token
+        is kept in memory until the database is writable again.
+        """
         first_sync = batch.since is None
-        candidates: list[inbox.InboxEvent] = []
-        for room_id, timeline in batch.timelines.items():
-            known = rooms.is_known(self.db, room_id)
-            for source in self._relevant(room_id, timeline, known=known, first_sync=first_sync):
-                candidates.append(inbox.InboxEvent(room_id, source))
-            if not known:
-                rooms.remember(self.db, room_id)
-        fresh = inbox.accept_batch(self.db, candidates, batch.next_batch)
+        try:
+            candidates: list[inbox.InboxEvent] = []
+            for room_id, timeline in batch.timelines.items():
+                known = rooms.is_known(self.db, room_id)
+                for source in self._relevant(timeline, known=known, first_sync=first_sync):
+                    candidates.append(inbox.InboxEvent(room_id, source))
+                if not known:
+                    rooms.remember(self.db, room_id)
+            fresh = inbox.accept_batch(self.db, candidates, batch.next_batch)
+        except sqlite3.Error as exc:
+            return self._accept_degraded(batch, exc)
+        if self._memory_token is not None:
+            log.warning("database writable again; the event ledger is back")
+            self._memory_token = None
+            self._degraded_seen.clear()
         return [IncomingEvent.from_source(e.room_id, e.source) for e in fresh]
 
+    def _accept_degraded(self, batch: SyncBatch, exc: sqlite3.Error) -> list[IncomingEvent]:
+        if self._memory_token is None:
+            log.error("database not writable (%s): handling events without the ledger", exc)
+        self._memory_token = batch.next_batch
+        fresh: list[IncomingEvent] = []
+        for room_id, timeline in batch.timelines.items():
+            for source in self._relevant(timeline, known=True, first_sync=batch.since is None):
+                event_id = str(source.get("event_id"))
+                if event_id not in self._degraded_seen:
+                    self._degraded_seen.add(event_id)
+                    fresh.append(IncomingEvent.from_source(room_id, source))
+        return fresh
+
+    @property
+    def degraded(self) -> bool:
+        return self._memory_token is not None
+
     def _relevant(
-        self, room_id: str, timeline: list[dict[str, Any]], *, known: bool, first_sync: bool
+        self, timeline: list[dict[str, Any]], *, known: bool, first_sync: bool
     ) -> list[dict[str, Any]]:
         if first_sync:
             # no replay of history on the very first start: only what happens from now on
@@ -166,7 +203,10 @@ class EventIntake:
                         event.event_id,
                         event.room_id,
                     )
-            inbox.mark_done(self.db, event.event_id)
+            try:
+                inbox.mark_done(self.db, event.event_id)
+            except sqlite3.Error as exc:
+                log.error("could not mark %s as handled: %s", event.event_id, exc)
             self.handled += 1
             elapsed = time.monotonic() - started
             if self.on_handled is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 import shlex
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +139,12 @@ class Router:
         except CommandError as exc:
             outcome = "refused"
             await ctx.reply(exc.message, **exc.params)
+        except sqlite3.Error:
+            outcome = "storage"
+            log.exception("storage failed during %s in %s", family_name, event.room_id)
+            await ctx.reply(
+                "I cannot save anything right now (a storage problem on my side), so nothing was changed. Please try again later."
+            )
         except Exception:
             outcome = "error"
             log.exception(

@@ -70,3 +70,16 @@ def test_redelivered_events_are_not_handled_twice(fresh_db: Database) -> None:
     intake.accept(batch([], since=None))
     assert ids(intake.accept(batch([message("$a")], since="t"))) == ["$a"]
     assert ids(intake.accept(batch([message("$a"), message("$b")], since="t"))) == ["$b"]
+
+
+def test_an_unwritable_database_still_lets_events_through_once(fresh_db: Database) -> None:
+    intake = EventIntake(fresh_db, BOT, [])
+    intake.accept(batch([], since=None))
+    fresh_db.execute("PRAGMA query_only = ON")
+    assert ids(intake.accept(batch([message("$a")], since="t"))) == ["$a"]
+    assert intake.degraded
+    assert intake.since() == "next"
+    assert ids(intake.accept(batch([message("$a"), message("$b")], since="next"))) == ["$b"]
+    fresh_db.execute("PRAGMA query_only = OFF")
+    assert ids(intake.accept(batch([message("$c")], since="next"))) == ["$c"]
+    assert not intake.degraded
