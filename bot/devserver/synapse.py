@@ -122,6 +122,7 @@ class LocalSynapse:
         self._process: asyncio.subprocess.Process | None = None
         self._finalizer: weakref.finalize | None = None
         self._shared_secret: str | None = None
+        self._admin_token: str | None = None
         self.startup_seconds: float | None = None
 
     def _choose_port(self) -> int:
@@ -239,6 +240,31 @@ class LocalSynapse:
                 if body.get("errcode") == "M_USER_IN_USE":
                     return self.user_id(localpart)
                 raise SynapseError(f"registering {localpart} failed: {resp.status} {body}")
+
+    async def exempt_from_rate_limits(self, user_id: str) -> None:
+        """Lift the message rate limit for one user (tests that rate-limit only the bot)."""
+        if self._admin_token is None:
+            localpart = "homeserver-admin"
+            password = "homeserver-admin-password"
+            await self.register(localpart, password, admin=True)
+            async with aiohttp.ClientSession() as session:
+                login = {
+                    "type": "m.login.password",
+                    "identifier": {"type": "m.id.user", "user": localpart},
+                    "password": password,
+                }
+                async with session.post(f"{self.url}/_matrix/client/v3/login", json=login) as resp:
+                    body = await resp.json()
+                    if resp.status != 200:
+                        raise SynapseError(f"admin login failed: {resp.status} {body}")
+                    self._admin_token = str(body["access_token"])
+        url = f"{self.url}/_synapse/admin/v1/users/{user_id}/override_ratelimit"
+        headers = {"Authorization": f"Bearer {self._admin_token}"}
+        async with aiohttp.ClientSession() as session:
+            payload = {"messages_per_second": 0, "burst_count": 0}
+            async with session.post(url, json=payload, headers=headers) as resp:
+                if resp.status != 200:
+                    raise SynapseError(f"rate-limit override failed: {resp.status}")
 
     def _registration_secret(self) -> str:
         if self._shared_secret is None:
