@@ -100,10 +100,17 @@ class Router:
         family_name = "?"
         outcome = "ok"
         ctx = CommandContext(self.services, event, lang, [], "")
+        unreadable: UsageError | None = None
         try:
             parsed = split_command(event.body, self.services.config.bot.command_prefix)
-            if parsed is None:
-                return
+        except UsageError as exc:
+            parsed, unreadable = None, exc
+        if parsed is None and unreadable is None:
+            return  # not a command after all ("!" alone, "! yes")
+        try:
+            if unreadable is not None:
+                raise unreadable
+            assert parsed is not None
             family_name = self.aliases.get(parsed.family, parsed.family)
             family = self.families.get(family_name)
             if family is None:
