@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import shlex
 import sqlite3
 import time
 from collections.abc import Callable
@@ -49,10 +48,7 @@ def split_command(body: str, prefix: str) -> ParsedCommand | None:
         return None  # "! yes" is punctuation, not a command; "liaison: help" is one
     text = text.lstrip()
     first_line, _, other_lines = text.partition("\n")
-    try:
-        words = shlex.split(first_line.translate(QUOTE_TABLE))
-    except ValueError as exc:
-        raise UsageError("I could not read that command: a quote is not closed.") from exc
+    words = split_words(first_line)
     if not words:
         return None
     family = words[0].lower()
@@ -63,10 +59,43 @@ def split_command(body: str, prefix: str) -> ParsedCommand | None:
     rest = after_verb + ("\n" + other_lines if other_lines else "")
     if other_lines:
         try:
-            args += shlex.split(other_lines.translate(QUOTE_TABLE))
-        except ValueError:
+            args += split_words(other_lines)
+        except UsageError:
             args += other_lines.split()
     return ParsedCommand(family, verb, args, rest.strip())
+
+
+def split_words(text: str) -> list[str]:
+    """Split like a shell, but an apostrophe inside a word is just a letter (l'assemblée).
+
+    A quote opens a quoted argument only at the start of a word; it closes at the same quote
+    followed by a space or the end. Raises UsageError for a quote that never closes.
+    """
+    text = text.translate(QUOTE_TABLE)
+    words: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        if text[i] in "\"'":
+            quote = text[i]
+            end = i + 1
+            while True:
+                end = text.find(quote, end)
+                if end == -1:
+                    raise UsageError("I could not read that command: a quote is not closed.")
+                if end + 1 == n or text[end + 1].isspace():
+                    break
+                end += 1
+            words.append(text[i + 1 : end])
+            i = end + 1
+            continue
+        start = i
+        while i < n and not text[i].isspace():
+            i += 1
+        words.append(text[start:i])
+    return words
 
 
 class Router:

@@ -295,7 +295,8 @@ class Member:
             )
         power_override = None
         if power_users:
-            power_override = {"users": {self.user_id: 100, **power_users}}
+            # room v12: the creator has infinite power and must not be listed in users
+            power_override = {"users": {u: p for u, p in power_users.items() if u != self.user_id}}
         response = await self.client.room_create(
             visibility=RoomVisibility.private,
             name=name,

@@ -57,3 +57,15 @@ def test_arabic_arguments_pass_through() -> None:
     parsed = split_command("!help غرفة", "!")
     assert parsed is not None
     assert parsed.verb == "غرفة"
+
+
+def test_apostrophes_inside_words_are_letters() -> None:
+    parsed = split_command("!schedule add demain 9h Rendez-vous à l'assemblée d'Alger", "!")
+    assert parsed is not None
+    assert parsed.args == ["demain", "9h", "Rendez-vous", "à", "l'assemblée", "d'Alger"]
+
+
+def test_quoted_words_keep_inner_apostrophes() -> None:
+    parsed = split_command("!event add \"L'assemblée d'été\" 'it''s' done", "!")
+    assert parsed is not None
+    assert parsed.args == ["L'assemblée d'été", "it''s", "done"]
