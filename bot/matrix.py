@@ -220,10 +220,10 @@ class MatrixClient:
         timelines: dict[str, list[dict[str, Any]]] = {}
         for room_id, info in response.rooms.join.items():
             self._note_creators(room_id, [*info.state, *info.timeline.events])
-            events = [_source(e) for e in info.timeline.events]
+            events = [s for s in map(_source, info.timeline.events) if s is not None]
             if info.timeline.limited and since is not None and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
-            timelines[room_id] = [e for e in events if e is not None]
+            timelines[room_id] = events
         invites: dict[str, str | None] = {}
         for room_id, invite in response.rooms.invite.items():
             invites[room_id] = _inviter(invite.invite_state, self.user_id)
@@ -312,7 +312,9 @@ class MatrixClient:
         room = self.client.rooms.get(room_id)
         if room is None:
             return False
-        return bool(room.power_levels.can_user_notify(user_id, "room"))
+        # through power_level, so room v12 creators (outside power_levels) may notify too
+        required = int(room.power_levels.get_notification_required_level("room"))
+        return self.power_level(room_id, user_id) >= required
 
     def display_name(self, room_id: str, user_id: str) -> str:
         room = self.client.rooms.get(room_id)
@@ -418,9 +420,7 @@ class MatrixClient:
             if job is None:
                 return
             try:
-                content = job.content
-                if not isinstance(content, dict):
-                    content = await content
+                content = job.content if isinstance(job.content, dict) else await job.content
                 if content is None:
                     job.future.set_result(None)
                     continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -18,7 +19,9 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
-    def add_get(self, path: str, handler: web.RequestHandler) -> None:  # type: ignore[type-arg]
+    def add_get(
+        self, path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> None:
         self.app.router.add_get(path, handler)
 
     @property
