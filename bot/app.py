@@ -10,13 +10,18 @@ import contextlib
 import logging
 import time
 
+from bot.aid.service import install as install_aid
+from bot.announcements import install as install_announcements
 from bot.command import CommandFamily
 from bot.config import Config
 from bot.events import EventIntake, IncomingEvent, Listener
 from bot.features import Installer
+from bot.gatherings.service import install as install_gatherings
+from bot.health import install as install_health
 from bot.i18n import Catalogs
 from bot.matrix import MatrixClient, MatrixError
 from bot.metrics import Metrics
+from bot.relay import install as install_relay
 from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.services import Services
@@ -25,8 +30,14 @@ from bot.storage.db import Database
 from bot.tasks import TaskSpawner
 from bot.translation.service import build_translation_service
 from bot.web import WebServer
+from commands import aid as aid_commands
+from commands import event as event_commands
+from commands import forget as forget_commands
 from commands import help as help_commands
+from commands import place as place_commands
+from commands import relay as relay_commands
 from commands import room as room_commands
+from commands import schedule as schedule_commands
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +47,24 @@ def command_families() -> list[CommandFamily]:
     return [
         help_commands.family,
         room_commands.family,
+        relay_commands.family,
+        event_commands.family,
+        place_commands.family,
+        aid_commands.family,
+        schedule_commands.family,
+        forget_commands.family,
     ]
 
 
 # Each feature's install(services, add_listener) builds its runtime object, registers its
 # scheduler loader and web routes, and adds its event listener (after the router's).
-FEATURE_INSTALLERS: list[Installer] = []
+FEATURE_INSTALLERS: list[Installer] = [
+    install_health,
+    install_relay,
+    install_gatherings,
+    install_aid,
+    install_announcements,
+]
 
 
 class Application:
@@ -75,6 +98,10 @@ class Application:
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
+        # observers (health, tests) wait on this instead of polling
+        self.sync_state = asyncio.Condition()
+        self.sync_failures = 0
+        self.outages = 0
 
     async def start(self) -> None:
         """Migrate, log in, replay what a crash left unhandled, then start syncing."""
@@ -135,7 +162,10 @@ class Application:
                 if outage_since is None:
                     outage_since = time.monotonic()
                     self.matrix.connected = False
+                    self.outages += 1
                     log.warning("sync failed (%s); retrying with backoff", type(exc).__name__)
+                self.sync_failures += 1
+                await self._notify_sync_state()
                 await self._wait_or_stop(delay)
                 delay = min(delay * 2, 30.0)
                 continue
@@ -152,12 +182,17 @@ class Application:
                 rooms.forget(self.db, room_id)
             for event in intake.accept(batch):
                 intake.dispatch(event)
+            await self._notify_sync_state()
             if not self.ready.is_set():
                 inbox.prune(self.db)
                 # schedules start once the rooms are known, so due posts can go out at once
                 await self.services.scheduler.start()
                 self.ready.set()
                 log.info("ready: first sync done as %s", self.matrix.user_id)
+
+    async def _notify_sync_state(self) -> None:
+        async with self.sync_state:
+            self.sync_state.notify_all()
 
     async def _wait_or_stop(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="consistent online copy of the database")
     backup.add_argument("-c", "--config", required=True, type=Path)
     backup.add_argument("path", nargs="?", type=Path)
+    export = sub.add_parser(
+        "export", help="JSON of events, places, schedules and aid requests the admins may see"
+    )
+    export.add_argument("-c", "--config", required=True, type=Path)
+    export.add_argument("path", nargs="?", type=Path, help="file to write (default: stdout)")
     return parser
 
 
@@ -70,11 +75,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"schema version {db.schema_version()}")  # noqa: T201
         db.close()
         return 0
+    if args.command in ("backup", "export") and not config.storage.database.exists():
+        missing = f"{config.storage.database}: no database there (check storage.data_dir)"
+        print(missing, file=sys.stderr)  # noqa: T201
+        return 1
     if args.command == "backup":
         from bot.operations import backup
 
         target = backup(config, args.path)
         print(f"backup written to {target}")  # noqa: T201
+        return 0
+    if args.command == "export":
+        from bot import operations
+
+        if args.path is None:
+            print(operations.export_json(config))  # noqa: T201
+        else:
+            operations.write_export(config, args.path)
+            print(f"export written to {args.path}", file=sys.stderr)  # noqa: T201
         return 0
     from bot.app import Application
 

@@ -121,6 +121,8 @@ class AidConfig:
     on_call: tuple[str, ...] = ()
     stale_days: int = 7
     check_interval_seconds: int = 86400
+    # seconds instead of stale_days when > 0 (for tests and demos)
+    stale_after_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,8 @@ def _check(config: Config) -> list[str]:
         problems.append("aid.stale_days: must be at least 1")
     if config.aid.check_interval_seconds < 1:
         problems.append("aid.check_interval_seconds: must be at least 1")
+    if config.aid.stale_after_seconds < 0:
+        problems.append("aid.stale_after_seconds: must not be negative")
     if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("logging.level: one of DEBUG, INFO, WARNING, ERROR")
     if config.logging.format not in ("text", "json"):

@@ -71,6 +71,7 @@ def _load_state(path: Path) -> dict[str, Any]:
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2), encoding="utf-8")
     path.chmod(0o600)
 
@@ -79,7 +80,6 @@ async def run_demo(
     data_dir: Path, stop: asyncio.Event, *, ready: asyncio.Event | None = None
 ) -> None:
     """Bring the demo up, print how to connect, and run until ``stop`` is set."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     state_path = data_dir / "demo.json"
     state = _load_state(state_path)
     _save_state(state_path, state)
@@ -160,9 +160,8 @@ async def _set_up_rooms(
 
 async def _wait_until_joined(app: Application, room_id: str, timeout: float = 30) -> None:
     """The bot joins on its next sync after the invite; give it a bounded moment."""
-    async with asyncio.timeout(timeout):
-        while not app.matrix.is_joined(room_id):
-            await asyncio.sleep(0.1)
+    async with asyncio.timeout(timeout), app.sync_state:
+        await app.sync_state.wait_for(lambda: app.matrix.is_joined(room_id))
 
 
 def _print_banner(

@@ -8,11 +8,12 @@ room's order) while different rooms proceed in parallel.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.matrix import LIAISON_KEY, SyncBatch
@@ -33,6 +34,8 @@ class IncomingEvent:
     content: dict[str, Any]
     origin_server_ts: int
     source: dict[str, Any]
+    # sends a listener started for this event; the event counts as handled once they settle
+    completions: list[asyncio.Future[Any]] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def from_source(cls, room_id: str, source: dict[str, Any]) -> IncomingEvent:
@@ -203,14 +206,25 @@ class EventIntake:
                         event.event_id,
                         event.room_id,
                     )
-            try:
-                inbox.mark_done(self.db, event.event_id)
-            except sqlite3.Error as exc:
-                log.error("could not mark %s as handled: %s", event.event_id, exc)
+            if event.completions:
+                # keep the room's pipeline moving; the ledger waits for the sends to settle
+                settled = asyncio.gather(*event.completions, return_exceptions=True)
+                settled.add_done_callback(functools.partial(self._settled, event))
+            else:
+                self._mark_done(event)
             self.handled += 1
             elapsed = time.monotonic() - started
             if self.on_handled is not None:
                 self.on_handled(event, outcome, elapsed)
+
+    def _settled(self, event: IncomingEvent, _future: asyncio.Future[Any]) -> None:
+        self._mark_done(event)
+
+    def _mark_done(self, event: IncomingEvent) -> None:
+        try:
+            inbox.mark_done(self.db, event.event_id)
+        except sqlite3.Error as exc:
+            log.error("could not mark %s as handled: %s", event.event_id, exc)
 
     async def drain(self, timeout: float) -> None:
         """Finish what is queued (bounded), then stop the lanes."""

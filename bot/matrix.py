@@ -53,6 +53,7 @@ PERMANENT_ERRORS = frozenset(
         "M_INVALID_PARAM",
         "M_UNRECOGNIZED",
         "M_GUEST_ACCESS_FORBIDDEN",
+        "M_DUPLICATE_ANNOTATION",  # the same reaction twice: already there, nothing to retry
     }
 )
 TRANSIENT_EXCEPTIONS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)

@@ -223,6 +223,10 @@ for _unit, _words_ in (
         timedelta(minutes=1),
         "m mn min mins minute minutes minuto minutos minuten dk dakika",
     ),
+    (
+        timedelta(seconds=1),
+        "s sec secs second seconds seconde secondes segundo segundos sekunde sekunden sn saniye",
+    ),
 ):
     for _w in _words_.split():
         _DURATION_UNITS[_w] = _unit
@@ -231,7 +235,7 @@ _DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*([^\W\d_]+)?")
 
 
 def parse_duration(text: str) -> timedelta:
-    """'24h', '30m', '2d', '1h30m', '1h30', '90 min', '2 heures' -> a positive timedelta."""
+    """'24h', '30m', '2d', '1h30m', '1h30', '90 min', '2 heures', '90s' -> a positive timedelta."""
     folded = _fold(text).strip()
     if not folded:
         raise TimeParseError("bad_duration", text)

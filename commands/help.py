@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.command import CommandFamily
+from bot.command import CommandFamily, Permission
 from bot.context import CommandContext
 from bot.errors import CommandError
 from bot.i18n import N_
@@ -59,12 +59,12 @@ def _family_help(ctx: CommandContext, chosen: CommandFamily, prefix: str) -> str
     lines = [f"{title}: {ctx.t(chosen.help)}"]
     for command in chosen.commands.values():
         allowed = ctx.services.may_use(command.permission, ctx.room_id, ctx.sender)
-        marker = (
-            ""
-            if allowed
-            else " "
-            + ctx.t("(room admins only)" if command.permission == 1 else "(bot admins only)")
-        )
+        if allowed:
+            marker = ""
+        elif command.permission == Permission.ROOM_ADMIN:
+            marker = " " + ctx.t("(room admins only)")
+        else:
+            marker = " " + ctx.t("(bot admins only)")
         lines.append(f"- `{prefix}{command.usage}`{marker}: {ctx.t(command.help)}")
         for example in command.examples:
             lines.append(f"  - {ctx.t('example:')} `{prefix}{example}`")

@@ -1,4 +1,13 @@
-"""Storage domains. Importing this package registers every domain's migrations, in order."""
+"""Storage domains. Importing this package registers every domain's migrations."""
 
-from bot.storage import inbox, rooms  # noqa: F401
-from bot.storage import translation_cache  # noqa: F401
+from bot.storage import (  # noqa: F401
+    aid,
+    gatherings,
+    inbox,
+    operations,
+    places,
+    relay,
+    rooms,
+    schedules,
+    translation_cache,
+)

@@ -1,0 +1,1 @@
+"""Gatherings: events announced across languages, RSVPs, reminders, calendars."""

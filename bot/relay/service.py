@@ -1,0 +1,503 @@
+"""Fan-out of member messages to the other rooms of their relay group, translated.
+
+Every copy is queued on the target room's send queue at once (so each room keeps the source
+order) with its content still being translated; copies to different rooms are translated in
+parallel, so one slow engine or room never holds up the others. When a send resolves, the copy
+is written to the relay map, which replies, edits, redactions and reactions look up later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.events import IncomingEvent, Listener
+from bot.matrix import LIAISON_KEY, MatrixError, txn_id_for
+from bot.relay.render import (
+    MEDIA_FIELDS,
+    MEDIA_TYPES,
+    RELAYED_TYPES,
+    compose,
+    html_to_text,
+    matrix_to,
+    server_of,
+    strip_reply_fallback,
+    text_to_html,
+)
+from bot.services import Services
+from bot.storage import relay as store
+from bot.storage.relay import RelaySource, RoomLink
+from bot.textsafety import neutralise_pings, neutralise_pings_html, sanitize_html, strip_invisible
+from bot.translation.detect import LanguageDetector
+
+log = logging.getLogger(__name__)
+
+HTML_FORMAT = "org.matrix.custom.html"
+UNTRANSLATED = "[untranslated]"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The translated, safe text of a message for one target room."""
+
+    text: str
+    html: str
+    marker: str | None
+
+
+class Relay:
+    """Relays messages, edits, redactions and reactions between the rooms of a group."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        config = services.config.translation
+        self.detector: LanguageDetector | None = None
+        if config.detect and services.translation is not None and services.translation.engines:
+            self.detector = LanguageDetector(min_confidence=config.detect_min_confidence)
+        # (source event id, target room) -> the copy's send, until it is in the relay map
+        self._pending: dict[tuple[str, str], asyncio.Future[str | None]] = {}
+        # reaction copies on their way: (source event id, room) -> (event reacted to, key)
+        self._reacting: dict[tuple[str, str], tuple[str, str]] = {}
+
+    # ---- intake ---------------------------------------------------------------------------
+
+    def pending_copies(self) -> int:
+        """Copies queued or being translated and not yet sent."""
+        return len(self._pending)
+
+    async def on_event(self, event: IncomingEvent) -> None:
+        if not self._may_relay(event):
+            return
+        link = store.room_link(self.services.db, event.room_id)
+        if link is None:
+            return
+        if event.type == "m.room.redaction":
+            self._on_redaction(event)
+            return
+        if not link.sends:
+            return
+        if event.type == "m.reaction":
+            self._on_reaction(event, link)
+        elif event.type == "m.room.message":
+            if event.relates_to.get("rel_type") == "m.replace":
+                self._on_edit(event, link)
+            else:
+                self._on_message(event, link)
+
+    def _may_relay(self, event: IncomingEvent) -> bool:
+        """Loop guards: never our own or another Liaison's posts, commands, or marked text."""
+        if event.from_liaison or event.undecryptable:
+            return False
+        if event.sender == self.services.matrix.user_id:
+            return False
+        if event.type == "m.room.message":
+            content = event.content.get("m.new_content")
+            body = content.get("body") if isinstance(content, dict) else event.body
+            return isinstance(body, str) and not self._held_back(body)
+        return event.type in ("m.reaction", "m.room.redaction")
+
+    def _held_back(self, body: str) -> bool:
+        text = strip_reply_fallback(body).lstrip()
+        bot = self.services.config.bot
+        if text.startswith(bot.command_prefix):
+            return True
+        marker = bot.norelay_marker.strip()
+        return bool(marker) and text.lower().startswith(marker.lower())
+
+    def _targets(self, link: RoomLink) -> list[RoomLink]:
+        matrix = self.services.matrix
+        return [
+            other
+            for other in store.group_rooms(self.services.db, link.group)
+            if other.room_id != link.room_id and other.receives and matrix.is_joined(other.room_id)
+        ]
+
+    # ---- messages -------------------------------------------------------------------------
+
+    def _on_message(self, event: IncomingEvent, link: RoomLink) -> None:
+        if event.msgtype not in RELAYED_TYPES:
+            return
+        targets = self._targets(link)
+        if not targets:
+            return
+        db = self.services.db
+        store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "message")
+        terms = store.glossary(db, link.group)
+        language = asyncio.ensure_future(self._source_language(event.content, link))
+        relates = event.relates_to
+        parent_id = relates.get("m.in_reply_to", {}).get("event_id")
+        parent = store.origin_of(db, parent_id) if isinstance(parent_id, str) else None
+        thread_id = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+        thread = store.origin_of(db, thread_id) if isinstance(thread_id, str) else None
+        for target in targets:
+
+            async def content(target: RoomLink = target) -> dict[str, Any] | None:
+                copy = await self._render(event, event.content, link, target, terms, language)
+                relation = await self._relation(target.room_id, parent, thread, relates)
+                if relation:
+                    copy["m.relates_to"] = relation
+                return copy
+
+            self._enqueue(event.event_id, target.room_id, content, "message", event=event)
+
+    async def _relation(
+        self,
+        room_id: str,
+        parent: RelaySource | None,
+        thread: RelaySource | None,
+        relates: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """The reply (and thread) relation pointing at the matching events in ``room_id``."""
+        reply_to = await self._event_in(parent, room_id) if parent else None
+        root = await self._event_in(thread, room_id) if thread else None
+        if root is not None:
+            relation: dict[str, Any] = {
+                "rel_type": "m.thread",
+                "event_id": root,
+                "is_falling_back": bool(relates.get("is_falling_back")),
+            }
+            if reply_to is not None:
+                relation["m.in_reply_to"] = {"event_id": reply_to}
+            return relation
+        if reply_to is not None:
+            return {"m.in_reply_to": {"event_id": reply_to}}
+        return None
+
+    async def _render(
+        self,
+        event: IncomingEvent,
+        content: dict[str, Any],
+        link: RoomLink,
+        target: RoomLink,
+        terms: Sequence[str],
+        language: Awaitable[str],
+    ) -> dict[str, Any]:
+        """The copy's content for ``target``: attributed, translated, defused."""
+        msgtype = str(content.get("msgtype") or "m.text")
+        source = await language
+        rendered = await self._translated(content, source, target, link.group, terms)
+        matrix = self.services.matrix
+        name = neutralise_pings(strip_invisible(matrix.display_name(event.room_id, event.sender)))
+        body, formatted = compose(
+            msgtype=msgtype,
+            name=name,
+            language=source,
+            link=matrix_to(event.room_id, event.event_id, server_of(event.sender)),
+            marker=rendered.marker,
+            text=rendered.text,
+            html=rendered.html,
+        )
+        copy: dict[str, Any] = {"msgtype": msgtype}
+        if msgtype in MEDIA_TYPES:
+            copy.update({k: content[k] for k in MEDIA_FIELDS if k in content})
+            copy["filename"] = str(content.get("filename") or content.get("body") or "")
+        copy.update(
+            {
+                "body": body,
+                "format": HTML_FORMAT,
+                "formatted_body": formatted,
+                "m.mentions": {},
+                LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+            }
+        )
+        return copy
+
+    async def _translated(
+        self,
+        content: dict[str, Any],
+        source: str,
+        target: RoomLink,
+        group: str,
+        terms: Sequence[str],
+    ) -> Rendered:
+        body = content.get("body") if isinstance(content.get("body"), str) else ""
+        assert isinstance(body, str)
+        formatted = content.get("formatted_body")
+        is_html = content.get("format") == HTML_FORMAT and isinstance(formatted, str)
+        if content.get("msgtype") in MEDIA_TYPES:
+            # a file's body is its name unless a separate filename makes the body a caption
+            filename = content.get("filename")
+            if not filename or filename == body:
+                return Rendered("", "", None)
+        body = strip_invisible(strip_reply_fallback(body))
+        if is_html:
+            assert isinstance(formatted, str)
+            clean = sanitize_html(strip_invisible(formatted))
+            if html_to_text(clean):
+                out, failed = await self._translate(clean, source, target, group, terms, True)
+                html = sanitize_html(neutralise_pings_html(out))
+                return Rendered(html_to_text(html), html, self._marker(target) if failed else None)
+        out, failed = await self._translate(body, source, target, group, terms, False)
+        text = neutralise_pings(out)
+        return Rendered(text, text_to_html(text), self._marker(target) if failed else None)
+
+    def _marker(self, target: RoomLink) -> str:
+        return self.services.text(target.language, UNTRANSLATED)
+
+    async def _translate(
+        self,
+        text: str,
+        source: str,
+        target: RoomLink,
+        group: str,
+        terms: Sequence[str],
+        html: bool,
+    ) -> tuple[str, bool]:
+        """The text in the target language, and whether every engine failed."""
+        translation = self.services.translation
+        if translation is None or not text.strip():
+            return text, False
+        outcome = await translation.translate(
+            text, source, target.language, glossary=terms, html=html
+        )
+        db = self.services.db
+        if outcome.translated and outcome.engine:
+            store.count_route(db, group, source, target.language, outcome.engine, outcome.pivot)
+        if outcome.failed:
+            store.count_untranslated(db, group, self._last_engine_error())
+        return outcome.text, outcome.failed
+
+    def _last_engine_error(self) -> str | None:
+        translation = self.services.translation
+        if translation is None:
+            return None
+        dated = [
+            (s.last_error_at, s.last_error)
+            for s in translation.stats.values()
+            if s.last_error and s.last_error_at
+        ]
+        return max(dated)[1] if dated else None
+
+    async def _source_language(self, content: dict[str, Any], link: RoomLink) -> str:
+        """The room's declared language, unless the text is confidently in another one.
+
+        Detection only overrides the declaration for a language some engine translates from.
+        """
+        declared = link.language
+        if self.detector is None or self.services.translation is None:
+            return declared
+        body = content.get("body")
+        if not isinstance(body, str) or content.get("msgtype") in MEDIA_TYPES:
+            return declared
+        try:
+            guess = await self.detector.detect(strip_reply_fallback(body))
+            if guess is None or guess[0] == declared:
+                return declared
+            supported = await self.services.translation.supported_targets()
+        except Exception:
+            log.exception("language detection failed; using the declared language")
+            return declared
+        if any(src == guess[0] for src, _ in supported):
+            log.debug("detected %s (%.2f) in a %s room", guess[0], guess[1], declared)
+            return guess[0]
+        return declared
+
+    # ---- edits ----------------------------------------------------------------------------
+
+    def _on_edit(self, event: IncomingEvent, link: RoomLink) -> None:
+        """Re-translate an edit onto the copies, only when the author edits their own message."""
+        original_id = event.relates_to.get("event_id")
+        new_content = event.content.get("m.new_content")
+        if not isinstance(original_id, str) or not isinstance(new_content, dict):
+            return
+        db = self.services.db
+        original = store.source(db, original_id)
+        if original is None or original.kind != "message" or original.sender != event.sender:
+            return
+        if new_content.get("msgtype") not in RELAYED_TYPES:
+            return
+        targets = self._targets(link)
+        if not targets:
+            return
+        store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "edit")
+        terms = store.glossary(db, link.group)
+        language = asyncio.ensure_future(self._source_language(new_content, link))
+        # the copy links to the original message, not to the edit event
+        shown = IncomingEvent(
+            event.room_id,
+            original_id,
+            event.sender,
+            event.type,
+            new_content,
+            event.origin_server_ts,
+            event.source,
+        )
+        for target in targets:
+
+            async def content(target: RoomLink = target) -> dict[str, Any] | None:
+                copy_id = await self._copy_in(original_id, target.room_id)
+                if copy_id is None:
+                    return None
+                new = await self._render(shown, new_content, link, target, terms, language)
+                return {
+                    "msgtype": new["msgtype"],
+                    "body": "* " + new["body"],
+                    "format": HTML_FORMAT,
+                    "formatted_body": "* " + new["formatted_body"],
+                    "m.new_content": new,
+                    "m.relates_to": {"rel_type": "m.replace", "event_id": copy_id},
+                    "m.mentions": {},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                }
+
+            self._enqueue(event.event_id, target.room_id, content, "edit", event=event)
+
+    # ---- reactions ------------------------------------------------------------------------
+
+    def _on_reaction(self, event: IncomingEvent, link: RoomLink) -> None:
+        relates = event.relates_to
+        reacted_to, key = relates.get("event_id"), relates.get("key")
+        if relates.get("rel_type") != "m.annotation" or not isinstance(reacted_to, str):
+            return
+        if not isinstance(key, str) or not key:
+            return
+        db = self.services.db
+        root = store.origin_of(db, reacted_to)
+        if root is None or root.group != link.group or root.kind != "message":
+            return
+        targets = self._targets(link)
+        if not targets:
+            return
+        store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "reaction")
+        for target in targets:
+
+            async def content(target: RoomLink = target) -> dict[str, Any] | None:
+                on = await self._event_in(root, target.room_id)
+                if on is None or self._has_reaction(target.room_id, on, key):
+                    return None
+                self._reacting[(event.event_id, target.room_id)] = (on, key)
+                return {
+                    "m.relates_to": {"rel_type": "m.annotation", "event_id": on, "key": key},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                }
+
+            self._enqueue(
+                event.event_id, target.room_id, content, "reaction", "m.reaction", event=event
+            )
+
+    def _has_reaction(self, room_id: str, on: str, key: str) -> bool:
+        """The bot reacts once per key and event (members reacting alike in two rooms)."""
+        if any(
+            room == room_id and annotation == (on, key)
+            for (_, room), annotation in self._reacting.items()
+        ):
+            return True
+        return store.has_reaction(self.services.db, room_id, on, key)
+
+    # ---- redactions -----------------------------------------------------------------------
+
+    def _on_redaction(self, event: IncomingEvent) -> None:
+        """A removed message or reaction takes its copies with it (whatever the link's state)."""
+        redacted = event.redacts
+        if redacted is None:
+            return
+        db = self.services.db
+        original = store.source(db, redacted)
+        if original is None or original.room_id != event.room_id:
+            return  # a copy removed by a moderator stays removed only where it was
+        rooms = {c.room_id for c in store.copies_of(db, redacted)}
+        rooms |= {room for source_id, room in self._pending if source_id == redacted}
+        if rooms:
+            task = self.services.tasks.spawn(
+                self._redact_copies(event.event_id, redacted, sorted(rooms)), name="relay-redact"
+            )
+            event.completions.append(task)
+
+    async def _redact_copies(self, cause: str, redacted: str, rooms: list[str]) -> None:
+        async def one(room_id: str) -> None:
+            copy_id = await self._copy_in(redacted, room_id)
+            if copy_id is None:
+                return
+            try:
+                await self.services.matrix.redact(
+                    room_id, copy_id, txn_id=txn_id_for("relay-redact", cause, room_id)
+                )
+            except MatrixError as exc:
+                log.warning("could not remove the copy in %s: %s", room_id, exc)
+                return
+            store.forget_copy(self.services.db, redacted, room_id)
+            self.services.metrics.relayed.labels("redaction").inc()
+
+        await asyncio.gather(*(one(room) for room in rooms))
+
+    # ---- the relay map --------------------------------------------------------------------
+
+    def _enqueue(
+        self,
+        source_id: str,
+        room_id: str,
+        content: Callable[[], Awaitable[dict[str, Any] | None]],
+        kind: str,
+        event_type: str = "m.room.message",
+        *,
+        event: IncomingEvent | None = None,
+    ) -> None:
+        """Reserve the copy's place in the room's queue now; its content is built meanwhile.
+
+        The future joins the event's completions, so the event is only marked handled once
+        its copies are out: a crash before that replays it (the txn ids make that safe).
+        """
+        work = asyncio.ensure_future(self._guarded(content, room_id))
+        future = self.services.matrix.enqueue(
+            room_id, work, txn_id=txn_id_for("relay", source_id, room_id), event_type=event_type
+        )
+        key = (source_id, room_id)
+        self._pending[key] = future
+        if event is not None:
+            event.completions.append(future)
+
+        def sent(done: asyncio.Future[str | None]) -> None:
+            if self._pending.get(key) is done:
+                del self._pending[key]
+            annotation = self._reacting.pop(key, None)
+            if done.cancelled() or done.exception() is not None:
+                work.cancel()
+                if not done.cancelled():
+                    log.warning("relay to %s failed: %s", room_id, done.exception())
+                return
+            event_id = done.result()
+            if event_id is None:
+                return
+            try:
+                store.record_copy(self.services.db, source_id, room_id, event_id, annotation)
+            except Exception:
+                log.exception("could not record the copy of %s in %s", source_id, room_id)
+            self.services.metrics.relayed.labels(kind).inc()
+
+        future.add_done_callback(sent)
+
+    async def _guarded(
+        self, content: Callable[[], Awaitable[dict[str, Any] | None]], room_id: str
+    ) -> dict[str, Any] | None:
+        try:
+            return await content()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not prepare a relayed copy for %s", room_id)
+            return None
+
+    async def _copy_in(self, source_id: str, room_id: str) -> str | None:
+        """The copy of ``source_id`` in ``room_id``, waiting for it if it is still on its way."""
+        pending = self._pending.get((source_id, room_id))
+        if pending is not None:
+            await asyncio.wait({pending})
+            if pending.cancelled() or pending.exception() is not None:
+                return None
+            return pending.result()
+        return store.copy_in(self.services.db, source_id, room_id)
+
+    async def _event_in(self, source: RelaySource, room_id: str) -> str | None:
+        """The event standing for ``source`` in ``room_id``: the source itself or its copy."""
+        if source.room_id == room_id:
+            return source.event_id
+        return await self._copy_in(source.event_id, room_id)
+
+
+def install(services: Services, add_listener: Callable[[Listener], None]) -> None:
+    relay = Relay(services)
+    services.relay = relay
+    add_listener(relay.on_event)

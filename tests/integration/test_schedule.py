@@ -1,0 +1,215 @@
+"""!schedule against the real homeserver: parsing in the room's language, firing, permissions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.storage import schedules as store
+from tests.support.botharness import BotHarness
+from tests.support.predicates import from_bot, reply_to, room_with_bot
+
+pytestmark = pytest.mark.integration
+
+
+def soon(seconds: float) -> str:
+    """An exact moment a few seconds ahead, as an ISO time the parser reads in UTC."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def announcement(bot_user: str, contains: str) -> Any:
+    def match(event: dict[str, Any]) -> bool:
+        content = event.get("content", {})
+        return from_bot(bot_user, contains=contains, kind="announcement")(event) and (
+            content.get("msgtype") == "m.text"
+        )
+
+    return match
+
+
+async def ask(member: Any, room: str, text: str, timeout: float = 15) -> str:  # noqa: ASYNC109
+    sent = await member.send_text(room, text)
+    answer = await member.wait_for(room, reply_to(sent), timeout=timeout)
+    return str(answer["content"]["body"])
+
+
+async def test_one_off_in_french_and_spanish_natural_dates(bot: BotHarness, new_member) -> None:
+    await bot.start()
+    alice = await new_member("alice")
+    fr_room = await room_with_bot(alice, bot.user_id, name="collectif")
+    es_room = await room_with_bot(alice, bot.user_id, name="colectivo")
+    await ask(alice, fr_room, "!room lang fr")
+    await ask(alice, fr_room, "!room tz Europe/Paris")
+    await ask(alice, es_room, "!room lang es")
+    await ask(alice, es_room, "!room tz America/Bogota")
+
+    body = await ask(alice, fr_room, "!programme add demain 9h Réunion du collectif")
+    assert "Schedule #" in body
+    assert "Europe/Paris" in body
+    assert "`demain 9h`" in body
+    times = [line for line in body.splitlines() if line.startswith("- ")]
+    assert len(times) == 1
+    assert " 09:00 " in times[0]
+
+    body = await ask(alice, es_room, "!programa add el sábado a las 18:00 Asamblea general")
+    assert "America/Bogota" in body
+    times = [line for line in body.splitlines() if line.startswith("- ")]
+    assert len(times) == 1
+    assert " 18:00 -05" in times[0]
+    listing = await ask(alice, es_room, "!schedule list")
+    assert "Asamblea general" in listing
+    assert "Réunion" not in listing
+
+
+async def test_recurring_by_words_and_cron_show_three_next_times(
+    bot: BotHarness, new_member
+) -> None:
+    await bot.start()
+    alice = await new_member("alice")
+    room = await room_with_bot(alice, bot.user_id, name="calls")
+    await ask(alice, room, "!room tz Europe/Paris")
+    body = await ask(alice, room, "!schedule add every monday 18:00 **Weekly call** at 19:00")
+    times = [line for line in body.splitlines() if line.startswith("- ")]
+    assert len(times) == 3, body
+    assert all(" 18:00 CE" in t for t in times)
+    days = [date.fromisoformat(t[2:12]) for t in times]
+    assert all(d.weekday() == 0 for d in days)
+    assert days[1] - days[0] == timedelta(days=7)
+
+    body = await ask(alice, room, "!schedule add cron 0 9 1 * * Monthly assembly notice")
+    times = [line for line in body.splitlines() if line.startswith("- ")]
+    assert len(times) == 3, body
+    assert all(t[10:12] == "01" and " 09:00 " in t for t in times), body
+    assert "`cron 0 9 1 * *`" in body
+
+    listing = await ask(alice, room, "!schedule list")
+    assert "#1" in listing
+    assert "#2" in listing
+    shown = await ask(alice, room, "!schedule show 1")
+    assert "> **Weekly call** at 19:00" in shown
+    assert "Europe/Paris" in shown
+
+
+async def test_one_off_fires_once_with_markdown(bot: BotHarness, new_member) -> None:
+    await bot.start()
+    alice = await new_member("alice")
+    room = await room_with_bot(alice, bot.user_id, name="assembly")
+    mark = alice.mark(room)
+    body = await ask(alice, room, f"!schedule add {soon(4)} **Assembly** tonight at the hall")
+    assert "Schedule #1 is set" in body
+    posted = await alice.wait_for(room, announcement(bot.user_id, "Assembly"), after=mark)
+    assert posted["content"]["body"] == "**Assembly** tonight at the hall"
+    assert "<strong>Assembly</strong>" in posted["content"]["formatted_body"]
+    assert posted["content"]["m.mentions"] == {}
+    shown = await ask(alice, room, "!schedule show 1")
+    assert "posted" in shown
+    assert "done" in shown
+    copies = [e for e in alice.events(room) if announcement(bot.user_id, "Assembly")(e)]
+    assert len(copies) == 1
+
+
+async def test_bad_when_quotes_the_part_not_understood_and_creates_nothing(
+    bot: BotHarness, new_member
+) -> None:
+    await bot.start()
+    alice = await new_member("alice")
+    room = await room_with_bot(alice, bot.user_id, name="typos")
+    for text, expected in [
+        ("!schedule add blurgsday 18h hello", "`blurgsday 18h hello`"),
+        ("!schedule add cron 0 18 * * Weekly", "cron"),
+        ("!schedule add 2001-01-01 10:00 Too late", "already past"),
+        ("!schedule add every monday 18:00", "Give the text"),
+        ("!schedule add --planet tomorrow 9:00 hi", "`--planet`"),
+    ]:
+        body = await ask(alice, room, text)
+        assert expected in body, (text, body)
+    assert "No posts are scheduled" in await ask(alice, room, "!schedule list")
+
+
+async def test_room_admin_only_and_room_ping_needs_power(bot: BotHarness, new_member) -> None:
+    await bot.start()
+    alice = await new_member("alice")
+    bob = await new_member("bob")
+    room = await room_with_bot(alice, bot.user_id, name="pings")
+    await alice.invite(room, bob.user_id)
+    await bob.join(room)
+    body = await ask(bob, room, "!schedule add tomorrow 9:00 Hello")
+    assert "Only room admins" in body
+    # the bot has power 0 here, so it may not notify the room
+    body = await ask(alice, room, "!schedule add tomorrow 9:00 @room meeting")
+    assert "`@room`" in body
+    assert room in body
+    assert "No posts are scheduled" in await ask(alice, room, "!schedule list")
+
+    await alice.set_power_level(room, bot.user_id, 50)
+    await ask(alice, room, "!room info")  # the bot has seen the new power levels
+    mark = alice.mark(room)
+    body = await ask(alice, room, f"!schedule add {soon(4)} @room meeting now")
+    assert "notifies everyone" in body
+    posted = await alice.wait_for(room, announcement(bot.user_id, "meeting now"), after=mark)
+    assert posted["content"]["m.mentions"] == {"room": True}
+
+
+async def test_rooms_target_checked_at_creation_and_demotion_pauses_at_firing(
+    bot: BotHarness, new_member
+) -> None:
+    await bot.start()
+    alice = await new_member("alice")
+    bob = await new_member("bob")
+    hub = await room_with_bot(alice, bot.user_id, name="hub")
+    other = await room_with_bot(alice, bot.user_id, name="other")
+    for room in (hub, other):
+        await alice.invite(room, bob.user_id)
+        await bob.join(room)
+    await alice.set_power_level(hub, bob.user_id, 100)
+    await ask(bob, hub, "!room info")  # the bot has seen bob's new power
+    body = await ask(bob, hub, f"!schedule add --rooms {hub},{other} tomorrow 9:00 Hi all")
+    assert "not a room admin in" in body
+    assert other in body
+    assert "No posts are scheduled" in await ask(bob, hub, "!schedule list")
+
+    body = await ask(bob, hub, f"!schedule add --rooms {hub} {soon(6)} Meeting moved")
+    assert "Schedule #1 is set" in body
+    await alice.set_power_level(hub, bob.user_id, 0)
+    await ask(alice, hub, "!schedule list")  # the bot has seen the demotion
+    notice = await alice.wait_for(
+        hub, from_bot(bot.user_id, contains="Schedule #1 is paused"), timeout=20
+    )
+    assert bob.user_id in notice["content"]["body"]
+    shown = await ask(alice, hub, "!schedule show 1")
+    assert "no longer a room admin" in shown
+    assert not any(announcement(bot.user_id, "Meeting moved")(e) for e in alice.events(hub))
+    app = bot.app
+    assert app is not None
+    schedule = store.get(app.db, 1)
+    assert schedule is not None
+    assert schedule.status == store.PAUSED
+    # a room admin takes it over: active again, with alice answering for it
+    body = await ask(alice, hub, "!schedule edit 1 when " + soon(4))
+    body = await ask(alice, hub, "!schedule resume 1")
+    assert "active again" in body
+    await alice.wait_for(hub, announcement(bot.user_id, "Meeting moved"), timeout=20)
+
+
+async def test_member_drafts_need_approval(bot: BotHarness, new_member) -> None:
+    await bot.start()
+    alice = await new_member("alice")
+    bob = await new_member("bob")
+    room = await room_with_bot(alice, bot.user_id, name="drafts")
+    await alice.invite(room, bob.user_id)
+    await bob.join(room)
+    assert "Members may now" in await ask(alice, room, "!schedule approval on")
+    body = await ask(bob, room, f"!schedule add {soon(3)} Bring chairs")
+    assert "Draft #1" in body
+    body = await ask(bob, room, "!schedule approve 1")
+    assert "Only room admins" in body
+    preview = await ask(bob, room, "!schedule preview 1")
+    assert "Bring chairs" in preview
+    # the draft's moment passed without a post; approving plans it from now
+    body = await ask(alice, room, "!schedule edit 1 when " + soon(5))
+    body = await ask(alice, room, "!schedule approve 1")
+    assert "approved" in body
+    posted = await alice.wait_for(room, announcement(bot.user_id, "Bring chairs"), timeout=20)
+    assert posted["content"]["body"] == "Bring chairs"
