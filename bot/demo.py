@@ -38,24 +38,17 @@ class DemoRoom:
 
 # The demo's rooms and the commands their admin sends once, right after creating them.
 DEMO_ROOMS = (
-    DemoRoom(
-        "fr",
-        "Liaison démo — français",
-        "fr",
-        ("!relay link demo fr",),
-    ),
-    DemoRoom(
-        "es",
-        "Liaison demo — español",
-        "es",
-        ("!relay link demo es",),
-    ),
+    DemoRoom("fr", "Liaison démo — français", "fr", ("!relay link mujawara fr",)),
+    DemoRoom("es", "Liaison demo — español", "es", ("!relay link mujawara es",)),
     DemoRoom(
         "en",
         "Liaison demo — English",
         "en",
-        ("!relay link demo en",),
+        ("!relay link mujawara en", "!relay glossary add Mujawara"),
     ),
+)
+SAMPLE_GATHERING = (
+    "!event add General assembly | next friday 7pm | Mujawara Tunis | kind: meeting | capacity: 40"
 )
 
 
@@ -124,6 +117,11 @@ async def run_demo(
             raise RuntimeError(f"demo user could not log in: {login}")
         await _set_up_rooms(demo_client, app, bot_user, state)
         _save_state(state_path, state)
+        if "gathering" not in state:
+            state["gathering"] = await _announce_sample_gathering(
+                demo_client, app, state["rooms"]["en"]["room_id"]
+            )
+            _save_state(state_path, state)
         _print_banner(hs, demo_user, state, app)
         if ready is not None:
             ready.set()
@@ -150,12 +148,28 @@ async def _set_up_rooms(
             raise RuntimeError(f"could not create the demo room {room.name}: {created}")
         await _wait_until_joined(app, created.room_id)
         for command in (f"!room lang {room.language}", *room.setup):
-            sent = await client.room_send(
-                created.room_id, "m.room.message", {"msgtype": "m.text", "body": command}
-            )
-            if not isinstance(sent, RoomSendResponse):
-                raise RuntimeError(f"could not send a demo command: {sent}")
+            await _send(client, created.room_id, command)
         state["rooms"][room.key] = {"room_id": created.room_id, "name": room.name}
+
+
+async def _send(client: AsyncClient, room_id: str, body: str) -> str:
+    sent = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+    if not isinstance(sent, RoomSendResponse):
+        raise RuntimeError(f"could not send a demo command: {sent}")
+    return str(sent.event_id)
+
+
+async def _announce_sample_gathering(client: AsyncClient, app: Application, room_id: str) -> str:
+    """One sample gathering, created and announced by command like a member would."""
+    from bot.storage import gatherings
+
+    command_id = await _send(client, room_id, SAMPLE_GATHERING)
+    async with asyncio.timeout(60):
+        while (gathering := gatherings.by_command(app.db, command_id)) is None:
+            # the demo user's own sync is the signal that the bot has answered
+            await client.sync(timeout=1000)
+    await _send(client, room_id, f"!event announce {gathering.id}")
+    return gathering.id
 
 
 async def _wait_until_joined(app: Application, room_id: str, timeout: float = 30) -> None:
@@ -175,6 +189,7 @@ def _print_banner(
         f"  password   : {state['demo_password']}",
         "  rooms      : " + ", ".join(r["name"] for r in state["rooms"].values()),
         "Type !help in any room. What you write in one room appears, translated, in the others.",
+        f"A sample gathering is announced in the English room: try !event show {state.get('gathering', '')}",
         "Stop with Ctrl-C.",
         "",
     ]

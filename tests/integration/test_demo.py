@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from nio import AsyncClient, LoginResponse, RoomMessagesResponse, RoomSendResponse
+from nio import AsyncClient, LoginResponse, RoomSendResponse
 
 pytestmark = pytest.mark.integration
 
@@ -49,27 +49,58 @@ async def test_demo_comes_up_and_answers_help(tmp_path: Path) -> None:
         user = re.search(r"user       : (\S+)", text).group(1)  # type: ignore[union-attr]
         password = re.search(r"password   : (\S+)", text).group(1)  # type: ignore[union-attr]
         state = json.loads((data_dir / "demo.json").read_text())
-        room_id = state["rooms"]["en"]["room_id"]
 
         client = AsyncClient(homeserver, user)
         try:
             assert isinstance(await client.login(password), LoginResponse)
+            seen: list[tuple[str, dict]] = []
+
+            async def wait_for(predicate) -> dict:  # type: ignore[no-untyped-def]
+                """Sync as any Matrix client would until a matching event shows up."""
+                async with asyncio.timeout(60):
+                    while True:
+                        for room, source in seen:
+                            if predicate(room, source):
+                                return source
+                        response = await client.sync(timeout=2000)
+                        for room, info in response.rooms.join.items():
+                            seen.extend((room, e.source) for e in info.timeline.events)
+
+            await client.sync(timeout=0)
+            rooms = {key: value["room_id"] for key, value in state["rooms"].items()}
             sent = await client.room_send(
-                room_id, "m.room.message", {"msgtype": "m.text", "body": "!help"}
+                rooms["en"], "m.room.message", {"msgtype": "m.text", "body": "!help"}
             )
             assert isinstance(sent, RoomSendResponse)
-            answer = None
-            async with asyncio.timeout(30):
-                while answer is None:
-                    # the demo user's client reads the room the way any Matrix client would
-                    await client.sync(timeout=2000)
-                    messages = await client.room_messages(room_id, limit=20)
-                    assert isinstance(messages, RoomMessagesResponse)
-                    for event in messages.chunk:
-                        relates = event.source.get("content", {}).get("m.relates_to", {})
-                        if relates.get("m.in_reply_to", {}).get("event_id") == sent.event_id:
-                            answer = event.source["content"]["body"]
-            assert "!room" in answer
+            answer = await wait_for(
+                lambda room, e: (
+                    e.get("content", {})
+                    .get("m.relates_to", {})
+                    .get("m.in_reply_to", {})
+                    .get("event_id")
+                    == sent.event_id
+                )
+            )
+            assert "!relay" in answer["content"]["body"]
+
+            french = "Bonjour à tous, la réunion commence demain."
+            sent = await client.room_send(
+                rooms["fr"], "m.room.message", {"msgtype": "m.text", "body": french}
+            )
+            assert isinstance(sent, RoomSendResponse)
+            copy = await wait_for(
+                lambda room, e: (
+                    room == rooms["es"]
+                    and e.get("content", {}).get("org.mujawara.liaison", {}).get("source")
+                    == sent.event_id
+                )
+            )
+            assert "Hola" in copy["content"]["body"] or "reunión" in copy["content"]["body"]
+            gathering = (
+                state.get("gathering")
+                or json.loads((data_dir / "demo.json").read_text())["gathering"]
+            )
+            assert gathering
         finally:
             await client.close()
     finally:
