@@ -95,6 +95,7 @@ class Application:
         for install in FEATURE_INSTALLERS:
             install(self.services, self.add_listener)
         self.intake: EventIntake | None = None
+        self._replay: list[IncomingEvent] = []
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
@@ -108,9 +109,8 @@ class Application:
         self.db.migrate()
         await self.matrix.login()
         self.intake = EventIntake(self.db, self.matrix.user_id, self.listeners)
-        for event in self.intake.pending():
-            log.info("replaying unhandled event %s in %s", event.event_id, event.room_id)
-            self.intake.dispatch(event)
+        # replayed after the first sync: before it nio knows no room, member or power level
+        self._replay = self.intake.pending()
         self.intake.on_handled = self._count_event
         self.router.on_command = self._count_command
         self._sync_task = asyncio.create_task(self._sync_loop(), name="sync")
@@ -180,6 +180,10 @@ class Application:
                 await self._on_invite(room_id, inviter)
             for room_id in batch.left:
                 rooms.forget(self.db, room_id)
+            for event in self._replay:
+                log.info("replaying unhandled event %s in %s", event.event_id, event.room_id)
+                intake.dispatch(event)
+            self._replay = []
             for event in intake.accept(batch):
                 intake.dispatch(event)
             await self._notify_sync_state()

@@ -26,9 +26,12 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     MessageDirection,
+    RoomCreateResponse,
     RoomMessagesResponse,
+    RoomPreset,
     RoomRedactResponse,
     RoomSendResponse,
+    RoomVisibility,
     SyncResponse,
     UploadResponse,
     WhoamiResponse,
@@ -283,6 +286,25 @@ class MatrixClient:
         response = await self._with_retries(lambda: self.client.join(room_id), "join")
         if not isinstance(response, JoinResponse):
             raise MatrixError(f"join failed: {_describe(response)}", _errcode(response))
+
+    async def create_direct_room(self, user_id: str, name: str | None = None) -> str:
+        """A new private direct chat with ``user_id`` (invited, trusted as in a DM); its room id.
+
+        Not idempotent on the homeserver: callers remember the room they got.
+        """
+        response = await self._with_retries(
+            lambda: self.client.room_create(
+                visibility=RoomVisibility.private,
+                is_direct=True,
+                invite=[user_id],
+                preset=RoomPreset.trusted_private_chat,
+                name=name,
+            ),
+            "create room",
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise MatrixError(f"room creation failed: {_describe(response)}", _errcode(response))
+        return str(response.room_id)
 
     async def reject_invite(self, room_id: str) -> None:
         await self._with_retries(lambda: self.client.room_leave(room_id), "leave")

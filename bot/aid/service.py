@@ -14,8 +14,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from nio import RoomCreateResponse, RoomPreset, RoomVisibility
-
 from bot.aid import render
 from bot.broadcast import translate_text
 from bot.errors import CommandError
@@ -105,6 +103,8 @@ class MutualAid:
     def actor_label(self, request: AidRequest, actor: str | None, room_id: str, lang: str) -> str:
         if actor is None:
             return self.services.text(lang, "the bot") if request.forgotten_at is None else "…"
+        if actor == "":  # a member who asked to be forgotten
+            return self.services.text(lang, "(erased)")
         if actor == request.requester:
             return self.requester_label(request, room_id, lang)
         return self.person(room_id, actor)
@@ -207,17 +207,9 @@ class MutualAid:
         known = store.dm_room(self.db, user_id)
         if known is not None:
             return known
-        client = self.services.matrix.client
-        response = await client.room_create(
-            visibility=RoomVisibility.private,
-            is_direct=True,
-            invite=[user_id],
-            preset=RoomPreset.trusted_private_chat,
-            name=self.services.text(lang, "Mutual aid"),
+        room_id = await self.services.matrix.create_direct_room(
+            user_id, self.services.text(lang, "Mutual aid")
         )
-        if not isinstance(response, RoomCreateResponse):
-            raise MatrixError(f"could not create a direct room: {response}")
-        room_id = str(response.room_id)
         store.set_dm_room(self.db, user_id, room_id, utcnow())
         rooms.set_language(self.db, room_id, lang)
         log.info("opened a direct aid room %s", room_id)

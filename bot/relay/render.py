@@ -5,15 +5,21 @@ Pure functions, so the shape of a copy is tested without a homeserver.
 
 from __future__ import annotations
 
+import json
 import re
 from html import escape
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import quote
 
 MEDIA_TYPES = frozenset({"m.image", "m.file", "m.audio", "m.video"})
 TEXT_TYPES = frozenset({"m.text", "m.notice", "m.emote"})
 RELAYED_TYPES = TEXT_TYPES | MEDIA_TYPES
 MEDIA_FIELDS = ("url", "file", "info")
+# Synapse refuses an event over 65,536 bytes, counted on the whole signed event; what the
+# homeserver adds around the content (ids, hashes, signatures, auth and prev events) stays
+# well under 4 KiB, so a copy's content gets the rest.
+MAX_COPY_BYTES = 60_000
 
 _BLOCK_START = re.compile(
     r"^\s*<(?:p|div|ul|ol|blockquote|pre|h[1-6]|table|hr|details)\b", re.IGNORECASE
@@ -41,6 +47,23 @@ def strip_reply_fallback(body: str) -> str:
     if index < len(lines) and not lines[index].strip():
         index += 1
     return "\n".join(lines[index:])
+
+
+def encoded_size(content: dict[str, Any]) -> int:
+    """Bytes the content takes in the event, as the homeserver counts them (UTF-8 JSON)."""
+    return len(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def shorten(text: str, max_bytes: int) -> str:
+    """At most ``max_bytes`` of UTF-8, cut between words when a space is near the end."""
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text
+    cut = data[: max(max_bytes, 0)].decode(errors="ignore")
+    space = cut.rfind(" ")
+    if space > 0 and space > len(cut) - 200:
+        cut = cut[:space]
+    return cut.rstrip()
 
 
 def text_to_html(text: str) -> str:

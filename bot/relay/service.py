@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,13 +18,16 @@ from typing import Any
 from bot.events import IncomingEvent, Listener
 from bot.matrix import LIAISON_KEY, MatrixError, txn_id_for
 from bot.relay.render import (
+    MAX_COPY_BYTES,
     MEDIA_FIELDS,
     MEDIA_TYPES,
     RELAYED_TYPES,
     compose,
+    encoded_size,
     html_to_text,
     matrix_to,
     server_of,
+    shorten,
     strip_reply_fallback,
     text_to_html,
 )
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 
 HTML_FORMAT = "org.matrix.custom.html"
 UNTRANSLATED = "[untranslated]"
+SHORTENED = "[shortened: too long to relay in full; the whole message is in the original.]"
 
 
 @dataclass(frozen=True)
@@ -124,11 +129,18 @@ class Relay:
         if not targets:
             return
         db = self.services.db
-        store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "message")
+        try:
+            store.record_source(
+                db, event.event_id, event.room_id, event.sender, link.group, "message"
+            )
+        except sqlite3.Error as exc:
+            # the copies still go out; only later replies, edits and removals lose their map
+            log.warning("relaying %s without the relay map: %s", event.event_id, exc)
         terms = store.glossary(db, link.group)
         language = asyncio.ensure_future(self._source_language(event.content, link))
         relates = event.relates_to
-        parent_id = relates.get("m.in_reply_to", {}).get("event_id")
+        reply = relates.get("m.in_reply_to")
+        parent_id = reply.get("event_id") if isinstance(reply, dict) else None
         parent = store.origin_of(db, parent_id) if isinstance(parent_id, str) else None
         thread_id = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         thread = store.origin_of(db, thread_id) if isinstance(thread_id, str) else None
@@ -174,34 +186,68 @@ class Relay:
         target: RoomLink,
         terms: Sequence[str],
         language: Awaitable[str],
+        budget: int = MAX_COPY_BYTES,
     ) -> dict[str, Any]:
-        """The copy's content for ``target``: attributed, translated, defused."""
+        """The copy's content for ``target``: attributed, translated, defused.
+
+        A copy too large for the homeserver (``budget`` bytes of content) is cut, as plain
+        text, with a note saying the whole message is in the original the copy links to.
+        """
         msgtype = str(content.get("msgtype") or "m.text")
         source = await language
         rendered = await self._translated(content, source, target, link.group, terms)
         matrix = self.services.matrix
         name = neutralise_pings(strip_invisible(matrix.display_name(event.room_id, event.sender)))
-        body, formatted = compose(
-            msgtype=msgtype,
-            name=name,
-            language=source,
-            link=matrix_to(event.room_id, event.event_id, server_of(event.sender)),
-            marker=rendered.marker,
-            text=rendered.text,
-            html=rendered.html,
-        )
-        copy: dict[str, Any] = {"msgtype": msgtype}
-        if msgtype in MEDIA_TYPES:
-            copy.update({k: content[k] for k in MEDIA_FIELDS if k in content})
-            copy["filename"] = str(content.get("filename") or content.get("body") or "")
-        copy.update(
-            {
-                "body": body,
-                "format": HTML_FORMAT,
-                "formatted_body": formatted,
-                "m.mentions": {},
-                LIAISON_KEY: {"kind": "relay", "source": event.event_id},
-            }
+
+        def build(text: str, html: str) -> dict[str, Any]:
+            body, formatted = compose(
+                msgtype=msgtype,
+                name=name,
+                language=source,
+                link=matrix_to(event.room_id, event.event_id, server_of(event.sender)),
+                marker=rendered.marker,
+                text=text,
+                html=html,
+            )
+            copy: dict[str, Any] = {"msgtype": msgtype}
+            if msgtype in MEDIA_TYPES:
+                copy.update({k: content[k] for k in MEDIA_FIELDS if k in content})
+                copy["filename"] = str(content.get("filename") or content.get("body") or "")
+            copy.update(
+                {
+                    "body": body,
+                    "format": HTML_FORMAT,
+                    "formatted_body": formatted,
+                    "m.mentions": {},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                }
+            )
+            return copy
+
+        copy = build(rendered.text, rendered.html)
+        size = encoded_size(copy)
+        if size <= budget:
+            return copy
+        note = self.services.text(target.language, SHORTENED)
+        base = encoded_size(build(note, text_to_html(note)))
+        allowed = max(budget - base, 0) // 2
+        while True:
+            cut = shorten(rendered.text, allowed)
+            text = f"{cut} … {note}" if cut else note
+            copy = build(text, text_to_html(text))
+            fitted = encoded_size(copy)
+            if fitted <= budget or not cut:
+                break
+            # escaping made the text grow more than its bytes: shrink in proportion
+            allowed = int(allowed * (budget - base) / max(fitted - base, 1) * 0.95)
+        log.warning(
+            "the copy of %s for %s was %d bytes, over the %d the homeserver takes; "
+            "relayed shortened to %d bytes with a note",
+            event.event_id,
+            target.room_id,
+            size,
+            budget,
+            fitted,
         )
         return copy
 
@@ -254,10 +300,14 @@ class Relay:
             text, source, target.language, glossary=terms, html=html
         )
         db = self.services.db
-        if outcome.translated and outcome.engine:
-            store.count_route(db, group, source, target.language, outcome.engine, outcome.pivot)
-        if outcome.failed:
-            store.count_untranslated(db, group, self._last_engine_error())
+        try:
+            if outcome.translated and outcome.engine:
+                store.count_route(db, group, source, target.language, outcome.engine, outcome.pivot)
+            if outcome.failed:
+                store.count_untranslated(db, group, self._last_engine_error())
+        except sqlite3.Error as exc:
+            # counters only: the copy must not be lost for want of a statistic
+            log.warning("could not count a translation for %s: %s", group, exc)
         return outcome.text, outcome.failed
 
     def _last_engine_error(self) -> str | None:
@@ -305,7 +355,12 @@ class Relay:
             return
         db = self.services.db
         original = store.source(db, original_id)
-        if original is None or original.kind != "message" or original.sender != event.sender:
+        if (
+            original is None
+            or original.kind != "message"
+            or original.sender != event.sender
+            or original.room_id != event.room_id  # an edit must come from the original's room
+        ):
             return
         if new_content.get("msgtype") not in RELAYED_TYPES:
             return
@@ -331,7 +386,10 @@ class Relay:
                 copy_id = await self._copy_in(original_id, target.room_id)
                 if copy_id is None:
                     return None
-                new = await self._render(shown, new_content, link, target, terms, language)
+                # the new text is carried twice (the fallback and m.new_content)
+                new = await self._render(
+                    shown, new_content, link, target, terms, language, MAX_COPY_BYTES // 2
+                )
                 return {
                     "msgtype": new["msgtype"],
                     "body": "* " + new["body"],

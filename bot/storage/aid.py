@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.db import Database, from_iso, iso, migration_set
+from bot.i18n import N_
+from bot.storage.db import Database, from_iso, iso, migration_set, utcnow
 
 migrations = migration_set("aid")
 
@@ -641,3 +642,132 @@ def all_nudges(db: Database) -> list[Nudge]:
 
 def mark_nudge_sent(db: Database, nudge_id: int, now: datetime) -> None:
     db.execute("UPDATE aid_nudges SET sent_at = ? WHERE id = ?", (iso(now), nudge_id))
+
+
+# --- data rights: !forget me and the operator's export ----------------------------------------
+
+FORGET_KEEPS = (
+    N_(
+        "Aid requests you made stay for the coordinators' records, anonymised: only category, country, urgency, dates and outcome remain; those still open are closed."
+    ),
+    N_(
+        "Aid requests you claimed or offered help on keep their history, with your name and your notes erased."
+    ),
+)
+
+
+def forget_user(db: Database, user_id: str) -> dict[str, int]:
+    """Erase a member from the aid desk in one transaction.
+
+    Their standing offers and their direct-chat record go; their requests are anonymised as
+    ``!aid forget`` does (and closed if still active, since nobody can follow them up any
+    more); on other requests their name, notes and offer texts are erased while the other
+    people's entries stay, and a claim they held is released. The ids of their command events
+    are replaced, so no stored row points at their events on the homeserver any more.
+    """
+    moment = utcnow()
+    now = iso(moment)
+    with db.transaction():
+        standing = [
+            r["id"]
+            for r in db.query(
+                "SELECT id FROM aid_offers WHERE offerer = ? AND request_id IS NULL", (user_id,)
+            )
+        ]
+        for offer_id in standing:
+            db.execute("DELETE FROM aid_matches WHERE offer_id = ?", (offer_id,))
+            db.execute("DELETE FROM aid_offers WHERE id = ?", (offer_id,))
+        offers = db.execute(
+            "UPDATE aid_offers SET offerer = NULL, text = '', event_id = 'forgotten:offer:' || id "
+            "WHERE offerer = ?",
+            (user_id,),
+        ).rowcount
+        entries = db.execute(
+            "UPDATE aid_history SET actor = '', note = NULL, "
+            "event_id = 'forgotten:history:' || id WHERE actor = ?",
+            (user_id,),
+        ).rowcount
+        own = db.query("SELECT id, status FROM aid_requests WHERE requester = ?", (user_id,))
+        for row in own:
+            status = "closed" if row["status"] in ACTIVE else row["status"]
+            db.execute(
+                """UPDATE aid_requests SET requester = NULL, city = '', description = '',
+                    claimer = NULL, claim_room = NULL, outcome_note = NULL, room_id = '',
+                    event_id = 'forgotten:request:' || id, status = ?, updated_at = ?,
+                    closed_at = COALESCE(closed_at, ?), forgotten_at = COALESCE(forgotten_at, ?)
+                   WHERE id = ?""",
+                (status, now, now, now, row["id"]),
+            )
+            db.execute(
+                "UPDATE aid_history SET actor = NULL, note = NULL WHERE request_id = ?",
+                (row["id"],),
+            )
+            db.execute(
+                "UPDATE aid_offers SET offerer = NULL, text = '' WHERE request_id = ?",
+                (row["id"],),
+            )
+            _add_history(
+                db, row["id"], f"forgotten:request:{row['id']}:{now}", moment, None,
+                "forgotten", status, None,
+            )  # fmt: skip
+        claimed = db.query("SELECT id, status FROM aid_requests WHERE claimer = ?", (user_id,))
+        for row in claimed:
+            # an abandoned claim would block the request: 'claim' only takes open ones
+            status = "open" if row["status"] == "in_progress" else row["status"]
+            db.execute(
+                "UPDATE aid_requests SET claimer = NULL, claim_room = NULL, status = ?, "
+                "updated_at = ? WHERE id = ?",
+                (status, now, row["id"]),
+            )
+            _add_history(
+                db, row["id"], f"forgotten:claim:{row['id']}:{now}", moment, None,
+                "forgotten", status, None,
+            )  # fmt: skip
+        direct = db.execute("DELETE FROM aid_dm_rooms WHERE user_id = ?", (user_id,)).rowcount
+        rooms_added = db.execute(
+            "UPDATE aid_coordinator_rooms SET added_by = '' WHERE added_by = ?", (user_id,)
+        ).rowcount
+    return {
+        N_("standing offers"): len(standing),
+        N_("offers on aid requests (anonymised)"): offers,
+        N_("aid requests you made (anonymised)"): len(own),
+        N_("aid requests you had claimed (your claim removed)"): len(claimed),
+        N_("your name in aid request histories"): entries,
+        N_("record of your direct chat with me"): direct,
+        N_("your name on coordinators' rooms you added"): rooms_added,
+    }
+
+
+def export_rows(db: Database, viewers: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """The aid requests the configured bot admins may see, for ``liaison export``.
+
+    Bot admins see every request (with no admin configured, only ``network`` ones), but an
+    anonymous request never names who asked, nor the room or event that would tell.
+    """
+    rows: list[dict[str, Any]] = []
+    for request in all_requests(db):
+        if not viewers and request.private:
+            continue
+        anonymous = request.visibility == "anonymous"
+        rows.append(
+            {
+                "id": request.id,
+                "status": request.status,
+                "category": request.category,
+                "urgency": request.urgency,
+                "city": request.city,
+                "country": request.country,
+                "needed_by": iso(request.needed_by) if request.needed_by else None,
+                "visibility": request.visibility,
+                "requester": None if anonymous else request.requester,
+                "room_id": None if anonymous or not request.room_id else request.room_id,
+                "claimer": request.claimer,
+                "description": request.description,
+                "outcome_note": request.outcome_note,
+                "created_at": iso(request.created_at),
+                "updated_at": iso(request.updated_at),
+                "closed_at": iso(request.closed_at) if request.closed_at else None,
+                "forgotten_at": iso(request.forgotten_at) if request.forgotten_at else None,
+            }
+        )
+    return {"aid_requests": rows}

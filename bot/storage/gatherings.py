@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import N_
 from bot.storage.db import Database, from_iso, iso, migration_set, utcnow
 
 migrations = migration_set("gatherings")
@@ -537,3 +538,54 @@ def feed_token(db: Database, scope: str, new_token: str) -> str:
 def feed_scope(db: Database, token: str) -> str | None:
     row = db.query_one("SELECT scope FROM gathering_feeds WHERE token = ?", (token,))
     return str(row["scope"]) if row else None
+
+
+# --- data rights: !forget me and the operator's export ----------------------------------------
+
+FORGET_KEEPS = (
+    N_(
+        "Gatherings you created stay, with their announcements and reminders, without your name: room admins can still change or cancel them."
+    ),
+)
+
+
+def forget_user(db: Database, user_id: str) -> dict[str, int]:
+    """Erase a member's RSVPs and their name on the gatherings they created, atomically.
+
+    Withdrawing their RSVPs frees places, so the waiting list moves up as when anyone
+    withdraws (the people moved up are not messaged: nothing is sent from here). Reminders
+    go to rooms, never to one person, so none is addressed to them.
+    """
+    with db.transaction():
+        answers = db.query(
+            """SELECT r.gathering_id, g.capacity FROM gathering_rsvps r
+               JOIN gatherings g ON g.id = r.gathering_id WHERE r.user_id = ?""",
+            (user_id,),
+        )
+        db.execute("DELETE FROM gathering_rsvps WHERE user_id = ?", (user_id,))
+        for row in answers:
+            _promote(db, row["gathering_id"], row["capacity"])
+        created = db.execute(
+            "UPDATE gatherings SET creator = '', command_event_id = 'forgotten:' || id "
+            "WHERE creator = ?",
+            (user_id,),
+        ).rowcount
+    return {N_("RSVPs"): len(answers), N_("your name on gatherings you created"): created}
+
+
+def export_rows(db: Database, viewers: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """Gatherings and RSVPs; feed tokens (capabilities to read a calendar) never go out."""
+    del viewers  # gatherings are visible to every member of their rooms
+    gatherings = db.query(
+        """SELECT id, room_id, creator, lang, title, starts_at, ends_at, tz, place, place_id,
+                  link, city, country, description, kind, capacity, languages, rrule,
+                  rrule_anchor, status, created_at
+           FROM gatherings ORDER BY starts_at, id"""
+    )
+    answers = db.query(
+        """SELECT gathering_id, user_id, room_id, answer, waiting, answered_at
+           FROM gathering_rsvps ORDER BY gathering_id, answered_at, rowid"""
+    )
+    for row in answers:
+        row["waiting"] = bool(row["waiting"])
+    return {"events": gatherings, "events.rsvps": answers}

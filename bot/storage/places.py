@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from bot.i18n import N_
 from bot.storage.db import Database, iso, migration_set, utcnow
 
 migrations = migration_set("places")
@@ -159,3 +160,44 @@ def update(db: Database, place_id: str, field: str, value: str | int | None) -> 
 def remove(db: Database, place_id: str) -> None:
     """Hidden, not deleted: gatherings that named the place keep their text."""
     db.execute("UPDATE places SET removed = 1 WHERE id = ?", (place_id,))
+
+
+# --- data rights: !forget me and the operator's export ----------------------------------------
+
+FORGET_KEEPS = (
+    N_(
+        "Places you registered stay in the directory, with the contact you gave for them, without your name: a bot admin can change or remove them."
+    ),
+)
+
+
+def forget_user(db: Database, user_id: str) -> dict[str, int]:
+    """Drop a member's name from the places they registered; the places stay for everyone."""
+    with db.transaction():
+        count = db.execute(
+            "UPDATE places SET creator = '', command_event_id = 'forgotten:' || id "
+            "WHERE creator = ?",
+            (user_id,),
+        ).rowcount
+    return {N_("your name on places you registered"): count}
+
+
+def export_rows(db: Database, viewers: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """The directory without contacts: a place's contact is shown only in the rooms where it
+    was registered, so it does not go into a file either."""
+    del viewers
+    rows = db.query(
+        """SELECT id, name, city, country, languages, capacity, accessibility, creator,
+                  room_id, created_at FROM places WHERE removed = 0
+           ORDER BY country, city, name"""
+    )
+    rooms = db.query(
+        "SELECT r.place_id, r.room_id FROM place_rooms r JOIN places p ON p.id = r.place_id "
+        "WHERE p.removed = 0 ORDER BY r.place_id, r.room_id"
+    )
+    registered: dict[str, list[str]] = {}
+    for row in rooms:
+        registered.setdefault(row["place_id"], []).append(row["room_id"])
+    for row in rows:
+        row["rooms"] = registered.get(row["id"], [])
+    return {"places": rows}

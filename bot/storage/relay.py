@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import N_
 from bot.storage.db import Database, from_iso, iso, migration_set, utcnow
 
 migrations = migration_set("relay")
@@ -346,3 +347,44 @@ def routes(db: Database, group: str) -> list[RouteUse]:
         RouteUse(r["source"], r["target"], r["engine"], r["pivot"] or None, int(r["uses"]))
         for r in rows
     ]
+
+
+# ---- data rights: !forget me ----------------------------------------------------------------
+
+FORGET_KEEPS = (
+    N_(
+        "Relayed copies of your messages stay in the other rooms, and I can no longer find them: deleting one of your messages from now on does not delete its copies. Ask a room admin to remove copies you want gone."
+    ),
+)
+
+
+def forget_user(db: Database, user_id: str) -> dict[str, int]:
+    """Drop the relay map's rows about a member's events (their copies go with them).
+
+    Without these rows an edit, redaction or reply can no longer be traced to that member
+    (the copies' attribution lives only in the rooms). Their name on links and glossary
+    terms they added is erased as well; the links and terms stay for the group.
+    """
+    with db.transaction():
+        copies = db.query_one(
+            """SELECT count(*) AS n FROM relay_copies c
+               JOIN relay_sources s ON s.event_id = c.source_event_id WHERE s.sender = ?""",
+            (user_id,),
+        )
+        db.execute(
+            """DELETE FROM relay_copies WHERE source_event_id IN
+               (SELECT event_id FROM relay_sources WHERE sender = ?)""",
+            (user_id,),
+        )
+        sources = db.execute("DELETE FROM relay_sources WHERE sender = ?", (user_id,)).rowcount
+        links = db.execute(
+            "UPDATE relay_links SET linked_by = '' WHERE linked_by = ?", (user_id,)
+        ).rowcount
+        terms = db.execute(
+            "UPDATE relay_glossary SET added_by = '' WHERE added_by = ?", (user_id,)
+        ).rowcount
+    return {
+        N_("records of your relayed messages"): sources,
+        N_("links to the relayed copies of your messages"): int(copies["n"]) if copies else 0,
+        N_("your name on relay links and glossary terms"): links + terms,
+    }

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import N_
 from bot.recurrence import Recurrence
 from bot.storage.db import Database, from_iso, iso, migration_set, utcnow
 
@@ -475,3 +476,82 @@ def set_approval(db: Database, room_id: str, required: bool) -> None:
             ON CONFLICT (room_id) DO UPDATE SET approval = excluded.approval""",
         (room_id, int(required)),
     )
+
+
+# --- data rights: !forget me and the operator's export ----------------------------------------
+
+FORGET_KEEPS = (
+    N_(
+        "Scheduled posts you wrote stay in their rooms without your name; those you answered for are paused until a room admin resumes them."
+    ),
+)
+
+
+def forget_user(db: Database, user_id: str) -> dict[str, int]:
+    """Erase a member from the schedules, atomically.
+
+    Drafts nobody approved and posts already removed are theirs alone: deleted. A schedule
+    keeps posting only while someone answers for it (the steward's power is checked at each
+    firing), so the active ones they answered for are paused; a room admin takes one over
+    with ``schedule resume``. Elsewhere only their name goes.
+    """
+    now = iso(utcnow())
+    with db.transaction():
+        deleted = db.execute(
+            "DELETE FROM schedules WHERE author = ? AND status IN (?, ?)",
+            (user_id, DRAFT, REMOVED),
+        ).rowcount
+        named = db.query_one(
+            "SELECT count(*) AS n FROM schedules WHERE author = ? OR steward = ?",
+            (user_id, user_id),
+        )
+        paused = db.execute(
+            """UPDATE schedules SET status = ?, pause_reason = 'forgotten', updated_at = ?
+               WHERE status = ? AND (steward = ? OR (steward IS NULL AND author = ?))""",
+            (PAUSED, now, ACTIVE, user_id, user_id),
+        ).rowcount
+        db.execute(
+            "UPDATE schedules SET steward = NULL, updated_at = ? WHERE steward = ?",
+            (now, user_id),
+        )
+        db.execute(
+            """UPDATE schedules SET author = '', command_event_id = 'forgotten:' || id,
+                  updated_at = ? WHERE author = ?""",
+            (now, user_id),
+        )
+        # a blocked firing's detail names the steward who had lost their power
+        db.execute(
+            "UPDATE schedule_firings SET detail = replace(detail, ?, '…') "
+            "WHERE instr(detail, ?) > 0",
+            (user_id, user_id),
+        )
+    return {
+        N_("your draft and removed scheduled posts"): deleted,
+        N_("your name on scheduled posts"): int(named["n"]) if named else 0,
+        N_("scheduled posts paused until a room admin resumes them"): paused,
+    }
+
+
+def export_rows(db: Database, viewers: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """Schedules (with their target rooms) and their firings; removed ones are left out."""
+    del viewers
+    schedules = db.query(
+        """SELECT id, room_id, author, steward, kind, expression, tz, anchor, when_text, text,
+                  language, target, notify_room, status, pause_reason, next_due, created_at,
+                  updated_at
+           FROM schedules WHERE status != ? ORDER BY id""",
+        (REMOVED,),
+    )
+    targets: dict[int, list[str]] = {}
+    for row in db.query("SELECT schedule_id, room_id FROM schedule_rooms ORDER BY rowid"):
+        targets.setdefault(row["schedule_id"], []).append(row["room_id"])
+    for row in schedules:
+        row["notify_room"] = bool(row["notify_room"])
+        row["rooms"] = targets.get(row["id"], [])
+    firings = db.query(
+        """SELECT f.schedule_id, f.due_at, f.status, f.detail, f.finished_at
+           FROM schedule_firings f JOIN schedules s ON s.id = f.schedule_id
+           WHERE s.status != ? ORDER BY f.schedule_id, f.due_at""",
+        (REMOVED,),
+    )
+    return {"schedules": schedules, "schedules.firings": firings}

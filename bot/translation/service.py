@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,7 +110,10 @@ class TranslationService:
             if not called:
                 return unchanged
             if self.cache and self.db is not None:
-                translation_cache.put_cached(self.db, key, src, tgt, engine.name, result, pivot)
+                try:
+                    translation_cache.put_cached(self.db, key, src, tgt, engine.name, result, pivot)
+                except sqlite3.Error as exc:
+                    log.warning("translation not cached: %s", exc)
             log.debug("translated %s->%s with %s (pivot %s)", src, tgt, engine.name, pivot)
             return Outcome(result, True, engine.name, pivot, False, False)
         if attempted:

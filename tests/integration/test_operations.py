@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -378,6 +379,119 @@ async def test_an_expired_request_is_not_confirmed(
         assert app.db.query_one("SELECT count(*) AS n FROM probe_rsvps") == {"n": 1}
     finally:
         await bot.stop()
+
+
+async def test_forget_me_erases_rsvps_offers_requests_and_relay_links(
+    synapse, tmp_path, new_member
+) -> None:
+    bot = BotHarness(synapse, tmp_path / "bot")
+    try:
+        app = await bot.start()
+        alice = await new_member("alice")
+        bob = await new_member("bob")
+        room = await room_with_bot(alice, bot.user_id, name="forget-all")
+        other = await room_with_bot(alice, bot.user_id, name="forget-all-relay")
+        for target in (room, other):
+            await alice.invite(target, bob.user_id)
+            await bob.join(target)
+
+        async def ask(member: Any, text: str, where: str = room) -> str:
+            sent = await member.send_text(where, text)
+            return str((await member.wait_for(where, reply_to(sent)))["content"]["body"])
+
+        for target in (room, other):
+            assert "is now in the relay group" in await ask(alice, "!relay link forget en", target)
+        made = await ask(bob, "!event add Assembly | 2030-05-04 18:00 | Tunis")
+        found = re.search(r"Gathering `([2-9a-z]{4,5})` created", made)
+        assert found, made
+        gathering = found[1]
+        for member, answer in ((alice, "yes"), (bob, "maybe")):
+            await ask(member, f"!event rsvp {gathering} {answer}")
+        for member in (alice, bob):
+            await ask(member, '!aid offer housing "Berlin, Germany" Can host two people')
+            await ask(member, "!aid request material whenever Lyon/France Blankets")
+        relayed: list[str] = []
+        for member, text in ((alice, "Bonjour from Alice"), (bob, "Hello from Bob")):
+            sent = await member.send_text(room, text)
+            await bob.wait_for(other, lambda e, s=sent: _relays(e, bot.user_id, s))
+            relayed.append(sent)
+
+        def count(sql: str, user: str) -> int:
+            row = app.db.query_one(sql, (user,))
+            assert row is not None
+            return int(row["n"])
+
+        def holdings(user: str) -> dict[str, int]:
+            return {
+                "rsvps": count("SELECT count(*) AS n FROM gathering_rsvps WHERE user_id = ?", user),
+                "standing offers": count(
+                    "SELECT count(*) AS n FROM aid_offers WHERE offerer = ? AND request_id IS NULL",
+                    user,
+                ),
+                "requests": count(
+                    "SELECT count(*) AS n FROM aid_requests WHERE requester = ?", user
+                ),
+                "relayed": count("SELECT count(*) AS n FROM relay_sources WHERE sender = ?", user),
+            }
+
+        everything = {"rsvps": 1, "standing offers": 1, "requests": 1, "relayed": 1}
+        assert holdings(alice.user_id) == everything
+        assert holdings(bob.user_id) == everything
+        copies_before = count(
+            "SELECT count(*) AS n FROM relay_copies WHERE source_event_id = ?", relayed[1]
+        )
+
+        body = await ask(alice, "!forget me")
+        assert "To go ahead, type `!forget me confirm`" in body
+        body = await ask(alice, "!forget me confirm")
+        assert "I erased what I held about you" in body
+        for line in (
+            "- RSVPs: 1",
+            "- standing offers: 1",
+            "- aid requests you made (anonymised): 1",
+            "- records of your relayed messages: 1",
+            "- links to the relayed copies of your messages: 1",
+        ):
+            assert line in body, body
+        assert "Aid requests you made stay for the coordinators' records" in body
+        assert "Relayed copies of your messages stay in the other rooms" in body
+
+        assert holdings(alice.user_id) == dict.fromkeys(everything, 0)
+        assert holdings(bob.user_id) == everything
+        assert copies_before == 1
+        assert (
+            count("SELECT count(*) AS n FROM relay_copies WHERE source_event_id = ?", relayed[1])
+            == 1
+        )
+        assert (
+            count("SELECT count(*) AS n FROM relay_copies WHERE source_event_id = ?", relayed[0])
+            == 0
+        )
+        # her request stays for the records, anonymised and closed
+        (kept,) = app.db.query(
+            "SELECT category, country, description, status FROM aid_requests "
+            "WHERE requester IS NULL"
+        )
+        assert kept == {
+            "category": "material",
+            "country": "France",
+            "description": "",
+            "status": "closed",
+        }
+        # no table but the event ledger still holds her user id
+        for table in table_counts(app.db):
+            for row in app.db.query(f'SELECT * FROM "{table}"'):
+                assert alice.user_id not in json.dumps(row, default=str), (table, row)
+        # the relay keeps working for the others
+        sent = await bob.send_text(room, "Still relayed")
+        await bob.wait_for(other, lambda e: _relays(e, bot.user_id, sent))
+    finally:
+        await bot.stop()
+
+
+def _relays(event: dict[str, Any], bot_user_id: str, source: str) -> bool:
+    marker = event.get("content", {}).get("org.mujawara.liaison", {})
+    return event.get("sender") == bot_user_id and marker.get("source") == source
 
 
 # ---- logs ------------------------------------------------------------------------------------

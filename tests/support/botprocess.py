@@ -63,6 +63,7 @@ class BotProcess:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             env=env, start_new_session=True,
         )  # fmt: skip
+        self.lines = []  # only this run's output counts (a restart must not see the last "ready")
         self._reader = asyncio.create_task(self._read_output(self.proc))
         await self.wait_for_log("ready: first sync done", timeout=timeout)
 

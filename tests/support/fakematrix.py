@@ -31,6 +31,7 @@ class FakeMatrix:
     last_sync_at: float | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _by_txn: dict[str, str] = field(default_factory=dict)
+    direct_rooms: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     async def send(
         self,
@@ -106,3 +107,8 @@ class FakeMatrix:
 
     async def leave(self, room_id: str) -> None:
         return None
+
+    async def create_direct_room(self, user_id: str, name: str | None = None) -> str:
+        room_id = f"!direct{len(self.direct_rooms) + 1}:test"
+        self.direct_rooms.append((room_id, user_id, name))
+        return room_id

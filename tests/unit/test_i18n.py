@@ -130,9 +130,6 @@ def test_placeholders_are_the_named_fields() -> None:
     assert placeholders("none") == set()
 
 
-@pytest.mark.xfail(
-    reason="the fr/ar/es catalogs are filled once every feature's messages exist", strict=False
-)
 @pytest.mark.parametrize("lang", SHIPPED_LANGUAGES)
 def test_every_message_is_translated_in_every_shipped_catalog(
     lang: str, extracted: dict[str, Message]
