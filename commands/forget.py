@@ -68,7 +68,7 @@ async def _ask(ctx: CommandContext) -> None:
     operations.prune_forget_requests(db, when - CONFIRM_WINDOW)
     operations.request_forget(db, ctx.sender, ctx.room_id, when)
     await ctx.reply(
-        "This erases what I hold about you: your RSVPs, your standing offers, your name on aid requests and the links between your messages and their relayed copies. It cannot be undone. To go ahead, type {confirm} within {minutes} minutes.",
+        "This erases what I hold about you: your RSVPs, your standing offers, your name on aid requests, gatherings, places and scheduled posts, and the links between your messages and their relayed copies. After that I can no longer remove the copies when you delete a message, so delete the messages you want gone everywhere first. It cannot be undone. To go ahead, type {confirm} within {minutes} minutes.",
         confirm=f"`{_prefix(ctx)}forget me confirm`",
         minutes=int(CONFIRM_WINDOW.total_seconds() // 60),
     )

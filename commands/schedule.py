@@ -357,7 +357,8 @@ _FIRING_LABELS = {
 )
 async def show(ctx: CommandContext) -> None:
     schedule = _own(ctx, ctx.args[0] if ctx.args else None)
-    headline = ctx.t("**Schedule #{id}** by {author}", id=schedule.id, author=schedule.author)
+    author = schedule.author or ctx.t("(erased)")
+    headline = ctx.t("**Schedule #{id}** by {author}", id=schedule.id, author=author)
     blocks = [
         _summary(ctx, schedule, headline),
         _status_line(ctx, schedule),

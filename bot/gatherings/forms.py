@@ -58,20 +58,20 @@ def _aliases(table: dict[str, str]) -> dict[str, str]:
 
 FIELD_ALIASES = _aliases(
     {
-        "title": "title|titre|titulo|name|nom|nombre",
-        "start": "when|start|date|starts|quand|debut|date de debut|cuando|inicio|fecha",
-        "end": "end|ends|until|fin|hasta|jusqu'a|termine",
-        "tz": "tz|zone|timezone|time zone|fuseau|fuseau horaire|zona|zona horaria|huso horario",
-        "place": "place|where|venue|location|lieu|ou|lugar|donde|sitio",
-        "link": "link|url|lien|enlace",
-        "city": "city|town|ville|ciudad",
-        "country": "country|pays|pais",
-        "description": "description|desc|details|about|descripcion|detalles",
-        "kind": "kind|type|genre|tipo|category|categorie|categoria",
-        "capacity": "capacity|max|seats|capacite|jauge|capacidad|cupo|plazas",
-        "languages": "languages|language|langs|lang|langues|langue|idiomas|idioma|lenguas",
-        "reminders": "reminders|reminder|remind|rappels|rappel|recordatorios|recordatorio|avisos",
-        "repeat": "repeat|repeats|recurrence|rrule|repeter|repetition|repetir|repeticion|recurrencia",
+        "title": "title|titre|titulo|name|nom|nombre|عنوان|العنوان",
+        "start": "when|start|date|starts|quand|debut|date de debut|cuando|inicio|fecha|متى|الموعد|البداية",
+        "end": "end|ends|until|fin|hasta|jusqu'a|termine|النهاية|حتى",
+        "tz": "tz|zone|timezone|time zone|fuseau|fuseau horaire|zona|zona horaria|huso horario|المنطقة الزمنية",
+        "place": "place|where|venue|location|lieu|ou|lugar|donde|sitio|المكان|أين",
+        "link": "link|url|lien|enlace|رابط|الرابط",
+        "city": "city|town|ville|ciudad|المدينة",
+        "country": "country|pays|pais|البلد",
+        "description": "description|desc|details|about|descripcion|detalles|الوصف|التفاصيل",
+        "kind": "kind|type|genre|tipo|category|categorie|categoria|النوع",
+        "capacity": "capacity|max|seats|capacite|jauge|capacidad|cupo|plazas|السعة",
+        "languages": "languages|language|langs|lang|langues|langue|idiomas|idioma|lenguas|اللغات|اللغة",
+        "reminders": "reminders|reminder|remind|rappels|rappel|recordatorios|recordatorio|avisos|التذكيرات|تذكير",
+        "repeat": "repeat|repeats|recurrence|rrule|repeter|repetition|repetir|repeticion|recurrencia|التكرار",
     }
 )
 FIELDS = tuple(dict.fromkeys(FIELD_ALIASES.values()))
@@ -88,20 +88,20 @@ KIND_LABELS = {
 }
 KIND_ALIASES = _aliases(
     {
-        "meeting": "meeting|meetings|assembly|call|reunion|assemblee|asamblea|encuentro|rencontre",
-        "festival": "festival|festivals|fest|fete|fiesta",
-        "tour": "tour|tours|tournee|gira|itinerant",
-        "training": "training|trainings|workshop|formation|atelier|formacion|taller|curso",
-        "action": "action|actions|accion|acciones|manif|demo|protest|manifestation|manifestacion",
-        "other": "other|autre|otro|otra",
+        "meeting": "meeting|meetings|assembly|call|reunion|assemblee|asamblea|encuentro|rencontre|اجتماع|لقاء",
+        "festival": "festival|festivals|fest|fete|fiesta|مهرجان",
+        "tour": "tour|tours|tournee|gira|itinerant|جولة",
+        "training": "training|trainings|workshop|formation|atelier|formacion|taller|curso|تدريب|ورشة",
+        "action": "action|actions|accion|acciones|manif|demo|protest|manifestation|manifestacion|تحرك|وقفة",
+        "other": "other|autre|otro|otra|آخر|أخرى",
     }
 )
 
 ANSWERS = _aliases(
     {
-        "yes": "yes|y|going|go|oui|si|voy|j'y vais|✅|👍|✔",
-        "maybe": "maybe|perhaps|peut-etre|peutetre|pe|quizas|quiza|tal vez|talvez|🤔|❓",
-        "no": "no|n|not going|non|nope|❌|👎|✖",
+        "yes": "yes|y|going|go|oui|si|voy|j'y vais|نعم|سأحضر|✅|👍|✔",
+        "maybe": "maybe|perhaps|peut-etre|peutetre|pe|quizas|quiza|tal vez|talvez|ربما|🤔|❓",
+        "no": "no|n|not going|non|nope|لا|لن أحضر|❌|👎|✖",
     }
 )
 # The three documented reaction keys (others in ANSWERS are tolerated aliases).
@@ -129,9 +129,9 @@ def field_for(word: str) -> str | None:
 PLACE_FIELD_ALIASES = _aliases(
     {
         "name": "name|nom|nombre|title|titre",
-        "city": "city|town|ville|ciudad",
-        "country": "country|pays|pais",
-        "languages": "languages|language|langs|lang|langues|langue|idiomas|idioma|lenguas",
+        "city": "city|town|ville|ciudad|المدينة",
+        "country": "country|pays|pais|البلد",
+        "languages": "languages|language|langs|lang|langues|langue|idiomas|idioma|lenguas|اللغات|اللغة",
         "capacity": "capacity|max|capacite|jauge|capacidad|cupo|plazas",
         "accessibility": "accessibility|access|accessibilite|acces|accesibilidad|acceso",
         "contact": "contact|contacto|contacts",

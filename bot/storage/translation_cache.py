@@ -61,6 +61,19 @@ def get_cached(db: Database, text: str, source: str, target: str, engine: str) -
     return entry.translation if entry else None
 
 
+def put_many(db: Database, rows: list[tuple[str, str, str, str, str, str | None]]) -> None:
+    """Store several translations in one transaction: (text, source, target, engine, translation, pivot)."""
+    now = iso(utcnow())
+    with db.transaction():
+        for text, source, target, engine, translation, pivot in rows:
+            db.execute(
+                "INSERT OR REPLACE INTO translation_cache"
+                " (text_hash, source, target, engine, translation, pivot, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (text_hash(text), source, target, engine, translation, pivot, now),
+            )
+
+
 def put_cached(
     db: Database,
     text: str,

@@ -64,6 +64,9 @@ class TranslationService:
         self.timeout = timeout
         self.cache = cache and db is not None
         self.stats: dict[str, EngineStats] = {e.name: EngineStats() for e in self.engines}
+        # translations not yet written: many answers arriving at once cost one commit, not one each
+        self._unwritten: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
+        self._flush_scheduled = False
 
     async def translate(
         self,
@@ -84,7 +87,12 @@ class TranslationService:
         key = _cache_key(text, glossary, html)
         if self.cache and self.db is not None:
             for engine in self.engines:
-                entry = translation_cache.get_entry(self.db, key, src, tgt, engine.name)
+                unwritten = self._unwritten.get((key, src, tgt, engine.name))
+                entry = (
+                    translation_cache.CachedTranslation(*unwritten)
+                    if unwritten is not None
+                    else translation_cache.get_entry(self.db, key, src, tgt, engine.name)
+                )
                 if entry is not None:
                     self.stats[engine.name].cache_hits += 1
                     return Outcome(entry.translation, True, engine.name, entry.pivot, True, False)
@@ -110,10 +118,7 @@ class TranslationService:
             if not called:
                 return unchanged
             if self.cache and self.db is not None:
-                try:
-                    translation_cache.put_cached(self.db, key, src, tgt, engine.name, result, pivot)
-                except sqlite3.Error as exc:
-                    log.warning("translation not cached: %s", exc)
+                self._remember(key, src, tgt, engine.name, result, pivot)
             log.debug("translated %s->%s with %s (pivot %s)", src, tgt, engine.name, pivot)
             return Outcome(result, True, engine.name, pivot, False, False)
         if attempted:
@@ -144,7 +149,28 @@ class TranslationService:
             result |= {(a, c) for a, b in pairs for b2, c in pairs if b == b2 and a != c}
         return result
 
+    def _remember(
+        self, key: str, src: str, tgt: str, engine: str, result: str, pivot: str | None
+    ) -> None:
+        self._unwritten[(key, src, tgt, engine)] = (result, pivot)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush_cache)
+
+    def flush_cache(self) -> None:
+        """Write the translations that arrived since the last flush, in one transaction."""
+        self._flush_scheduled = False
+        if not self._unwritten or self.db is None:
+            return
+        rows = [(k[0], k[1], k[2], k[3], v[0], v[1]) for k, v in self._unwritten.items()]
+        self._unwritten.clear()
+        try:
+            translation_cache.put_many(self.db, rows)
+        except sqlite3.Error as exc:
+            log.warning("%d translation(s) not cached: %s", len(rows), exc)
+
     async def aclose(self) -> None:
+        self.flush_cache()
         for engine in self.engines:
             close = getattr(engine, "aclose", None)
             if close is not None:

@@ -12,6 +12,7 @@ from bot.matrix import LIAISON_KEY
 from tests.support.botharness import BotHarness
 from tests.support.members import Member
 from tests.support.predicates import reply_to, room_with_bot
+from tests.support.relaygroup import is_linked_answer
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -44,7 +45,7 @@ async def linked_rooms(
     rooms = dict(zip(languages, created, strict=True))
     for lang, room in rooms.items():
         answer = await command(member, room, f"!relay link {group} {lang}")
-        assert "is now in the relay group" in answer, answer
+        assert is_linked_answer(answer, lang, group), answer
     return rooms
 
 

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import asyncio
 
+from commands.relay import MODE_LABELS
+from tests.support.i18n import said, says
 from tests.support.members import Member
 from tests.support.predicates import reply_to, room_with_bot
+
+LINKED = (
+    "This room is now in the relay group {group} as {language} ({code}), {mode}. "
+    "Rooms in the group: {count}."
+)
+
+
+def is_linked_answer(answer: str, lang: str, group: str, mode: str = "two-way") -> bool:
+    """Whether ``answer`` confirms a link to ``group`` as ``lang``, in that room's new language."""
+    return says(
+        lang, LINKED, answer, group=f"`{group}`", code=lang, mode=said(lang, MODE_LABELS[mode])
+    )
 
 
 async def ask(member: Member, room: str, text: str, timeout: float = 30) -> str:  # noqa: ASYNC109
@@ -25,6 +39,6 @@ async def link_group(
     rooms = dict(zip(languages, created, strict=True))
     for lang, room in rooms.items():
         answer = await ask(member, room, f"!relay link {group} {lang}")
-        # the answer comes in the room's new language: check the group it names
-        assert f"`{group}`" in answer, answer
+        # the answer comes in the room's new language
+        assert is_linked_answer(answer, lang, group), answer
     return rooms

@@ -129,3 +129,12 @@ def test_replayed_creation_returns_the_first(fresh_db: Database) -> None:
     assert again is not None
     assert again.id == "abcd"
     assert store.get(fresh_db, "wxyz") is None
+
+
+def test_arabic_answers_kinds_and_field_names_are_understood() -> None:
+    from bot.gatherings.forms import answer_for, field_for, kind_for
+
+    assert [answer_for(w) for w in ("نعم", "ربما", "لا")] == ["yes", "maybe", "no"]
+    assert kind_for("مهرجان") == "festival"
+    assert field_for("العنوان") == "title"
+    assert field_for("المنطقة الزمنية") == "tz"
