@@ -36,6 +36,8 @@ class IncomingEvent:
     source: dict[str, Any]
     # sends a listener started for this event; the event counts as handled once they settle
     completions: list[asyncio.Future[Any]] = field(default_factory=list, compare=False, repr=False)
+    # what handled it (e.g. the command family), for the one log line per event
+    notes: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_source(cls, room_id: str, source: dict[str, Any]) -> IncomingEvent:
@@ -214,6 +216,15 @@ class EventIntake:
                 self._mark_done(event)
             self.handled += 1
             elapsed = time.monotonic() - started
+            log.info(
+                "event room=%s event=%s type=%s family=%s outcome=%s ms=%.0f",
+                event.room_id,
+                event.event_id,
+                event.type,
+                event.notes.get("family", "-"),
+                event.notes.get("outcome", outcome),
+                elapsed * 1000,
+            )
             if self.on_handled is not None:
                 self.on_handled(event, outcome, elapsed)
 

@@ -191,7 +191,8 @@ class Router:
             )
         finally:
             elapsed = time.monotonic() - started
-            log.info(
+            event.notes.update(family=family_name, outcome=outcome)
+            log.debug(
                 "command room=%s event=%s family=%s outcome=%s ms=%.0f",
                 event.room_id,
                 event.event_id,

@@ -523,7 +523,14 @@ async def test_json_logs_have_one_object_per_line_and_no_bodies(
     )
     assert not [line for line in lines if "zebrapapaya" in line.lower()]
     assert not [line for line in lines if password_for(bot.localpart) in line]
-    commands = [r["message"] for r in records if r["message"].startswith("command ")]
+    handled = [r["message"] for r in records if r["message"].startswith("event ")]
+    # one line per event, with room, event id, family, outcome and timing
     assert any(
-        f"event={sent}" in m and "family=room" in m and "outcome=refused" in m for m in commands
+        f"room={room}" in m
+        and f"event={sent}" in m
+        and "family=room" in m
+        and "outcome=refused" in m
+        and "ms=" in m
+        for m in handled
     )
+    assert len([m for m in handled if f"event={sent}" in m]) == 1

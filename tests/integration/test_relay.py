@@ -15,6 +15,8 @@ from tests.integration.test_relay_support import (
     relay_bot,
 )
 from tests.support.botharness import BotHarness
+from tests.support.i18n import said, says
+from tests.support.relaygroup import is_linked_answer
 
 pytestmark = pytest.mark.integration
 
@@ -164,14 +166,33 @@ async def test_glossary_term_survives_translation(rbot, new_member) -> None:
     )
 
     answer = await command(alice, fr, '!relay glossary add "Solidarité Paysanne"')
-    assert "never translated" in answer
-    assert "Solidarité Paysanne" in await command(alice, es, "!relay glossary list")
+    assert (
+        said(
+            "fr",
+            "{term} is never translated in {group} from now on.",
+            term="`Solidarité Paysanne`",
+            group="`mujawara`",
+        )
+        in answer
+    ), answer
+    assert said(
+        "es",
+        "Never translated in {group}: {terms}",
+        group="`mujawara`",
+        terms="`Solidarité Paysanne`",
+    ) in await command(alice, es, "!relay glossary list")
     kept = await alice.send_text(fr, "Solidarité Paysanne organise une fête demain.")
     body = (await alice.wait_for(es, copy_of(rbot.user_id, kept)))["content"]["body"]
     assert "Solidarité Paysanne organiza" in body
 
-    assert "no longer" in await command(alice, fr, '!relay glossary remove "solidarité paysanne"')
-    assert "is empty" in await command(alice, fr, "!relay glossary list")
+    assert says(
+        "fr",
+        "{term} is no longer in the glossary.",
+        await command(alice, fr, '!relay glossary remove "solidarité paysanne"'),
+    )
+    assert said("fr", "The glossary of {group} is empty.", group="`mujawara`") in await command(
+        alice, fr, "!relay glossary list"
+    )
 
 
 async def test_mixed_room_detection_and_media_captions(rbot, new_member) -> None:
@@ -213,14 +234,19 @@ async def test_modes_pause_and_unlink(rbot, new_member) -> None:
     # a receive-only English room and a send-only French announcement room
     en = (await linked_rooms(alice, rbot, ("en",), group="other"))["en"]
     assert "left the relay group" in await command(alice, en, "!relay unlink")
-    assert "receive only" in await command(alice, en, "!relay link mujawara en receive")
+    assert is_linked_answer(
+        await command(alice, en, "!relay link mujawara en receive"), "en", "mujawara", "receive"
+    )
     news = (await linked_rooms(alice, rbot, ("fr",), group="other"))["fr"]
     await command(alice, news, "!relay unlink")
-    assert "send only" in await command(alice, news, "!relay link mujawara fr send")
+    assert is_linked_answer(
+        await command(alice, news, "!relay link mujawara fr send"), "fr", "mujawara", "send"
+    )
     listing = await command(alice, fr, "!relay list")
     assert listing.count("(fr)") == 2
     assert "(es)" in listing
-    assert "receive only" in listing
+    assert said("fr", "receive only") in listing
+    assert said("fr", "send only") in listing
 
     from_news = await alice.send_text(news, "Le marché est fermé aujourd'hui.")
     await alice.wait_for(es, copy_of(rbot.user_id, from_news))
@@ -235,14 +261,27 @@ async def test_modes_pause_and_unlink(rbot, new_member) -> None:
     assert not any(copy_of(rbot.user_id, from_en)(e) for e in alice.events(es))
     assert all(e.get("sender") != rbot.user_id for e in alice.events(news)[mark_news:])
 
-    assert "paused" in await command(alice, es, "!relay pause")
-    assert "already paused" in await command(alice, es, "!relay pause")
+    resume = "`!relay resume`"
+    assert said(
+        "es",
+        "The relay is paused for this room: nothing goes out from it or comes in. {command} resumes it.",
+        command=resume,
+    ) in await command(alice, es, "!relay pause")
+    assert said(
+        "es", "The relay is already paused here. {command} resumes it.", command=resume
+    ) in await command(alice, es, "!relay pause")
     paused = await alice.send_text(fr, "Bonjour camarades")
     await alice.wait_for(en, copy_of(rbot.user_id, paused))
-    assert "running again" in await command(alice, es, "!relay resume")
+    assert said("es", "The relay is running again for this room.") in await command(
+        alice, es, "!relay resume"
+    )
     mark_es = alice.mark(es)
 
-    assert "left the relay group" in await command(alice, es, "!relay unlink")
+    assert said(
+        "es",
+        "This room has left the relay group {group}: nothing is relayed to or from it any more.",
+        group="`mujawara`",
+    ) in await command(alice, es, "!relay unlink")
     after = await alice.send_text(fr, "Le marché est fermé aujourd'hui.")
     await alice.wait_for(en, copy_of(rbot.user_id, after))
     back = await alice.send_text(es, "El mercado está cerrado hoy.")

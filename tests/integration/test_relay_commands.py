@@ -7,7 +7,9 @@ import pytest
 from bot.storage import relay as store
 from bot.storage import rooms as room_store
 from tests.integration.test_relay_support import command, linked_rooms
+from tests.support.i18n import said, said_pattern, says
 from tests.support.predicates import room_with_bot
+from tests.support.relaygroup import is_linked_answer
 
 pytestmark = pytest.mark.integration
 
@@ -32,17 +34,35 @@ async def test_bad_input_gets_clear_replies_and_changes_nothing(bot, new_member)
     assert store.room_link(db, room) is None
     assert room_store.settings(db, room).language is None
 
-    assert "is now in the relay group `mujawara`" in await command(
-        alice, room, "!relay link mujawara fr"
-    )
+    answer = await command(alice, room, "!relay link mujawara fr")
+    assert is_linked_answer(answer, "fr", "mujawara"), answer
+    # the room now speaks French: so do the answers
     for text, expected in [
-        ("!relay link autre es", "already linked to the relay group `mujawara`"),
-        ("!relay glossary rename x", "`rename` is not a glossary action"),
-        ("!relay glossary add", "Give the term"),
-        ("!relay unlink now", "takes no arguments"),
+        (
+            "!relay link autre es",
+            said_pattern(
+                "fr",
+                "This room is already linked to the relay group {group}. Unlink it first with {command}.",
+                group="`mujawara`",
+                command="`!relay unlink`",
+            ),
+        ),
+        (
+            "!relay glossary rename x",
+            said_pattern(
+                "fr",
+                "{action} is not a glossary action. Use add, remove or list.",
+                action="`rename`",
+            ),
+        ),
+        (
+            "!relay glossary add",
+            said_pattern("fr", "Give the term, for example {example}.", example="`Mujawara`"),
+        ),
+        ("!relay unlink now", said_pattern("fr", "This command takes no arguments.")),
     ]:
         answer = await command(alice, room, text)
-        assert expected in answer, (text, answer)
+        assert expected.search(answer), (text, answer)
     link = store.room_link(db, room)
     assert link is not None
     assert (link.group, link.language, link.mode) == (
@@ -52,7 +72,13 @@ async def test_bad_input_gets_clear_replies_and_changes_nothing(bot, new_member)
     )
     assert store.glossary(db, "mujawara") == []
     assert room_store.settings(db, room).language == "fr"
-    assert "(fr)" in await command(alice, room, "!relay list")
+    assert says(
+        "fr",
+        "{room}: {language} ({code}), {mode}",
+        await command(alice, room, "!relay list"),
+        code="fr",
+        mode=said("fr", "two-way"),
+    )
 
 
 async def test_members_may_look_but_not_change(bot, new_member) -> None:
@@ -72,12 +98,31 @@ async def test_members_may_look_but_not_change(bot, new_member) -> None:
         "!relay glossary remove Mujawara",
     ):
         answer = await command(bob, fr, text)
-        assert "Only room admins" in answer, (text, answer)
+        assert says(
+            "fr",
+            "Only room admins (power level {level} or more) may use this command.",
+            answer,
+            level=bot.app.services.config.bot.admin_power_level,
+        ), (text, answer)
     link = store.room_link(db, fr)
     assert link is not None
     assert link.group == "mujawara"
     assert not link.paused
     assert store.glossary(db, "mujawara") == []
-    assert "(es)" in await command(bob, fr, "!relay list")
-    assert "Relay group `mujawara`" in await command(bob, fr, "!relay status")
-    assert "is empty" in await command(bob, fr, "!relay glossary list")
+    assert says(
+        "fr",
+        "{room}: {language} ({code}), {mode}",
+        await command(bob, fr, "!relay list"),
+        code="es",
+        mode=said("fr", "two-way"),
+    )
+    assert says(
+        "fr",
+        "**Relay group {group}**: this room speaks {language} ({code}), {mode}.",
+        await command(bob, fr, "!relay status"),
+        group="`mujawara`",
+        code="fr",
+    )
+    assert said("fr", "The glossary of {group} is empty.", group="`mujawara`") in await command(
+        bob, fr, "!relay glossary list"
+    )

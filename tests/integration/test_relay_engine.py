@@ -13,6 +13,8 @@ from tests.integration.test_relay_support import (
     relay_bot,
 )
 
+from tests.support.i18n import said, said_pattern, says
+
 pytestmark = pytest.mark.integration
 
 
@@ -45,12 +47,23 @@ async def test_engine_down_relays_the_original_with_a_marker(synapse, tmp_path, 
         # new text with the engine down: relayed as written, marked, and counted
         fresh = await alice.send_text(fr, "La réunion commence à midi.")
         body = (await alice.wait_for(es, copy_of(bot.user_id, fresh)))["content"]["body"]
-        assert "[untranslated]" in body
+        assert said("es", "[untranslated]") in body
         assert "La réunion commence à midi." in body
         status = await command(alice, fr, "!relay status")
-        assert "every engine failed: 1." in status
-        assert "Last error: apertium" in status
-        assert "cache hits" in status
+        assert (
+            said("fr", "Relayed untranslated because every engine failed: {count}.", count=1)
+            in status
+        ), status
+        assert says("fr", "Last error: {error} ({when} UTC).", status), status
+        assert "apertium" in said_pattern("fr", "Last error: {error} ({when} UTC).").search(
+            status
+        ).group(0)
+        assert says(
+            "fr",
+            "Engine {engine}: {calls} calls, {failures} failures, {hits} cache hits.",
+            status,
+            engine="`apertium`",
+        ), status
     finally:
         await bot.stop()
         await private.stop()
@@ -66,8 +79,12 @@ async def test_two_hop_pivot_is_used_and_shown(synapse, apertium, tmp_path, new_
         body = (await alice.wait_for(rooms["en"], copy_of(bot.user_id, sent)))["content"]["body"]
         assert "The market is closed today." in body
         status = await command(alice, rooms["en"], "!relay status")
-        assert "fr→en via es (apertium) ×1" in status
-        assert "every engine failed: 0." in status
+        via = said("en", "{source}→{target} via {pivot}", source="fr", target="en", pivot="es")
+        assert f"{via} (apertium) ×1" in status, status
+        assert (
+            said("en", "Relayed untranslated because every engine failed: {count}.", count=0)
+            in status
+        ), status
     finally:
         await bot.stop()
 
