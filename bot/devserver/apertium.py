@@ -8,12 +8,13 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import time
 import weakref
 
 import aiohttp
+
+from bot.devserver.process import free_port, kill_group
 
 log = logging.getLogger(__name__)
 
@@ -23,23 +24,11 @@ def available() -> bool:
     return shutil.which("apertium-apy") is not None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _kill_group(pid: int) -> None:
-    """Last resort at garbage collection or interpreter exit: nothing is left running."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
 class LocalApertium:
     """``apertium-apy -p PORT DIR`` in its own process group (APY forks pipelines)."""
 
     def __init__(self, port: int | None = None, modes_dir: str = "/usr/share/apertium") -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.modes_dir = modes_dir
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: asyncio.subprocess.Process | None = None
@@ -68,7 +57,7 @@ class LocalApertium:
             stderr=self._log,
             start_new_session=True,
         )
-        self._finalizer = weakref.finalize(self, _kill_group, self._proc.pid)
+        self._finalizer = weakref.finalize(self, kill_group, self._proc.pid)
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as session:
             while True:
@@ -102,7 +91,7 @@ class LocalApertium:
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
         # Pipelines APY forked may outlive it: the group goes too.
-        _kill_group(proc.pid)
+        kill_group(proc.pid)
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None

@@ -24,6 +24,8 @@ from typing import Any
 import aiohttp
 import yaml
 
+from bot.devserver.process import free_port, kill_group
+
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "homeserver.yaml"
@@ -79,18 +81,6 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _kill_group(pid: int) -> None:
-    """Last-resort cleanup when the owner never called stop()."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
 def _tail(path: Path, lines: int = 40) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -135,7 +125,7 @@ class LocalSynapse:
                 previous = 0
             if previous and _port_is_free(previous):
                 return previous
-        return _free_port()
+        return free_port()
 
     @property
     def pid(self) -> int | None:
@@ -174,7 +164,7 @@ class LocalSynapse:
             )
         finally:
             output.close()
-        self._finalizer = weakref.finalize(self, _kill_group, self._process.pid)
+        self._finalizer = weakref.finalize(self, kill_group, self._process.pid)
         try:
             await self._wait_ready(timeout)
         except BaseException:
