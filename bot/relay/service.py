@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.events import IncomingEvent, Listener
+from bot.i18n import N_
 from bot.matrix import LIAISON_KEY, MatrixError, txn_id_for
 from bot.relay.render import (
     MAX_COPY_BYTES,
@@ -40,8 +41,8 @@ from bot.translation.detect import LanguageDetector
 log = logging.getLogger(__name__)
 
 HTML_FORMAT = "org.matrix.custom.html"
-UNTRANSLATED = "[untranslated]"
-SHORTENED = "[shortened: too long to relay in full; the whole message is in the original.]"
+UNTRANSLATED = N_("[untranslated]")
+SHORTENED = N_("[shortened: too long to relay in full; the whole message is in the original.]")
 
 
 @dataclass(frozen=True)

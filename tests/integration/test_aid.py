@@ -13,6 +13,7 @@ import pytest
 
 from bot.matrix import LIAISON_KEY
 from tests.support.botharness import BotHarness
+from tests.support.i18n import said, says
 from tests.support.members import Member
 from tests.support.predicates import from_bot, joined, reply_to, room_with_bot
 
@@ -135,15 +136,16 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
                 assert secret not in body
                 assert "#" not in body
                 assert "only to the coordinators" in body
+            # the coordinators' room speaks Spanish
             card = post["content"]["body"]
             if visibility == "anonymous":
                 assert alice.user_id not in card
-                assert "anonymous" in card
+                assert said("es", "Asked by: {who}", who=said("es", "anonymous")) in card, card
             else:
                 assert alice.user_id in card
             if shape == "one-line":
                 # today: highlighted and the on-call person mentioned
-                assert "Urgent" in card
+                assert says("es", "🔴 **Urgent: needed today.** On call: {people}", card), card
                 assert post["content"]["m.mentions"]["user_ids"] == list(bot.config.aid.on_call)
             else:
                 assert post["content"]["m.mentions"] == {}
@@ -156,7 +158,8 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
     translated = [
         e
         for e in admin.events(desk.coord)
-        if "Original: need-network-one-line" in e.get("content", {}).get("body", "")
+        if said("es", "Original: {text}", text="need-network-one-line")
+        in e.get("content", {}).get("body", "")
     ]
     assert translated, "the description was not shown with its original under a translation"
 
@@ -204,7 +207,10 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
     # only a bot admin, alone with the bot, learns who asked anonymously
     anonymous = made[("anonymous", "one-line")]
     refused = await ask(admin, desk.coord, f"!aid audit {anonymous}")
-    assert "only in a direct chat" in refused
+    assert (
+        said("es", "For privacy, I answer audits only in a direct chat between you and me.")
+        in refused
+    ), refused
     assert alice.user_id not in refused
     private = await room_with_bot(admin, bot.user_id, name="audit")
     audit = await ask(admin, private, f"!aid audit {anonymous}")

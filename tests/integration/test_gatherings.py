@@ -18,12 +18,13 @@ from bot.events import IncomingEvent
 from bot.matrix import LIAISON_KEY
 from bot.storage.db import Database
 from tests.support.botharness import BotHarness
+from tests.support.i18n import said_pattern
 from tests.support.members import Member
 from tests.support.predicates import from_bot, reply_to, room_with_bot
 
 pytestmark = pytest.mark.integration
 
-ID = re.compile(r"Gathering `([2-9a-z]{4,5})` created")
+ID = re.compile(r"`(?P<id>[2-9a-z]{4,5})`")
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +54,12 @@ async def ask(member: Member, room: str, text: str) -> str:
     return str((await member.wait_for(room, reply_to(sent), timeout=20))["content"]["body"])
 
 
-async def create(member: Member, room: str, text: str) -> str:
+async def create(member: Member, room: str, text: str, lang: str = "en") -> str:
+    """Create a gathering in a room speaking ``lang``; its id, read from the bot's answer."""
     body = await ask(member, room, text)
-    match = ID.search(body)
+    match = said_pattern(lang, "Gathering {id} created.", id=ID).search(body)
     assert match, body
-    return match.group(1)
+    return match.group("id")
 
 
 async def shared_room(harness: BotHarness, people: list[Member], name: str) -> str:
@@ -152,7 +154,7 @@ async def test_natural_dates_in_french_english_and_spanish(harness, people) -> N
         ("es", "!evento add Asamblea | el sábado a las 18:00 | Madrid", 5, 18, "18:00"),
     ]
     for lang, command, weekday, hour, clock in cases:
-        gathering = await create(alice, rooms[lang], command)
+        gathering = await create(alice, rooms[lang], command, lang)
         day = next_weekday(weekday, hour, paris)
         expected = format_date(day, "EEE d MMM y", locale=lang)
         shown = await ask(bob, rooms[lang], f"!event show {gathering}")

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from tests.support.botharness import BotHarness
+from tests.support.i18n import said, said_pattern, says
 from tests.support.members import Member
 from tests.support.predicates import from_bot, reply_to, room_with_bot
+from tests.support.relaygroup import is_linked_answer
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +36,8 @@ async def test_announce_into_a_relay_group_translates_each_copy(
         rooms: dict[str, str] = {}
         for lang in ("fr", "es", "en"):
             rooms[lang] = await room_with_bot(alice, bot.user_id, name=f"group-{lang}")
-            await ask(alice, rooms[lang], f"!relay link mujawara{bot.localpart} {lang}")
+            answer = await ask(alice, rooms[lang], f"!relay link mujawara{bot.localpart} {lang}")
+            assert is_linked_answer(answer, lang, f"mujawara{bot.localpart}"), answer
         await alice.invite(rooms["es"], bob.user_id)
         await bob.join(rooms["es"])
 
@@ -44,11 +47,17 @@ async def test_announce_into_a_relay_group_translates_each_copy(
             "!evenement add\ntitre: Assemblée générale\nquand: 2030-06-06 18:00\n"
             "lieu: Mujawara\ndescription: Nous parlerons de la solidarité.\ncapacité: 1",
         )
-        match = re.search(r"`(\w+)`", body)
+        match = said_pattern(
+            "fr", "Gathering {id} created.", id=re.compile(r"`(?P<id>\w+)`")
+        ).search(body)
         assert match, body
-        gathering = match.group(1)
+        gathering = match.group("id")
         marks = {lang: alice.mark(room) for lang, room in rooms.items()}
-        assert "3 room(s)" in await ask(alice, rooms["fr"], f"!event announce {gathering}")
+        announced = await ask(alice, rooms["fr"], f"!event announce {gathering}")
+        assert (
+            said("fr", "Announced {id} in {count} room(s).", id=f"`{gathering}`", count=3)
+            in announced
+        ), announced
 
         posts: dict[str, dict[str, Any]] = {}
         for lang, room in rooms.items():
@@ -68,7 +77,12 @@ async def test_announce_into_a_relay_group_translates_each_copy(
         # a reaction on the Spanish copy counts for the one gathering
         await bob.react(rooms["es"], posts["es"]["event_id"], "✅")
         shown = await ask(alice, rooms["fr"], f"!event show {gathering}")
-        assert "Going: 1 of 1" in shown
+        assert says(
+            "fr",
+            "Going: {going} · Maybe: {maybe} · Not going: {no}",
+            shown,
+            going=said("fr", "{going} of {capacity}", going=1, capacity=1),
+        ), shown
 
         # a change edits every copy, each still in its language
         marks = {lang: alice.mark(room) for lang, room in rooms.items()}

@@ -11,6 +11,7 @@ import pytest
 
 from bot.storage.db import from_iso
 from tests.support.botharness import BotHarness
+from tests.support.i18n import said, said_pattern
 from tests.support.members import Member
 from tests.support.predicates import from_bot, reply_to, room_with_bot
 
@@ -22,11 +23,14 @@ async def ask(member: Member, room: str, text: str) -> str:
     return str((await member.wait_for(room, reply_to(sent), timeout=20))["content"]["body"])
 
 
-async def create(member: Member, room: str, text: str) -> str:
+async def create(member: Member, room: str, text: str, lang: str = "en") -> str:
+    """Create a gathering in a room speaking ``lang``; its id, read from the bot's answer."""
     body = await ask(member, room, text)
-    match = re.search(r"Gathering `(\w+)` created", body)
+    match = said_pattern(lang, "Gathering {id} created.", id=re.compile(r"`(?P<id>\w+)`")).search(
+        body
+    )
     assert match, body
-    return match.group(1)
+    return match.group("id")
 
 
 def reminders_seen(member: Member, room: str, bot: BotHarness) -> list[dict[str, Any]]:
@@ -65,13 +69,15 @@ async def test_reminder_fires_once_in_the_room_language(bot, new_member) -> None
     room = await room_with_bot(alice, bot.user_id, name="remind")
     await ask(alice, room, "!room lang fr")
     gathering = await create(
-        alice, room, "!evenement add Réunion | dans 40s | ici | rappels: 30s, 2h"
+        alice, room, "!evenement add Réunion | dans 40s | ici | rappels: 30s, 2h", "fr"
     )
     reminder = await alice.wait_for(
         room, from_bot(bot.user_id, kind="gathering-reminder"), timeout=30
     )
-    assert "Réunion" in reminder["content"]["body"]
-    assert "30 s" in reminder["content"]["body"]
+    assert (
+        said("fr", "Reminder: {title} starts in {lead}.", title="**Réunion**", lead="30 s")
+        in reminder["content"]["body"]
+    ), reminder["content"]["body"]
     # the 2 h reminder was too close to be useful: never created
     states = bot.app.db.query(
         "SELECT lead_seconds, state FROM gathering_reminders WHERE gathering_id = ?", (gathering,)
@@ -126,7 +132,7 @@ async def test_a_crash_right_after_recording_the_firing_sends_exactly_one(
             recorded.set()
             await asyncio.Event().wait()
 
-        service._send_reminder = send_then_die  # type: ignore[method-assign]
+        service._send_reminder = send_then_die  # type: ignore[method-assign,assignment]
         await asyncio.wait_for(recorded.wait(), timeout=30)
         row = bot.app.db.query_one(
             "SELECT state, txn_key FROM gathering_reminders WHERE gathering_id = ?", (gathering,)

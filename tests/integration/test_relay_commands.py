@@ -7,7 +7,7 @@ import pytest
 from bot.storage import relay as store
 from bot.storage import rooms as room_store
 from tests.integration.test_relay_support import command, linked_rooms
-from tests.support.i18n import said, said_pattern, says
+from tests.support.i18n import said, says
 from tests.support.predicates import room_with_bot
 from tests.support.relaygroup import is_linked_answer
 
@@ -40,7 +40,7 @@ async def test_bad_input_gets_clear_replies_and_changes_nothing(bot, new_member)
     for text, expected in [
         (
             "!relay link autre es",
-            said_pattern(
+            said(
                 "fr",
                 "This room is already linked to the relay group {group}. Unlink it first with {command}.",
                 group="`mujawara`",
@@ -49,7 +49,7 @@ async def test_bad_input_gets_clear_replies_and_changes_nothing(bot, new_member)
         ),
         (
             "!relay glossary rename x",
-            said_pattern(
+            said(
                 "fr",
                 "{action} is not a glossary action. Use add, remove or list.",
                 action="`rename`",
@@ -57,12 +57,12 @@ async def test_bad_input_gets_clear_replies_and_changes_nothing(bot, new_member)
         ),
         (
             "!relay glossary add",
-            said_pattern("fr", "Give the term, for example {example}.", example="`Mujawara`"),
+            said("fr", "Give the term, for example {example}.", example="`Mujawara`"),
         ),
-        ("!relay unlink now", said_pattern("fr", "This command takes no arguments.")),
+        ("!relay unlink now", said("fr", "This command takes no arguments.")),
     ]:
         answer = await command(alice, room, text)
-        assert expected.search(answer), (text, answer)
+        assert expected in answer, (text, answer)
     link = store.room_link(db, room)
     assert link is not None
     assert (link.group, link.language, link.mode) == (

@@ -9,6 +9,7 @@ import pytest
 
 from bot.storage import schedules as store
 from tests.support.botharness import BotHarness
+from tests.support.i18n import said, says
 from tests.support.predicates import from_bot, reply_to, room_with_bot
 
 pytestmark = pytest.mark.integration
@@ -46,15 +47,18 @@ async def test_one_off_in_french_and_spanish_natural_dates(bot: BotHarness, new_
     await ask(alice, es_room, "!room tz America/Bogota")
 
     body = await ask(alice, fr_room, "!programme add demain 9h Réunion du collectif")
-    assert "Schedule #" in body
-    assert "Europe/Paris" in body
-    assert "`demain 9h`" in body
+    assert says("fr", "Schedule #{id} is set.", body), body
+    assert (
+        said("fr", "When: {when} (time zone {zone})", when="`demain 9h`", zone="Europe/Paris")
+        in body
+    ), body
     times = [line for line in body.splitlines() if line.startswith("- ")]
     assert len(times) == 1
     assert " 09:00 " in times[0]
 
     body = await ask(alice, es_room, "!programa add el sábado a las 18:00 Asamblea general")
-    assert "America/Bogota" in body
+    assert says("es", "Schedule #{id} is set.", body), body
+    assert says("es", "When: {when} (time zone {zone})", body, zone="America/Bogota"), body
     times = [line for line in body.splitlines() if line.startswith("- ")]
     assert len(times) == 1
     assert " 18:00 -05" in times[0]
