@@ -16,6 +16,7 @@ from tests.integration.test_relay_support import copy_of
 from tests.support.botharness import BotHarness
 from tests.support.flakyengine import FlakyApertium
 from tests.support.history import duplicates, relayed_sources, room_history
+from tests.support.i18n import said as said_in
 from tests.support.members import Member
 from tests.support.relaygroup import link_group
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 TIMEOUT = 2.0  # translation.timeout_seconds
 # two sync hops and the send, on a busy 2-core machine
 SLACK = 1.5
-MARKER = "[untranslated]"
+MARKER = said_in("es", "[untranslated]")  # the copies land in the Spanish room
 
 
 @pytest.fixture
