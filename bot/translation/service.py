@@ -58,8 +58,12 @@ class TranslationService:
         *,
         timeout: float,
         cache: bool = True,
+        max_in_flight: int = 16,
     ) -> None:
         self.engines = [e for e in engines if e.name != "none"]
+        # a burst (a message to many rooms, many messages at once) is admitted a few at a time,
+        # so preparing hundreds of requests never holds the event loop in one long stretch
+        self._gate = asyncio.Semaphore(max_in_flight)
         self.db = db
         self.timeout = timeout
         self.cache = cache and db is not None
@@ -78,6 +82,12 @@ class TranslationService:
         html: bool = False,
     ) -> Outcome:
         """Translate ``text``; never raises for engine trouble (see ``Outcome.failed``)."""
+        async with self._gate:
+            return await self._translate(text, source, target, glossary=glossary, html=html)
+
+    async def _translate(
+        self, text: str, source: str, target: str, *, glossary: Sequence[str], html: bool
+    ) -> Outcome:
         src, tgt = base_language(source), base_language(target)
         unchanged = Outcome(text, False, None, None, False, False)
         if not text.strip() or src == tgt or not self.engines:
@@ -296,4 +306,10 @@ def build_translation_service(config: TranslationConfig, db: Database | None) ->
                     max_concurrency=config.max_concurrency,
                 )
             )
-    return TranslationService(engines, db, timeout=config.timeout_seconds, cache=config.cache)
+    return TranslationService(
+        engines,
+        db,
+        timeout=config.timeout_seconds,
+        cache=config.cache,
+        max_in_flight=max(48, config.max_concurrency),
+    )
