@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel.dates import format_datetime
 from croniter import croniter
 from dateutil.rrule import rrule, rrulestr
 
@@ -200,10 +201,17 @@ def parse_zone(name: str) -> ZoneInfo:
         raise TimeParseError("bad_zone", name) from exc
 
 
-def format_local(moment: datetime, tz: ZoneInfo) -> str:
-    """'2026-12-05 18:00 CET': plain and locale-neutral."""
+def format_local(moment: datetime, tz: ZoneInfo, lang: str | None = None) -> str:
+    """'2026-12-05 18:00 CET' (locale-neutral), or with ``lang`` the day as that locale writes
+    it: 'sam. 5 déc. 2026, 18:00 CET', 'السبت ٥ ديسمبر ٢٠٢٦، 18:00 CET'."""
     local = moment.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    if lang is None:
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    try:
+        day = format_datetime(local, "EEE d MMM y", locale=lang)
+    except (ValueError, LookupError):
+        day = format_datetime(local, "EEE d MMM y", locale="en")
+    return f"{day}, {local:%H:%M} {local.tzname()}"
 
 
 # --- durations -------------------------------------------------------------------------------

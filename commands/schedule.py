@@ -157,8 +157,8 @@ def _read_target(rest: str) -> tuple[str, list[str], int]:
     return target, rooms, position
 
 
-def _times(schedule: Schedule) -> list[str]:
-    return [f"- {format_local(t, _zone(schedule))}" for t in schedule.upcoming(utcnow(), 3)]
+def _times(schedule: Schedule, lang: str) -> list[str]:
+    return [f"- {format_local(t, _zone(schedule), lang)}" for t in schedule.upcoming(utcnow(), 3)]
 
 
 def _zone(schedule: Schedule) -> ZoneInfo:
@@ -202,7 +202,7 @@ def _summary(ctx: CommandContext, schedule: Schedule, headline: str) -> str:
         ctx.t("When: {when} (time zone {zone})", when=f"`{schedule.when_text}`", zone=schedule.tz),
         _target_line(ctx, schedule),
     ]
-    times = _times(schedule)
+    times = _times(schedule, ctx.lang)
     if times and schedule.status in {store.ACTIVE, store.DRAFT}:
         lines.append(ctx.t("Next firings ({zone}):", zone=schedule.tz))
         lines.extend(times)
@@ -314,7 +314,7 @@ async def list_schedules(ctx: CommandContext) -> None:
         snippet = " ".join(schedule.text.split())
         snippet = snippet if len(snippet) <= 60 else snippet[:57] + "…"
         nxt = (
-            format_local(schedule.next_due, _zone(schedule))
+            format_local(schedule.next_due, _zone(schedule), ctx.lang)
             if schedule.next_due and schedule.status in {store.ACTIVE, store.DRAFT}
             else "—"
         )
@@ -369,7 +369,7 @@ async def show(ctx: CommandContext) -> None:
         lines = [ctx.t("Last firings:")]
         for firing in firings:
             label = ctx.t(_FIRING_LABELS.get(firing.status, firing.status))
-            lines.append(f"- {format_local(firing.due_at, _zone(schedule))}: {label}")
+            lines.append(f"- {format_local(firing.due_at, _zone(schedule), ctx.lang)}: {label}")
         blocks.append("\n".join(lines))
     await ctx.reply_text("\n\n".join(blocks))
 
