@@ -10,7 +10,6 @@ import os
 import re
 import sqlite3
 import sys
-import time
 import types
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -35,16 +34,25 @@ WEB = {"enabled": True, "port": 0}
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[Any]], accept: Callable[[Any], bool], timeout: float = 30
+    bot: BotHarness,
+    probe: Callable[[], Awaitable[Any]],
+    accept: Callable[[Any], bool],
+    timeout: float = 30,
 ) -> Any:
-    """Probe until ``accept`` holds (like a supervisor polling an endpoint); the last value."""
-    deadline = time.monotonic() + timeout
+    """Probe again after each sync the bot finishes (or fails) until ``accept`` holds."""
+    assert bot.app is not None
+    app = bot.app
     value = await probe()
-    while not accept(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s; last value {value!r}")
-        await asyncio.sleep(0.2)
-        value = await probe()
+    try:
+        async with asyncio.timeout(timeout):
+            while not accept(value):
+                async with app.sync_state:
+                    await app.sync_state.wait()
+                value = await probe()
+    except TimeoutError:
+        raise AssertionError(
+            f"condition not met within {timeout} s; last value {value!r}"
+        ) from None
     return value
 
 
@@ -95,11 +103,11 @@ async def test_health_follows_the_homeserver_down_and_back(tmp_path: Path) -> No
     bot = BotHarness(hs, tmp_path / "bot", web=WEB)
     try:
         await bot.start()
-        status, body = await eventually(lambda: get(bot, "/health"), lambda r: r[0] == 200)
+        status, body = await eventually(bot, lambda: get(bot, "/health"), lambda r: r[0] == 200)
         assert json.loads(body)["status"] == "ok"
 
         await hs.stop()
-        status, body = await eventually(lambda: get(bot, "/health"), lambda r: r[0] == 503)
+        status, body = await eventually(bot, lambda: get(bot, "/health"), lambda r: r[0] == 503)
         report = json.loads(body)
         assert report["status"] == "unhealthy"
         assert report["reason"].startswith("sync: the homeserver is unreachable")
@@ -107,7 +115,7 @@ async def test_health_follows_the_homeserver_down_and_back(tmp_path: Path) -> No
 
         await hs.start()
         status, body = await eventually(
-            lambda: get(bot, "/health"), lambda r: r[0] == 200, timeout=60
+            bot, lambda: get(bot, "/health"), lambda r: r[0] == 200, timeout=60
         )
         assert json.loads(body)["reason"] is None
     finally:
@@ -140,7 +148,9 @@ async def test_metrics_parse_and_count_a_handled_command(synapse, tmp_path, new_
         sent = await alice.send_text(room, "!room info")
         await alice.wait_for(room, reply_to(sent))
         key = ("liaison_commands_total", (("family", "room"), ("outcome", "ok")))
-        _, text = await eventually(lambda: get(bot, "/metrics"), lambda r: key in samples(r[1]))
+        _, text = await eventually(
+            bot, lambda: get(bot, "/metrics"), lambda r: key in samples(r[1])
+        )
         found = samples(text)
         assert found[key] == 1
         assert found[("liaison_events_handled_total", (("outcome", "ok"),))] >= 1
@@ -184,7 +194,7 @@ async def test_backup_while_the_bot_writes_is_consistent(synapse, tmp_path, new_
         async def handled_now() -> int:
             return handled()
 
-        await eventually(handled_now, lambda n: n >= 3)
+        await eventually(bot, handled_now, lambda n: n >= 3)
         before = handled()
         target = tmp_path / "copy" / "liaison.db"
         code, out, err = await liaison(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import command_families
+from bot.app import Application, command_families
 from bot.command import Permission
 from bot.storage.db import Database
 from tests.integration.test_relay_support import command
@@ -80,12 +80,10 @@ def one(db: Database, sql: str, *params: object) -> object:
     return next(iter(row.values()))
 
 
-async def until(check: Callable[[], object], timeout: float = 15) -> None:  # noqa: ASYNC109
-    """Wait for ``check`` to hold (state the bot writes in the background)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
+async def until(app: Application, check: Callable[[], object], timeout: float = 15) -> None:  # noqa: ASYNC109
+    """Wait for ``check`` to hold: re-checked each time the bot finishes a sync."""
+    async with asyncio.timeout(timeout), app.sync_state:
+        await app.sync_state.wait_for(lambda: bool(check()))
 
 
 def restricted_commands() -> dict[str, Permission]:
@@ -202,7 +200,9 @@ async def test_private_aid_request_id_quoted_in_a_public_room(
             '!aid request legal today "Tunis, Tunisia" visibility:coordinators Lawyer needed',
         )
         # a private request is acknowledged in a direct chat the bot opens: let it settle
-        await until(lambda: db.query("SELECT 1 FROM aid_dm_rooms JOIN rooms USING (room_id)"))
+        await until(
+            harness.app, lambda: db.query("SELECT 1 FROM aid_dm_rooms JOIN rooms USING (room_id)")
+        )
         private = one(db, "SELECT id FROM aid_requests")
         assert isinstance(private, int)
         unknown = private + 1000
