@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 
 from bot.aid.service import install as install_aid
@@ -102,6 +103,7 @@ class Application:
         # observers (health, tests) wait on this instead of polling
         self.sync_state = asyncio.Condition()
         self.sync_failures = 0
+        self._joining: set[str] = set()
         self.outages = 0
 
     async def start(self) -> None:
@@ -177,9 +179,15 @@ class Application:
             delay = 1.0
             self.matrix.connected = True
             for room_id, inviter in batch.invites.items():
-                await self._on_invite(room_id, inviter)
+                # joining may retry for minutes: never hold the sync loop for it
+                if room_id not in self._joining:
+                    self._joining.add(room_id)
+                    self.tasks.spawn(self._on_invite(room_id, inviter), name="invite")
             for room_id in batch.left:
-                rooms.forget(self.db, room_id)
+                try:
+                    rooms.forget(self.db, room_id)
+                except sqlite3.Error as exc:
+                    log.error("could not forget the room %s: %s", room_id, exc)
             for event in self._replay:
                 log.info("replaying unhandled event %s in %s", event.event_id, event.room_id)
                 intake.dispatch(event)
@@ -188,7 +196,10 @@ class Application:
                 intake.dispatch(event)
             await self._notify_sync_state()
             if not self.ready.is_set():
-                inbox.prune(self.db)
+                try:
+                    inbox.prune(self.db)
+                except sqlite3.Error as exc:
+                    log.error("could not prune the event ledger: %s", exc)
                 # schedules start once the rooms are known, so due posts can go out at once
                 await self.services.scheduler.start()
                 self.ready.set()
@@ -203,6 +214,12 @@ class Application:
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
     async def _on_invite(self, room_id: str, inviter: str | None) -> None:
+        try:
+            await self._answer_invite(room_id, inviter)
+        finally:
+            self._joining.discard(room_id)
+
+    async def _answer_invite(self, room_id: str, inviter: str | None) -> None:
         if inviter is not None and self.invite_allowed(inviter):
             try:
                 await self.matrix.join(room_id)

@@ -228,7 +228,11 @@ class EventIntake:
             if self.on_handled is not None:
                 self.on_handled(event, outcome, elapsed)
 
-    def _settled(self, event: IncomingEvent, _future: asyncio.Future[Any]) -> None:
+    def _settled(self, event: IncomingEvent, future: asyncio.Future[Any]) -> None:
+        results = [] if future.cancelled() else future.result()
+        if future.cancelled() or any(isinstance(r, asyncio.CancelledError) for r in results):
+            # cut short by a shutdown: leave it for the replay (txn ids make that safe)
+            return
         self._mark_done(event)
 
     def _mark_done(self, event: IncomingEvent) -> None:

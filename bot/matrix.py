@@ -418,6 +418,8 @@ class MatrixClient:
         self, room_id: str, event_id: str, *, txn_id: str, reason: str | None = None
     ) -> None:
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        if self._closing:
+            raise MatrixError("the bot is shutting down")
         job = _SendJob(
             "m.room.redaction", {"reason": reason} if reason else {}, txn_id, future, event_id
         )
@@ -443,9 +445,10 @@ class MatrixClient:
             if job is None:
                 return
             try:
-                content = job.content if isinstance(job.content, dict) else await job.content
+                content = await self._content_of(job)
                 if content is None:
-                    job.future.set_result(None)
+                    if not job.future.done():
+                        job.future.set_result(None)
                     continue
                 event_id = await self._deliver(room_id, job, content)
                 if not job.future.done():
@@ -458,6 +461,18 @@ class MatrixClient:
                     job.future.set_exception(
                         exc if isinstance(exc, MatrixError) else MatrixError(str(exc))
                     )
+
+    async def _content_of(self, job: _SendJob) -> dict[str, Any] | None:
+        """The job's content; a content that was cancelled on its own is skipped, not fatal."""
+        if isinstance(job.content, dict):
+            return job.content
+        try:
+            return await job.content
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the worker itself is being stopped
+            return None
 
     async def _deliver(self, room_id: str, job: _SendJob, content: dict[str, Any]) -> str:
         if job.redacts is not None:

@@ -205,7 +205,12 @@ class MutualAid:
         and recording it leaves one unused room behind, never a message in the wrong place.
         """
         known = store.dm_room(self.db, user_id)
-        if known is not None:
+        # reuse it only while it is still the two of us: someone may have been invited in since
+        if (
+            known is not None
+            and self.services.matrix.is_joined(known)
+            and self.is_private_room(known, user_id)
+        ):
             return known
         room_id = await self.services.matrix.create_direct_room(
             user_id, self.services.text(lang, "Mutual aid")
