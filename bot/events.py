@@ -103,6 +103,7 @@ class EventIntake:
         self.on_handled: Callable[[IncomingEvent, str, float], None] | None = None
         self._memory_token: str | None = None
         self._degraded_seen: set[str] = set()
+        self._degraded_rooms: set[str] = set()
 
     def since(self) -> str | None:
         if self._memory_token is not None:
@@ -122,19 +123,26 @@ class EventIntake:
         first_sync = batch.since is None
         try:
             candidates: list[inbox.InboxEvent] = []
+            joined_now: list[str] = []
             for room_id, timeline in batch.timelines.items():
                 known = rooms.is_known(self.db, room_id)
                 for source in self._relevant(timeline, known=known, first_sync=first_sync):
                     candidates.append(inbox.InboxEvent(room_id, source))
                 if not known:
+                    joined_now.append(room_id)
+            # a new room counts as known only together with its batch: a crash in between
+            # must not turn the room's history before our join into new events
+            with self.db.transaction():
+                for room_id in joined_now:
                     rooms.remember(self.db, room_id)
-            fresh = inbox.accept_batch(self.db, candidates, batch.next_batch)
+                fresh = inbox.accept_batch(self.db, candidates, batch.next_batch)
         except sqlite3.Error as exc:
             return self._accept_degraded(batch, exc)
         if self._memory_token is not None:
             log.warning("database writable again; the event ledger is back")
             self._memory_token = None
             self._degraded_seen.clear()
+            self._degraded_rooms.clear()
         return [IncomingEvent.from_source(e.room_id, e.source) for e in fresh]
 
     def _accept_degraded(self, batch: SyncBatch, exc: sqlite3.Error) -> list[IncomingEvent]:
@@ -143,12 +151,20 @@ class EventIntake:
         self._memory_token = batch.next_batch
         fresh: list[IncomingEvent] = []
         for room_id, timeline in batch.timelines.items():
-            for source in self._relevant(timeline, known=True, first_sync=batch.since is None):
+            known = room_id in self._degraded_rooms or self._known(room_id)
+            self._degraded_rooms.add(room_id)
+            for source in self._relevant(timeline, known=known, first_sync=batch.since is None):
                 event_id = str(source.get("event_id"))
                 if event_id not in self._degraded_seen:
                     self._degraded_seen.add(event_id)
                     fresh.append(IncomingEvent.from_source(room_id, source))
         return fresh
+
+    def _known(self, room_id: str) -> bool:
+        try:
+            return rooms.is_known(self.db, room_id)
+        except sqlite3.Error:
+            return False  # cannot tell: rather miss pre-join history than replay it
 
     @property
     def degraded(self) -> bool:

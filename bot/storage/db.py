@@ -88,7 +88,13 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An immediate transaction: all of the block is written, or none of it."""
+        """An immediate transaction: all of the block is written, or none of it.
+
+        Inside another transaction it simply joins it, so use cases can be combined atomically.
+        """
+        if self.conn.in_transaction:
+            yield self.conn
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.events import EventIntake
 from bot.matrix import SyncBatch
+from bot.storage import rooms
 from bot.storage.db import Database
 
 BOT = "@liaison:x"
@@ -83,3 +84,17 @@ def test_an_unwritable_database_still_lets_events_through_once(fresh_db: Databas
     fresh_db.execute("PRAGMA query_only = OFF")
     assert ids(intake.accept(batch([message("$c")], since="next"))) == ["$c"]
     assert not intake.degraded
+
+
+def test_a_failed_batch_does_not_make_a_new_room_known(fresh_db: Database) -> None:
+    intake = EventIntake(fresh_db, BOT, [])
+    intake.accept(batch([], since=None, room="!other:x"))
+    timeline = [message("$before"), own_join(), message("$after")]
+    fresh_db.execute("PRAGMA query_only = ON")
+    assert ids(intake.accept(batch(timeline, since="t", room="!new:x"))) == ["$after"]
+    fresh_db.execute("PRAGMA query_only = OFF")
+    assert not rooms.is_known(fresh_db, "!new:x")
+    # the same batch again once writable: still only what follows the join (handled again,
+    # which is safe: every send reuses its transaction id)
+    assert ids(intake.accept(batch(timeline, since="t", room="!new:x"))) == ["$after"]
+    assert rooms.is_known(fresh_db, "!new:x")
