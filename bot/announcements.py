@@ -368,8 +368,8 @@ class Announcements:
             id=schedule.id,
             user=steward,
             rooms=", ".join(f"`{r}`" for r in rooms),
-            show=f"`{self.services.config.bot.command_prefix}schedule show {schedule.id}`",
-            resume=f"`{self.services.config.bot.command_prefix}schedule resume {schedule.id}`",
+            show=self.services.command(f"schedule show {schedule.id}"),
+            resume=self.services.command(f"schedule resume {schedule.id}"),
         )
         content = message_content(text, lang=lang, kind="schedule-paused")
         try:

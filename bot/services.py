@@ -66,6 +66,10 @@ class Services:
             return self.is_room_admin(room_id, user_id)
         return True
 
+    def command(self, text: str) -> str:
+        """A command for members to type, in code style with this bot's prefix: `!event list`."""
+        return f"`{self.config.bot.command_prefix}{text}`"
+
     def text(self, lang: str, message: str, **params: object) -> str:
         """A catalog message in ``lang`` (for messages not answering a command)."""
         return self.catalogs.translate(lang, message, **params)

@@ -135,7 +135,7 @@ async def acknowledge(ctx: CommandContext, aid: MutualAid, saved: AidRequest) ->
         urgent = saved.urgency == "today" and aid.is_coordinator_room(ctx.room_id)
         intro = ctx.t(
             "Recorded. Follow it with {show}; coordinators have been told.",
-            show=f"`{ctx.services.config.bot.command_prefix}aid show {saved.id}`",
+            show=ctx.services.command(f"aid show {saved.id}"),
         )
         text = f"{intro}\n\n{body}"
         if urgent:
@@ -152,7 +152,7 @@ async def acknowledge(ctx: CommandContext, aid: MutualAid, saved: AidRequest) ->
         intro = ctx.services.text(
             lang,
             "Your request is recorded and only the coordinators see it. Follow it here with {show}.",
-            show=f"`{ctx.services.config.bot.command_prefix}aid show {saved.id}`",
+            show=ctx.services.command(f"aid show {saved.id}"),
         )
         await aid.send(room_id, f"{intro}\n\n{body}", txn_key=f"aid-ack:{saved.id}", lang=lang)
 

@@ -45,7 +45,7 @@ def _find(ctx: CommandContext, word: str | None) -> Gathering:
         raise CommandError(
             "I know no gathering with the id {id}. {list} shows the upcoming ones.",
             id=f"`{word}`",
-            list=f"`{ctx.services.config.bot.command_prefix}event list`",
+            list=ctx.services.command("event list"),
         )
     return gathering
 
@@ -175,7 +175,7 @@ async def list_(ctx: CommandContext) -> None:
         else:
             await ctx.reply(
                 "No upcoming gatherings. Create one with {add}.",
-                add=f"`{ctx.services.config.bot.command_prefix}event add`",
+                add=ctx.services.command("event add"),
             )
         return
     views = await asyncio.gather(

@@ -27,7 +27,7 @@ def _find(ctx: CommandContext, word: str | None) -> Place:
         raise CommandError(
             "I know no place with the id {id}. {list} shows the directory.",
             id=f"`{word}`",
-            list=f"`{ctx.services.config.bot.command_prefix}place list`",
+            list=ctx.services.command("place list"),
         )
     return place
 

@@ -35,7 +35,7 @@ def _current(ctx: CommandContext) -> RoomLink:
     if link is None:
         raise CommandError(
             "This room is not linked to any relay group. An admin links it with {example}.",
-            example=f"`{ctx.services.config.bot.command_prefix}relay link <group> <lang>`",
+            example=ctx.services.command("relay link <group> <lang>"),
         )
     return link
 
@@ -190,7 +190,7 @@ async def list_rooms(ctx: CommandContext) -> None:
 )
 async def pause(ctx: CommandContext) -> None:
     _current(ctx)
-    resume_command = f"`{ctx.services.config.bot.command_prefix}relay resume`"
+    resume_command = ctx.services.command("relay resume")
     if not store.set_paused(ctx.services.db, ctx.room_id, True):
         await ctx.reply(
             "The relay is already paused here. {command} resumes it.", command=resume_command

@@ -71,7 +71,8 @@ def _parse_id(ctx: CommandContext, word: str | None) -> int:
     if not cleaned.isdigit():
         if word is None:
             raise UsageError(
-                "Give the schedule's number, as shown by {list}.", list=_cmd(ctx, "schedule list")
+                "Give the schedule's number, as shown by {list}.",
+                list=ctx.services.command("schedule list"),
             )
         raise UsageError("{word} is not a schedule number.", word=f"`{word}`")
     return int(cleaned)
@@ -165,11 +166,6 @@ def _zone(schedule: Schedule) -> ZoneInfo:
     return ZoneInfo(schedule.tz)
 
 
-def _cmd(ctx: CommandContext, text: str) -> str:
-    """A command to type, in code style, with this bot's prefix."""
-    return f"`{ctx.services.config.bot.command_prefix}{text}`"
-
-
 def _target_line(ctx: CommandContext, schedule: Schedule) -> str:
     if schedule.target == store.TARGET_GROUP:
         return ctx.t("Posted to every room of this room's relay group, each in its own language.")
@@ -182,7 +178,7 @@ def _status_line(ctx: CommandContext, schedule: Schedule) -> str:
     if schedule.status == store.DRAFT:
         return ctx.t(
             "Status: draft, waiting for a room admin: {approve}.",
-            approve=_cmd(ctx, f"schedule approve {schedule.id}"),
+            approve=ctx.services.command(f"schedule approve {schedule.id}"),
         )
     if schedule.status == store.PAUSED and schedule.pause_reason == "demoted":
         return ctx.t(
@@ -218,7 +214,7 @@ def _confirm_added(ctx: CommandContext, schedule: Schedule) -> str:
         headline = ctx.t(
             "Draft #{id} saved. A room admin can approve it with {approve}.",
             id=schedule.id,
-            approve=_cmd(ctx, f"schedule approve {schedule.id}"),
+            approve=ctx.services.command(f"schedule approve {schedule.id}"),
         )
     else:
         headline = ctx.t("Schedule #{id} is set.", id=schedule.id)
@@ -250,7 +246,7 @@ async def add(ctx: CommandContext) -> None:
         raise PermissionDenied(
             "Only room admins (power level {level} or more) may schedule posts here. A room admin can let members propose drafts with {approval}.",
             level=services.config.bot.admin_power_level,
-            approval=_cmd(ctx, "schedule approval on"),
+            approval=ctx.services.command("schedule approval on"),
         )
     target, rooms, position = _read_target(ctx.rest)
     if target == store.TARGET_ROOMS and not is_admin:
@@ -306,7 +302,7 @@ async def list_schedules(ctx: CommandContext) -> None:
     if not found:
         await ctx.reply(
             "No posts are scheduled in this room. Add one with {add}.",
-            add=_cmd(ctx, "schedule add"),
+            add=ctx.services.command("schedule add"),
         )
         return
     lines = [ctx.t("**Scheduled posts** (time zone {zone}):", zone=found[0].tz)]
@@ -422,7 +418,7 @@ async def pause(ctx: CommandContext) -> None:
     await ctx.reply(
         "Schedule #{id} is paused. Resume it with {resume}.",
         id=schedule.id,
-        resume=_cmd(ctx, f"schedule resume {schedule.id}"),
+        resume=ctx.services.command(f"schedule resume {schedule.id}"),
     )
 
 
@@ -440,7 +436,7 @@ async def resume(ctx: CommandContext) -> None:
         raise CommandError(
             "Schedule #{id} is a draft: approve it with {approve}.",
             id=schedule.id,
-            approve=_cmd(ctx, f"schedule approve {schedule.id}"),
+            approve=ctx.services.command(f"schedule approve {schedule.id}"),
         )
     _check_takeover(ctx, announcements, schedule)
     schedule = announcements.resume(schedule, ctx.sender)

@@ -318,7 +318,7 @@ class MutualAid:
                 id=request.id,
                 location=request.location,
                 urgency=render.label(t, render.URGENCY_LABELS, request.urgency),
-                show=f"`{self.services.config.bot.command_prefix}aid show {request.id}`",
+                show=self.services.command(f"aid show {request.id}"),
             )
 
         await self.to_coordinators(text, txn_key=f"aid-match:{offer.id}:{request.id}")

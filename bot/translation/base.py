@@ -21,11 +21,9 @@ class Translator(Protocol):
 
     async def pairs(self) -> set[tuple[str, str]]:
         """The (source, target) pairs the engine translates directly."""
-        ...
 
     async def translate(self, text: str, source: str, target: str) -> str:
         """Translate plain text; raise TranslationError on any failure."""
-        ...
 
 
 def base_language(code: str) -> str:

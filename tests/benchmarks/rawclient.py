@@ -26,6 +26,8 @@ from bot.matrix import LIAISON_KEY
 from tests.support.members import password_for
 
 log = logging.getLogger(__name__)
+# a backoff after a failed sync, not a way to wait for events
+SYNC_RETRY_DELAY = 0.2
 
 API = "/_matrix/client/v3"
 SYNC_FILTER = json.dumps(
@@ -172,7 +174,7 @@ class RawClient:
                 raise
             except Exception as exc:
                 log.warning("%s: sync failed: %r", self.user_id, exc)
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(SYNC_RETRY_DELAY)
                 continue
             at, wall_ms = time.perf_counter(), time.time() * 1000
             await self._ingest(data, at, wall_ms)

@@ -28,6 +28,8 @@ from nio import (
 from bot.devserver.synapse import LocalSynapse
 
 log = logging.getLogger(__name__)
+# a backoff after a failed sync (the homeserver restarting), not a way to wait for events
+SYNC_RETRY_DELAY = 0.2
 
 SYNC_TIMEOUT_MS = 10_000
 # A generous timeline limit, so a burst between two syncs is not cut into a gap.
@@ -165,12 +167,12 @@ class Member:
             except Exception as exc:  # keep syncing through a homeserver restart
                 self._sync_error = exc
                 log.warning("%s: sync raised %r", self.user_id, exc)
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(SYNC_RETRY_DELAY)
                 continue
             if not isinstance(response, SyncResponse):
                 self._sync_error = RuntimeError(repr(response))
                 log.warning("%s: sync failed: %r", self.user_id, response)
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(SYNC_RETRY_DELAY)
                 continue
             await self._share_keys()
             await self._ingest(response)
