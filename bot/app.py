@@ -12,25 +12,26 @@ import sqlite3
 import time
 
 from bot.aid.service import install as install_aid
-from bot.announcements import install as install_announcements
-from bot.command import CommandFamily
-from bot.config import Config
-from bot.events import EventIntake, IncomingEvent, Listener
+from bot.core.command import CommandFamily
+from bot.core.config import Config
+from bot.core.health import install as install_health
+from bot.core.i18n import Catalogs
+from bot.core.matrix.client import MatrixClient, MatrixError
+from bot.core.matrix.intake import EventIntake, IncomingEvent, Listener
+from bot.core.metrics import Metrics
+from bot.core.router import Router
+from bot.core.scheduler import Scheduler
+from bot.core.storage import ledger as inbox
+from bot.core.storage import rooms
+from bot.core.storage.database import Database
+from bot.core.tasks import TaskSpawner
+from bot.core.web import WebServer
 from bot.features import Installer
 from bot.gatherings.service import install as install_gatherings
-from bot.health import install as install_health
-from bot.i18n import Catalogs
-from bot.matrix import MatrixClient, MatrixError
-from bot.metrics import Metrics
 from bot.relay import install as install_relay
-from bot.router import Router
-from bot.scheduler import Scheduler
+from bot.schedules.service import install as install_announcements
 from bot.services import Services
-from bot.storage import inbox, rooms
-from bot.storage.db import Database
-from bot.tasks import TaskSpawner
 from bot.translation.service import build_translation_service
-from bot.web import WebServer
 from commands import aid as aid_commands
 from commands import event as event_commands
 from commands import forget as forget_commands

@@ -11,9 +11,9 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bot import config as config_module
-from bot.errors import ConfigError
-from bot.logsetup import configure
+from bot.core import config as config_module
+from bot.core.errors import ConfigError
+from bot.core.logsetup import configure
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         configure(args.log_level or "WARNING", args.log_format or "text")
-        from bot.demo import run_demo
+        from bot.dev.demo import run_demo
 
         async def demo() -> None:
             stop = asyncio.Event()
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config}: OK")  # noqa: T201
         return 0
     if args.command == "migrate":
-        from bot.storage.db import Database
+        from bot.core.storage.database import Database
 
         db = Database(config.storage.database)
         applied = db.migrate()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.events import Listener
+from bot.core.matrix.intake import Listener
 from bot.services import Services
 
 Installer = Callable[[Services, Callable[[Listener], None]], None]

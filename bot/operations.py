@@ -29,8 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bot.config import Config
-from bot.storage.db import Database, iso, utcnow
+from bot.core.config import Config
+from bot.core.storage.database import Database, iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ EXPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "aid_requests": (),
 }
 # A domain's own listing function (called with the database only) where one lists a section whole.
-SECTION_LISTINGS: dict[str, tuple[str, str]] = {"places": ("bot.storage.places", "listing")}
+SECTION_LISTINGS: dict[str, tuple[str, str]] = {"places": ("bot.places.store", "listing")}
 # Raw-table fallback never exports capabilities (feed tokens) or credentials.
 _SECRET_COLUMN = re.compile(r"token|secret|password", re.IGNORECASE)
 
@@ -67,13 +67,10 @@ def backup(config: Config, target: Path | None = None) -> Path:
 
 def storage_domains() -> list[ModuleType]:
     """Every imported storage domain module, in a stable order."""
-    import bot.storage  # noqa: F401  (its imports register every domain)
+    from bot.stores import DOMAINS
 
-    return [
-        module
-        for name, module in sorted(sys.modules.items())
-        if module is not None and _DOMAIN_NAME.match(name)
-    ]
+    extra = [m for n, m in sorted(sys.modules.items()) if m is not None and _DOMAIN_NAME.match(n)]
+    return [*DOMAINS, *extra]
 
 
 # ---- export ---------------------------------------------------------------------------------

@@ -6,23 +6,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.command import Permission
-from bot.config import Config
-from bot.i18n import Catalogs
-from bot.matrix import MatrixClient
-from bot.metrics import Metrics
-from bot.scheduler import Scheduler
-from bot.storage import rooms
-from bot.storage.db import Database
-from bot.tasks import TaskSpawner
-from bot.web import WebServer
+from bot.core.command import Permission
+from bot.core.config import Config
+from bot.core.i18n import Catalogs
+from bot.core.matrix.client import MatrixClient
+from bot.core.metrics import Metrics
+from bot.core.scheduler import Scheduler
+from bot.core.storage import rooms
+from bot.core.storage.database import Database
+from bot.core.tasks import TaskSpawner
+from bot.core.web import WebServer
 
 if TYPE_CHECKING:
     from bot.aid.service import MutualAid
-    from bot.announcements import Announcements
-    from bot.command import CommandFamily
+    from bot.core.command import CommandFamily
     from bot.gatherings.service import Gatherings
     from bot.relay import Relay
+    from bot.schedules.service import Announcements
     from bot.translation.service import TranslationService
 
 

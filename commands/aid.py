@@ -5,15 +5,14 @@ Where a command is typed decides what it may show: see ``bot/aid/service.py`` fo
 
 from __future__ import annotations
 
-from bot.aid import forms, render
+from bot.aid import forms, render, store
 from bot.aid.service import MutualAid, not_found
-from bot.command import CommandFamily, Permission
-from bot.context import CommandContext
-from bot.errors import CommandError, UsageError
-from bot.i18n import N_
-from bot.storage import aid as store
-from bot.storage.aid import ACTIVE, TERMINAL, AidRequest, HistoryEntry, NewRequest
-from bot.storage.db import utcnow
+from bot.aid.store import ACTIVE, TERMINAL, AidRequest, HistoryEntry, NewRequest
+from bot.core.command import CommandFamily, Permission
+from bot.core.context import CommandContext
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import N_
+from bot.core.storage.database import utcnow
 
 family = CommandFamily(
     "aid",

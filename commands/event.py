@@ -7,18 +7,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.command import CommandFamily, Permission
-from bot.context import CommandContext
-from bot.errors import CommandError, UsageError
-from bot.gatherings import forms, render
+from bot.core.command import CommandFamily, Permission
+from bot.core.context import CommandContext
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import N_
+from bot.core.matrix.client import LIAISON_KEY, txn_id_for
+from bot.core.storage.database import utcnow
+from bot.core.time.recurrence import local_to_utc, utc_to_local_naive
+from bot.gatherings import forms, render, store
 from bot.gatherings.service import Gatherings
-from bot.i18n import N_
-from bot.matrix import LIAISON_KEY, txn_id_for
-from bot.recurrence import local_to_utc, utc_to_local_naive
-from bot.storage import gatherings as store
-from bot.storage import places
-from bot.storage.db import utcnow
-from bot.storage.gatherings import Gathering
+from bot.gatherings.store import Gathering
+from bot.places import store as places
 
 family = CommandFamily(
     "event",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.command import CommandFamily
-from bot.context import CommandContext
-from bot.errors import CommandError, UsageError
-from bot.i18n import N_
+from bot.core.command import CommandFamily
+from bot.core.context import CommandContext
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import N_
+from bot.core.storage import operations
 from bot.operations import forget_user
-from bot.storage import operations
 
 CONFIRM_WINDOW = timedelta(minutes=10)
 CONFIRM_WORDS = frozenset({"confirm", "confirmer", "confirmar", "تأكيد"})

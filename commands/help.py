@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.command import CommandFamily, Permission
-from bot.context import CommandContext
-from bot.errors import CommandError
-from bot.i18n import N_
+from bot.core.command import CommandFamily, Permission
+from bot.core.context import CommandContext
+from bot.core.errors import CommandError
+from bot.core.i18n import N_
 
 family = CommandFamily(
     "help",

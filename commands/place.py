@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from bot.command import CommandFamily
-from bot.context import CommandContext
-from bot.errors import CommandError, UsageError
+from bot.core.command import CommandFamily
+from bot.core.context import CommandContext
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import N_
 from bot.gatherings import forms
-from bot.i18n import N_
-from bot.storage import places
-from bot.storage.places import Place
+from bot.places import store as places
+from bot.places.store import Place
 
 family = CommandFamily(
     "place",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from bot.command import CommandFamily, Permission
-from bot.context import CommandContext
-from bot.errors import CommandError, PermissionDenied, UsageError
-from bot.i18n import N_
-from bot.storage import relay as store
-from bot.storage import rooms
-from bot.storage.relay import MODES, RoomLink
+from bot.core.command import CommandFamily, Permission
+from bot.core.context import CommandContext
+from bot.core.errors import CommandError, PermissionDenied, UsageError
+from bot.core.i18n import N_
+from bot.core.storage import rooms
+from bot.relay import store
+from bot.relay.store import MODES, RoomLink
 from commands.room import language_name, valid_language
 
 family = CommandFamily(

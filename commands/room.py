@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
-from bot.command import CommandFamily, Permission
-from bot.context import CommandContext
-from bot.errors import CommandError, UsageError
-from bot.i18n import N_
-from bot.storage import rooms
+from bot.core.command import CommandFamily, Permission
+from bot.core.context import CommandContext
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import N_
+from bot.core.storage import rooms
 
 family = CommandFamily(
     "room",

@@ -7,16 +7,16 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.announcements import Announcements, wants_room_ping
-from bot.command import CommandFamily, Permission
-from bot.context import CommandContext
-from bot.errors import CommandError, PermissionDenied, UsageError
-from bot.i18n import N_
-from bot.recurrence import Recurrence
-from bot.storage import schedules as store
-from bot.storage.db import utcnow
-from bot.storage.schedules import NewSchedule, Schedule
-from bot.timeparse import TimeParseError, format_local, parse_when, split_when_and_text
+from bot.core.command import CommandFamily, Permission
+from bot.core.context import CommandContext
+from bot.core.errors import CommandError, PermissionDenied, UsageError
+from bot.core.i18n import N_
+from bot.core.storage.database import utcnow
+from bot.core.time.parse import TimeParseError, format_local, parse_when, split_when_and_text
+from bot.core.time.recurrence import Recurrence
+from bot.schedules import store
+from bot.schedules.service import Announcements, wants_room_ping
+from bot.schedules.store import NewSchedule, Schedule
 
 family = CommandFamily(
     "schedule",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.devserver.apertium import LocalApertium
-from bot.devserver.synapse import LocalSynapse
-from bot.storage.db import Database
+from bot.core.storage.database import Database
+from bot.dev.devserver.apertium import LocalApertium
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.botharness import BotHarness
 from tests.support.members import Member
 

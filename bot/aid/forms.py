@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.errors import CommandError, UsageError
-from bot.i18n import N_
-from bot.recurrence import local_to_utc, utc_to_local_naive
-from bot.timeparse import TimeParseError, parse_datetime
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import N_
+from bot.core.time.parse import TimeParseError, parse_datetime
+from bot.core.time.recurrence import local_to_utc, utc_to_local_naive
 
 # Labels of the default categories, for the catalogs (configured ones are shown as written).
 CATEGORY_LABELS = (

@@ -16,8 +16,8 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 
 from bot.aid.forms import URGENCY_LABELS, VISIBILITY_LABELS
-from bot.i18n import N_
-from bot.storage.aid import AidRequest, HistoryEntry, Offer
+from bot.aid.store import AidRequest, HistoryEntry, Offer
+from bot.core.i18n import N_
 
 Translate = Callable[..., str]  # (msgid, **params) -> text in the room's language
 

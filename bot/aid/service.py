@@ -14,17 +14,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.aid import render
-from bot.broadcast import translate_text
-from bot.errors import CommandError
-from bot.events import Listener
-from bot.formatting import message_content
-from bot.matrix import LIAISON_KEY, MatrixError, txn_id_for
+from bot.aid import render, store
+from bot.aid.store import AidRequest, HistoryEntry, Offer
+from bot.core.broadcast import translate_text
+from bot.core.errors import CommandError
+from bot.core.matrix.client import LIAISON_KEY, MatrixError, txn_id_for
+from bot.core.matrix.intake import Listener
+from bot.core.storage import rooms
+from bot.core.storage.database import iso, utcnow
+from bot.core.text.markdown import message_content
 from bot.services import Services
-from bot.storage import aid as store
-from bot.storage import rooms
-from bot.storage.aid import AidRequest, HistoryEntry, Offer
-from bot.storage.db import iso, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.errors import CommandError, UsageError
-from bot.i18n import N_
-from bot.recurrence import Recurrence
-from bot.timeparse import (
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import N_
+from bot.core.time.parse import (
     TimeParseError,
     parse_datetime,
     parse_duration,
@@ -27,6 +26,7 @@ from bot.timeparse import (
     parse_zone,
     rrule_from_text,
 )
+from bot.core.time.recurrence import Recurrence
 
 # No 0/o, 1/l/i: ids are read aloud and typed on phones.
 ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vRecur
 
+from bot.core.storage.database import utcnow
 from bot.gatherings.render import place_line
-from bot.storage.db import utcnow
-from bot.storage.gatherings import Gathering
-from bot.storage.places import Place
+from bot.gatherings.store import Gathering
+from bot.places.store import Place
 
 PRODID = "-//Mujawara//Liaison//EN"
 

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
+from bot.core.time.recurrence import Recurrence
 from bot.gatherings.forms import KIND_LABELS, REACTIONS
-from bot.recurrence import Recurrence
-from bot.storage.gatherings import Gathering, Rsvp
-from bot.storage.places import Place
+from bot.gatherings.store import Gathering, Rsvp
+from bot.places.store import Place
 
 Text = Callable[..., str]  # (msgid, **params) -> text in the room's language
 

@@ -1,6 +1,6 @@
 """Gatherings at run time: create, edit, cancel, announce, RSVP, remind, roll recurrences, feeds.
 
-Everything durable lives in ``bot.storage.gatherings``; APScheduler only fires what those
+Everything durable lives in ``bot.gatherings.store``; APScheduler only fires what those
 tables say, and is rebuilt from them at every start.
 """
 
@@ -16,19 +16,18 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.broadcast import translate_text
-from bot.events import IncomingEvent, Listener
-from bot.formatting import message_content
-from bot.gatherings import ics, render
+from bot.core.broadcast import translate_text
+from bot.core.matrix.client import LIAISON_KEY, MatrixError, txn_id_for
+from bot.core.matrix.intake import IncomingEvent, Listener
+from bot.core.storage.database import iso, utcnow
+from bot.core.text.markdown import message_content
+from bot.core.time.parse import parse_duration
+from bot.core.time.recurrence import Recurrence
+from bot.gatherings import ics, render, store
 from bot.gatherings.forms import REACTIONS, answer_for, new_id
-from bot.matrix import LIAISON_KEY, MatrixError, txn_id_for
-from bot.recurrence import Recurrence
+from bot.gatherings.store import Gathering, Reminder, Rsvp
+from bot.places import store as places
 from bot.services import Services
-from bot.storage import gatherings as store
-from bot.storage import places
-from bot.storage.db import iso, utcnow
-from bot.storage.gatherings import Gathering, Reminder, Rsvp
-from bot.timeparse import parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class Gatherings:
 
     def _room_link(self, room_id: str) -> Any:
         try:
-            from bot.storage.relay import room_link
+            from bot.relay.store import room_link
         except ImportError:  # the relay feature is not installed
             return None
         return room_link(self.db, room_id)
@@ -80,7 +79,7 @@ class Gatherings:
         link = self._room_link(room_id)
         if link is None:
             return Scope(f"room:{room_id}", [room_id], [])
-        from bot.storage.relay import glossary, group_rooms
+        from bot.relay.store import glossary, group_rooms
 
         rooms = [
             r.room_id
@@ -540,7 +539,7 @@ class Gatherings:
         kind, _, name = scope.partition(":")
         if kind == "group":
             try:
-                from bot.storage.relay import group_rooms
+                from bot.relay.store import group_rooms
             except ImportError:
                 raise web.HTTPNotFound() from None
             room_ids = [r.room_id for r in group_rooms(self.db, name)]

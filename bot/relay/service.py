@@ -15,9 +15,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.events import IncomingEvent, Listener
-from bot.i18n import N_
-from bot.matrix import LIAISON_KEY, MatrixError, txn_id_for
+from bot.core.i18n import N_
+from bot.core.matrix.client import LIAISON_KEY, MatrixError, txn_id_for
+from bot.core.matrix.intake import IncomingEvent, Listener
+from bot.core.text.safety import (
+    neutralise_pings,
+    neutralise_pings_html,
+    sanitize_html,
+    strip_invisible,
+)
+from bot.relay import store
 from bot.relay.render import (
     MAX_COPY_BYTES,
     MEDIA_FIELDS,
@@ -32,10 +39,8 @@ from bot.relay.render import (
     strip_reply_fallback,
     text_to_html,
 )
+from bot.relay.store import RelaySource, RoomLink
 from bot.services import Services
-from bot.storage import relay as store
-from bot.storage.relay import RelaySource, RoomLink
-from bot.textsafety import neutralise_pings, neutralise_pings_html, sanitize_html, strip_invisible
 from bot.translation.detect import LanguageDetector
 
 log = logging.getLogger(__name__)

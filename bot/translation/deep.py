@@ -20,7 +20,7 @@ import requests
 from bot.translation.base import TranslationError, base_language
 
 if TYPE_CHECKING:
-    from bot.config import EngineConfig
+    from bot.core.config import EngineConfig
 
 log = logging.getLogger(__name__)
 

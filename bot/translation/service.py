@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.storage import translation_cache
-from bot.storage.db import utcnow
+from bot.core.storage.database import utcnow
+from bot.translation import store as translation_cache
 from bot.translation.base import TranslationError, Translator, base_language
 from bot.translation.protect import PLACEHOLDER, protect, split_chunks, translate_html
 
 if TYPE_CHECKING:
-    from bot.config import TranslationConfig
-    from bot.storage.db import Database
+    from bot.core.config import TranslationConfig
+    from bot.core.storage.database import Database
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from importlib import metadata
 
 import pytest
 
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.measure import Results
 from tests.benchmarks.rawclient import RawClient
 from tests.support.botprocess import BotProcess

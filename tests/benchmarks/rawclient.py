@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bot.devserver.synapse import LocalSynapse
-from bot.matrix import LIAISON_KEY
+from bot.core.matrix.client import LIAISON_KEY
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.members import password_for
 
 log = logging.getLogger(__name__)

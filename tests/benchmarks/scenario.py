@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.rawclient import RawClient
 from tests.support.botprocess import BotProcess
 

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.devserver.apertium import LocalApertium
-from bot.devserver.synapse import LocalSynapse
-from bot.matrix import LIAISON_KEY
+from bot.core.matrix.client import LIAISON_KEY
+from bot.dev.devserver.apertium import LocalApertium
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.conftest import BotProcesses, ClientFactory
 from tests.benchmarks.measure import Results, size, strict
 from tests.benchmarks.rawclient import RawClient

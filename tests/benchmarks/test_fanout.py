@@ -13,8 +13,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.devserver.apertium import LocalApertium
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.apertium import LocalApertium
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.conftest import BotProcesses, ClientFactory
 from tests.benchmarks.measure import Results, percentile, size, spread, strict
 from tests.benchmarks.rawclient import RawClient

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import from_dict
-from bot.storage.db import Database
+from bot.core.config import from_dict
+from bot.core.storage.database import Database
 from bot.translation.service import build_translation_service
 from tests.benchmarks.measure import Results, percentile, size, strict
 from tests.benchmarks.scenario import texts

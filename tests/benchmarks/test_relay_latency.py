@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.devserver.apertium import LocalApertium
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.apertium import LocalApertium
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.conftest import BotProcesses, ClientFactory
 from tests.benchmarks.measure import Results, percentile, size, spread, strict
 from tests.benchmarks.scenario import link, one_hop, plain_room, relay_bot, rooms_with_bot, texts

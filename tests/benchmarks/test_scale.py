@@ -21,9 +21,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.devserver.synapse import LocalSynapse
-from bot.storage import inbox
-from bot.storage.db import Database
+from bot.core.storage import ledger as inbox
+from bot.core.storage.database import Database
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.conftest import BotProcesses, ClientFactory
 from tests.benchmarks.measure import (
     Results,

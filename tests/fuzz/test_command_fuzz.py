@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import Application, command_families
-from bot.config import from_dict
-from bot.events import IncomingEvent
+from bot.core.config import from_dict
+from bot.core.matrix.intake import IncomingEvent
 from tests.support.fakematrix import FakeMatrix
 
 ROOM = "!fuzz:test"

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.matrix import LIAISON_KEY
+from bot.core.matrix.client import LIAISON_KEY
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said, says
 from tests.support.members import Member
@@ -218,7 +218,7 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
 
 
 async def test_private_request_never_reaches_a_relay_linked_public_room(desk: Desk) -> None:
-    relay = pytest.importorskip("bot.storage.relay")
+    relay = pytest.importorskip("bot.relay.store")
     bot, alice, admin = desk.bot, desk.alice, desk.admin
     assert "relay group" in await ask(admin, desk.coord, "!relay link mutual en")
     assert "relay group" in await ask(alice, desk.public, "!relay link mutual en")

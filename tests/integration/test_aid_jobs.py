@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.storage.db import iso, utcnow
+from bot.core.storage.database import iso, utcnow
 from tests.support.botharness import BotHarness
 from tests.support.predicates import from_bot, reply_to, room_with_bot
 

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.devserver.apertium import LocalApertium, available
-from bot.storage.db import Database
+from bot.core.storage.database import Database
+from bot.dev.devserver.apertium import LocalApertium, available
 from bot.translation.apertium import ApertiumTranslator
 from bot.translation.service import TranslationService
 
@@ -26,7 +26,7 @@ async def apy() -> AsyncIterator[LocalApertium]:
 
 @pytest.fixture
 def db() -> Iterator[Database]:
-    import bot.storage.translation_cache  # noqa: F401  (registers the cache table)
+    import bot.translation.store  # noqa: F401  (registers the cache table)
 
     database = Database(":memory:")
     database.migrate()

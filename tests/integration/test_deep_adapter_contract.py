@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.config import EngineConfig
+from bot.core.config import EngineConfig
 from bot.translation.base import TranslationError
 from bot.translation.deep import DeepTranslator
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, LoginResponse, RoomSendResponse
 
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.members import Member, password_for
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.devserver.apertium import LocalApertium
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.apertium import LocalApertium
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.integration.test_relay_support import copy_of
 from tests.support.botharness import BotHarness
 from tests.support.flakyengine import FlakyApertium

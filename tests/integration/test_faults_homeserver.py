@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.botharness import BotHarness
 from tests.support.members import Member
 from tests.support.predicates import reply_to, room_with_bot

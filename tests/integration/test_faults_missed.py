@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.devserver.synapse import LocalSynapse
-from bot.storage.db import from_iso
+from bot.core.storage.database import from_iso
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.integration.test_schedule import announcement, soon
 from tests.support.botprocess import BotProcess
 from tests.support.history import room_history

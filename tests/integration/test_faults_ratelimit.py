@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.integration.test_relay_support import copy_of
 from tests.support.botharness import BotHarness
 from tests.support.history import duplicates, relayed_sources, room_history

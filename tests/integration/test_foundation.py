@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.command import CommandFamily
-from bot.context import CommandContext
-from bot.matrix import LIAISON_KEY
+from bot.core.command import CommandFamily
+from bot.core.context import CommandContext
+from bot.core.matrix.client import LIAISON_KEY
 from tests.support.botharness import BotHarness
 from tests.support.predicates import reply_to
 from tests.support.predicates import room_with_bot as shared_room_with_bot

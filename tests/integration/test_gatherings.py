@@ -14,9 +14,9 @@ import pytest
 from babel.dates import format_date
 from icalendar import Calendar
 
-from bot.events import IncomingEvent
-from bot.matrix import LIAISON_KEY
-from bot.storage.db import Database
+from bot.core.matrix.client import LIAISON_KEY
+from bot.core.matrix.intake import IncomingEvent
+from bot.core.storage.database import Database
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said_pattern
 from tests.support.members import Member

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.storage.db import from_iso
+from bot.core.storage.database import from_iso
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said, said_pattern
 from tests.support.members import Member

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.matrix import LIAISON_KEY
+from bot.core.matrix.client import LIAISON_KEY
 from bot.relay.render import MAX_COPY_BYTES
 from bot.relay.service import SHORTENED
 from tests.integration.test_relay_support import command, copy_of, redaction_of

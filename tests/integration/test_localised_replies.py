@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.i18n import Catalogs
+from bot.core.i18n import Catalogs
 from tests.support.botharness import BotHarness
 from tests.support.predicates import from_bot, reply_to, room_with_bot
 

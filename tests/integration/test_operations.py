@@ -20,9 +20,9 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.devserver.synapse import LocalSynapse
-from bot.logsetup import configure
-from bot.storage.db import Database
+from bot.core.logsetup import configure
+from bot.core.storage.database import Database
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.botharness import BotHarness
 from tests.support.members import password_for
 from tests.support.predicates import reply_to, room_with_bot
@@ -232,7 +232,7 @@ async def test_export_round_trips_the_rows(synapse, tmp_path, new_member) -> Non
         app = await bot.start()
         alice = await new_member("alice")
         room = await room_with_bot(alice, bot.user_id, name="export")
-        places = sys.modules.get("bot.storage.places")
+        places = sys.modules.get("bot.places.store")
         if places is not None:
             places.add(
                 app.db,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.db import Database
+from bot.core.storage.database import Database
 
 pytestmark = pytest.mark.integration
 

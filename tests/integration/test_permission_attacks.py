@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import Application, command_families
-from bot.command import Permission
-from bot.storage.db import Database
+from bot.core.command import Permission
+from bot.core.storage.database import Database
 from tests.integration.test_relay_support import command
 from tests.support.botharness import BotHarness
 from tests.support.members import Member

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.matrix import LIAISON_KEY
+from bot.core.matrix.client import LIAISON_KEY
 from tests.integration.test_relay_support import (
     command,
     copy_of,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.storage import relay as store
-from bot.storage import rooms as room_store
+from bot.core.storage import rooms as room_store
+from bot.relay import store
 from tests.integration.test_relay_support import command, linked_rooms
 from tests.support.i18n import said, says
 from tests.support.predicates import room_with_bot

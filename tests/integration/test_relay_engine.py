@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.devserver.apertium import LocalApertium
+from bot.dev.devserver.apertium import LocalApertium
 from tests.integration.test_relay_support import (
     command,
     copy_of,

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.devserver.synapse import LocalSynapse
-from bot.matrix import LIAISON_KEY
+from bot.core.matrix.client import LIAISON_KEY
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.botharness import BotHarness
 from tests.support.members import Member
 from tests.support.predicates import reply_to, room_with_bot

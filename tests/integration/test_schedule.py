@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.storage import schedules as store
+from bot.schedules import store
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said, says
 from tests.support.predicates import from_bot, reply_to, room_with_bot

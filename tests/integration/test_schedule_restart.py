@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.storage import schedules as store
-from bot.storage.db import Database, utcnow
+from bot.core.storage.database import Database, utcnow
+from bot.schedules import store
 from tests.integration.test_schedule import announcement, ask, soon
 from tests.support.botharness import BotHarness
 from tests.support.predicates import room_with_bot

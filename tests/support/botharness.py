@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Application
-from bot.command import CommandFamily
-from bot.config import Config, from_dict
-from bot.devserver.synapse import LocalSynapse
+from bot.core.command import CommandFamily
+from bot.core.config import Config, from_dict
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.members import password_for
 
 _counter = itertools.count(1)

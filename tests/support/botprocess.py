@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.members import password_for
 
 

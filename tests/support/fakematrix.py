@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.matrix import SendStats
+from bot.core.matrix.client import SendStats
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.matrix import LIAISON_KEY
+from bot.core.matrix.client import LIAISON_KEY
 from tests.support.members import Member
 
 

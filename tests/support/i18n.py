@@ -11,7 +11,7 @@ import string
 from functools import cache
 from typing import Any
 
-from bot.i18n import Catalogs
+from bot.core.i18n import Catalogs
 
 
 @cache

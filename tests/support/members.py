@@ -25,7 +25,7 @@ from nio import (
     SyncResponse,
 )
 
-from bot.devserver.synapse import LocalSynapse
+from bot.dev.devserver.synapse import LocalSynapse
 
 log = logging.getLogger(__name__)
 # a backoff after a failed sync (the homeserver restarting), not a way to wait for events

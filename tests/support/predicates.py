@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.matrix import LIAISON_KEY
+from bot.core.matrix.client import LIAISON_KEY
 
 Predicate = Callable[[dict[str, Any]], bool]
 

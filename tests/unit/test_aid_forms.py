@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.aid.forms import location_of, parse_request, parse_standing_offer
-from bot.errors import CommandError, UsageError
+from bot.core.errors import CommandError, UsageError
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday
 PARIS = ZoneInfo("Europe/Paris")

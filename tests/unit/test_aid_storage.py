@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.storage import aid as store
-from bot.storage.db import Database, utcnow
+from bot.aid import store
+from bot.core.storage.database import Database, utcnow
 
 
 def new(event_id: str = "$e1") -> store.NewRequest:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import config as config_module
-from bot.config import Config, from_dict, load
-from bot.errors import ConfigError
+from bot.core import config as config_module
+from bot.core.config import Config, from_dict, load
+from bot.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.yaml"

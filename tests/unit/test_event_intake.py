@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.events import EventIntake
-from bot.matrix import SyncBatch
-from bot.storage import rooms
-from bot.storage.db import Database
+from bot.core.matrix.client import SyncBatch
+from bot.core.matrix.intake import EventIntake
+from bot.core.storage import rooms
+from bot.core.storage.database import Database
 
 BOT = "@liaison:x"
 

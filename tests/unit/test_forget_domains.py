@@ -7,8 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from bot import operations
-from bot.storage import aid, gatherings, places, relay, schedules
-from bot.storage.db import Database, utcnow
+from bot.aid import store as aid
+from bot.core.storage.database import Database, utcnow
+from bot.gatherings import store as gatherings
+from bot.places import store as places
+from bot.relay import store as relay
+from bot.schedules import store as schedules
 
 ALICE = "@alice:x"
 BOB = "@bob:x"
@@ -396,10 +400,10 @@ def test_full_export_holds_no_secret_and_no_anonymous_requester(fresh_db: Databa
     document = operations.export_database(fresh_db, ["@admin:x"])
 
     assert document["missing"] == []
-    assert document["sources"]["aid_requests"] == "bot.storage.aid.export_rows"
-    assert document["sources"]["places"] == "bot.storage.places.export_rows"
-    assert document["sources"]["events"] == "bot.storage.gatherings.export_rows"
-    assert document["sources"]["schedules"] == "bot.storage.schedules.export_rows"
+    assert document["sources"]["aid_requests"] == "bot.aid.store.export_rows"
+    assert document["sources"]["places"] == "bot.places.store.export_rows"
+    assert document["sources"]["events"] == "bot.gatherings.store.export_rows"
+    assert document["sources"]["schedules"] == "bot.schedules.store.export_rows"
     text = json.dumps(document, default=str)
     for secret in ("capability-secret", "nour@example.org", CAROL):
         assert secret not in text, secret

@@ -7,12 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import CommandError, UsageError
-from bot.gatherings import forms
+from bot.core.errors import CommandError, UsageError
+from bot.core.storage.database import Database
+from bot.gatherings import forms, store
 from bot.gatherings.render import lead_text
-from bot.storage import gatherings as store
-from bot.storage.db import Database
-from bot.storage.gatherings import Gathering
+from bot.gatherings.store import Gathering
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")

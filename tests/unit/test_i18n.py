@@ -8,8 +8,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import LOCALES_DIR, Catalogs, is_rtl
-from bot.i18n.extract import (
+from bot.core.i18n import LOCALES_DIR, Catalogs, is_rtl
+from bot.core.i18n.extract import (
     SHIPPED_LANGUAGES,
     Message,
     built_message_ids,
@@ -37,7 +37,7 @@ def test_extraction_finds_every_kind_of_call(extracted: dict[str, Message]) -> N
     assert "I could not read that command: a quote is not closed." in extracted
     assert "Erases what I hold about you (after you confirm)." in extracted
     location = extracted["Only the bot's administrators may use this command."].locations[0]
-    assert location[0] == "bot/router.py"
+    assert location[0] == "bot/core/router.py"
 
 
 def test_extraction_reads_the_second_argument_of_services_text(tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_every_message_is_translated_in_every_shipped_catalog(
     lang: str, extracted: dict[str, Message]
 ) -> None:
     po_path = LOCALES_DIR / lang / "LC_MESSAGES" / "liaison.po"
-    assert po_path.exists(), f"no catalog for {lang}: run python -m bot.i18n.extract"
+    assert po_path.exists(), f"no catalog for {lang}: run python -m bot.core.i18n.extract"
     catalog = read(po_path, lang)
     problems = []
     for msgid in sorted(extracted):

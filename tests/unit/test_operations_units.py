@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import health, operations
-from bot.config import Config, from_dict
-from bot.logsetup import JsonFormatter, SecretFilter, configure, redact
-from bot.matrix import SendStats
-from bot.metrics import Metrics
-from bot.storage.db import Database
+from bot import operations
+from bot.core import health
+from bot.core.config import Config, from_dict
+from bot.core.logsetup import JsonFormatter, SecretFilter, configure, redact
+from bot.core.matrix.client import SendStats
+from bot.core.metrics import Metrics
+from bot.core.storage.database import Database
 from bot.translation.service import EngineStats
 
 
@@ -122,9 +123,9 @@ def test_two_domains_claiming_one_section_is_an_error(tmp_path: Path) -> None:
 
 def test_storage_domains_are_discovered_by_module_name() -> None:
     names = [m.__name__ for m in operations.storage_domains()]
-    assert "bot.storage.rooms" in names
-    assert "bot.storage.operations" in names
-    assert "bot.config" not in names
+    assert "bot.core.storage.rooms" in names
+    assert "bot.core.storage.operations" in names
+    assert "bot.core.config" not in names
 
 
 # ---- forget registry ---------------------------------------------------------------------------
@@ -145,11 +146,9 @@ def test_forget_calls_every_domain_that_can_forget(fresh_db: Database) -> None:
         fresh_db,
         "@ana:example.org",
         domains=[
-            domain("bot.storage.gatherings", forget_user=rsvps),
-            domain("bot.storage.rooms"),
-            domain(
-                "bot.storage.aid", forget_user=offers, FORGET_KEEPS=("Anonymised aid records.",)
-            ),
+            domain("bot.gatherings.store", forget_user=rsvps),
+            domain("bot.core.storage.rooms"),
+            domain("bot.aid.store", forget_user=offers, FORGET_KEEPS=("Anonymised aid records.",)),
         ],
     )
     assert calls == [("rsvps", "@ana:example.org"), ("offers", "@ana:example.org")]
@@ -300,7 +299,7 @@ def test_export_prefers_the_domain_listing_and_never_exports_tokens(tmp_path: Pa
     db.execute("CREATE TABLE gathering_feeds (scope TEXT, feed_token TEXT)")
     db.execute("INSERT INTO gathering_feeds VALUES ('room', 'capability-secret')")
     document = operations.export_database(
-        db, [], domains=[domain("bot.storage.places", listing=listing)]
+        db, [], domains=[domain("bot.places.store", listing=listing)]
     )
     assert document["data"]["places"] == [{"id": "nour", "name": "Salle Nour"}]
     assert document["sources"]["places"].endswith(".listing")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.storage import relay as store
+from bot.relay import store
 
 
 def test_link_unlink_and_group_listing(fresh_db) -> None:

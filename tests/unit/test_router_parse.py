@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import UsageError
-from bot.router import split_command
+from bot.core.errors import UsageError
+from bot.core.router import split_command
 
 
 def test_family_verb_and_quoted_arguments() -> None:

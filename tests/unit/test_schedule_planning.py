@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.announcements import plan_due
-from bot.storage import schedules as store
-from bot.storage.db import Database
-from bot.storage.schedules import NewSchedule
-from bot.timeparse import parse_when
+from bot.core.storage.database import Database
+from bot.core.time.parse import parse_when
+from bot.schedules import store
+from bot.schedules.service import plan_due
+from bot.schedules.store import NewSchedule
 
 PARIS = ZoneInfo("Europe/Paris")
 # Thursday 2026-03-26 12:00 UTC; Europe/Paris moves to summer time on Sunday 2026-03-29.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.storage import inbox, rooms
-from bot.storage.db import Database
+from bot.core.storage import ledger as inbox
+from bot.core.storage import rooms
+from bot.core.storage.database import Database
 
 
 def test_migrations_apply_once_and_record_the_version(tmp_path: Path) -> None:

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from bot.textsafety import neutralise_pings, neutralise_pings_html, sanitize_html, strip_invisible
+from bot.core.text.safety import (
+    neutralise_pings,
+    neutralise_pings_html,
+    sanitize_html,
+    strip_invisible,
+)
 
 
 def test_sanitize_removes_active_content() -> None:

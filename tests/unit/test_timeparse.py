@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.recurrence import Recurrence
-from bot.timeparse import (
+from bot.core.time.parse import (
     TimeParseError,
     format_local,
     parse_datetime,
@@ -19,6 +18,7 @@ from bot.timeparse import (
     rrule_from_text,
     split_when_and_text,
 )
+from bot.core.time.recurrence import Recurrence
 
 PARIS = ZoneInfo("Europe/Paris")
 SANTIAGO = ZoneInfo("America/Santiago")

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
-import bot.storage.translation_cache as cache
-from bot.config import EngineConfig, TranslationConfig
-from bot.storage.db import Database
+import bot.translation.store as cache
+from bot.core.config import EngineConfig, TranslationConfig
+from bot.core.storage.database import Database
 from bot.translation.apertium import ApertiumTranslator
 from bot.translation.base import TranslationError
 from bot.translation.deep import DeepTranslator

@@ -1,0 +1,605 @@
+"""The only place that talks to matrix-nio: session, sync loop, the one send path, encryption.
+
+nio reports failures as ``ErrorResponse`` objects; this module turns them into retries or
+``MatrixError`` so the rest of the code never sees nio's response types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinResponse,
+    LoginResponse,
+    MegolmEvent,
+    MessageDirection,
+    RoomCreateResponse,
+    RoomMessagesResponse,
+    RoomPreset,
+    RoomRedactResponse,
+    RoomSendResponse,
+    RoomVisibility,
+    SyncResponse,
+    UploadResponse,
+    WhoamiResponse,
+)
+from nio.exceptions import LocalProtocolError
+
+from bot.core.config import MatrixConfig
+
+log = logging.getLogger(__name__)
+
+# Marks every event the bot sends, so that no copy is ever relayed or obeyed again.
+LIAISON_KEY = "org.mujawara.liaison"
+PERMANENT_ERRORS = frozenset(
+    {
+        "M_FORBIDDEN",
+        "M_UNKNOWN_TOKEN",
+        "M_MISSING_TOKEN",
+        "M_NOT_FOUND",
+        "M_BAD_JSON",
+        "M_NOT_JSON",
+        "M_TOO_LARGE",
+        "M_INVALID_PARAM",
+        "M_UNRECOGNIZED",
+        "M_GUEST_ACCESS_FORBIDDEN",
+        "M_DUPLICATE_ANNOTATION",  # the same reaction twice: already there, nothing to retry
+    }
+)
+TRANSIENT_EXCEPTIONS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
+
+
+class MatrixError(Exception):
+    """A request the homeserver refused for good (or that kept failing past the retry budget)."""
+
+    def __init__(self, message: str, errcode: str | None = None) -> None:
+        super().__init__(message)
+        self.errcode = errcode
+
+
+@dataclass(frozen=True)
+class SyncBatch:
+    """One sync's worth of what the rest of the bot needs, independent of nio's classes."""
+
+    next_batch: str
+    since: str | None
+    timelines: dict[str, list[dict[str, Any]]]
+    invites: dict[str, str | None]  # room id -> inviter
+    left: list[str]
+
+
+@dataclass
+class _SendJob:
+    event_type: str
+    content: dict[str, Any] | Awaitable[dict[str, Any] | None]
+    txn_id: str
+    future: asyncio.Future[str | None]
+    redacts: str | None = None
+
+
+@dataclass
+class SendStats:
+    sent: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+    last_error: str | None = None
+
+
+def txn_id_for(*parts: str) -> str:
+    """A transaction id derived from what caused the send, so a retry after a crash is a no-op."""
+    return "lz" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+class MatrixClient:
+    """Session, sync and sending for one bot account."""
+
+    def __init__(
+        self,
+        config: MatrixConfig,
+        data_dir: Path,
+        *,
+        retry_budget_seconds: float = 600.0,
+    ) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.session_path = data_dir / "session.json"
+        self.store_path = data_dir / "store"
+        self.retry_budget_seconds = retry_budget_seconds
+        client_config = AsyncClientConfig(
+            encryption_enabled=config.encryption,
+            store_sync_tokens=False,
+            max_limit_exceeded=0,
+            max_timeouts=0,
+            request_timeout=max(60.0, config.sync_timeout_ms / 1000 + 30),
+        )
+        self.store_path.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(
+            config.homeserver,
+            config.user_id,
+            device_id=None,
+            store_path=str(self.store_path),
+            config=client_config,
+        )
+        self.stats = SendStats()
+        self._queues: dict[str, asyncio.Queue[_SendJob | None]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+        self.last_sync_at: float | None = None
+        self.connected = False
+        self._have_full_state = False
+        self._creators: dict[str, set[str]] = {}
+
+    # ---- session -------------------------------------------------------------------------
+
+    @property
+    def user_id(self) -> str:
+        return str(self.client.user_id)
+
+    @property
+    def device_id(self) -> str:
+        return str(self.client.device_id)
+
+    async def login(self) -> None:
+        """Reuse the stored session (a stable device is needed for encryption), else log in once."""
+        session = self._read_session()
+        if session and session.get("user_id") == self.config.user_id:
+            self.client.restore_login(
+                session["user_id"], session["device_id"], session["access_token"]
+            )
+            log.info("restored session for device %s", session["device_id"])
+            return
+        if self.config.access_token:
+            self.client.access_token = self.config.access_token
+            whoami = await self.client.whoami()
+            if not isinstance(whoami, WhoamiResponse) or not whoami.device_id:
+                raise MatrixError(f"access token rejected: {_describe(whoami)}")
+            self.client.restore_login(whoami.user_id, whoami.device_id, self.config.access_token)
+        else:
+            response = await self.client.login(
+                self.config.password, device_name=self.config.device_name
+            )
+            if not isinstance(response, LoginResponse):
+                raise MatrixError(f"login failed: {_describe(response)}")
+            log.info("logged in as a new device %s", response.device_id)
+        self._write_session()
+
+    def _read_session(self) -> dict[str, str] | None:
+        try:
+            data = json.loads(self.session_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _write_session(self) -> None:
+        data = {
+            "user_id": self.user_id,
+            "device_id": self.device_id,
+            "access_token": self.client.access_token,
+        }
+        tmp = self.session_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        tmp.replace(self.session_path)
+
+    # ---- sync ----------------------------------------------------------------------------
+
+    async def sync(self, since: str | None, timeout_ms: int | None = None) -> SyncBatch:
+        """One sync round trip, with encryption upkeep; raises on failure (the loop retries).
+
+        The first sync of a process asks for the full room state: nio keeps room state only in
+        memory, and power levels must be known before any permission check after a restart.
+        """
+        timeout = self.config.sync_timeout_ms if timeout_ms is None else timeout_ms
+        full_state = not self._have_full_state
+        response = await self.client.sync(
+            timeout=0 if full_state else timeout,
+            full_state=full_state or None,
+            since=since,
+            sync_filter={
+                "presence": {"types": []},
+                "account_data": {"types": []},
+                "room": {
+                    "ephemeral": {"types": []},
+                    "timeline": {"limit": 100},
+                },
+            },
+        )
+        if not isinstance(response, SyncResponse):
+            raise MatrixError(f"sync failed: {_describe(response)}", _errcode(response))
+        await self._encryption_upkeep()
+        timelines: dict[str, list[dict[str, Any]]] = {}
+        for room_id, info in response.rooms.join.items():
+            self._note_creators(room_id, [*info.state, *info.timeline.events])
+            events = [s for s in map(_source, info.timeline.events) if s is not None]
+            if info.timeline.limited and since is not None and info.timeline.prev_batch:
+                events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
+            timelines[room_id] = events
+        invites: dict[str, str | None] = {}
+        for room_id, invite in response.rooms.invite.items():
+            invites[room_id] = _inviter(invite.invite_state, self.user_id)
+        self.last_sync_at = time.monotonic()
+        self._have_full_state = True
+        return SyncBatch(
+            next_batch=response.next_batch,
+            since=since,
+            timelines=timelines,
+            invites=invites,
+            left=list(response.rooms.leave),
+        )
+
+    async def _encryption_upkeep(self) -> None:
+        """What sync_forever would do: without it members never receive the room keys."""
+        if not self.client.olm:
+            return
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        if self.client.should_claim_keys:
+            await self.client.keys_claim(self.client.get_users_for_key_claiming())
+        await self.client.send_to_device_messages()
+
+    async def _backfill(self, room_id: str, prev_batch: str, since: str) -> list[dict[str, Any]]:
+        """Fetch what a limited timeline left out, so nothing said while we were away is lost."""
+        collected: list[dict[str, Any]] = []
+        start = prev_batch
+        for _ in range(50):
+            response = await self.client.room_messages(
+                room_id, start=start, end=since, direction=MessageDirection.back, limit=100
+            )
+            if not isinstance(response, RoomMessagesResponse):
+                log.warning("backfill of %s stopped: %s", room_id, _describe(response))
+                break
+            for event in response.chunk:
+                if isinstance(event, MegolmEvent) and self.client.olm:
+                    event.room_id = room_id
+                    decrypted = self.client.olm._decrypt_megolm_no_error(event)
+                    if decrypted is not None:
+                        event = decrypted
+                source = _source(event)
+                if source is not None:
+                    collected.append(source)
+            if not response.chunk or not response.end or response.end == start:
+                break
+            start = response.end
+        collected.reverse()
+        log.info("backfilled %d event(s) in %s", len(collected), room_id)
+        return collected
+
+    # ---- rooms ---------------------------------------------------------------------------
+
+    async def join(self, room_id: str) -> None:
+        response = await self._with_retries(lambda: self.client.join(room_id), "join")
+        if not isinstance(response, JoinResponse):
+            raise MatrixError(f"join failed: {_describe(response)}", _errcode(response))
+
+    async def create_direct_room(self, user_id: str, name: str | None = None) -> str:
+        """A new private direct chat with ``user_id`` (invited, trusted as in a DM); its room id.
+
+        Not idempotent on the homeserver: callers remember the room they got.
+        """
+        response = await self._with_retries(
+            lambda: self.client.room_create(
+                visibility=RoomVisibility.private,
+                is_direct=True,
+                invite=[user_id],
+                preset=RoomPreset.trusted_private_chat,
+                name=name,
+            ),
+            "create room",
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise MatrixError(f"room creation failed: {_describe(response)}", _errcode(response))
+        return str(response.room_id)
+
+    async def reject_invite(self, room_id: str) -> None:
+        await self._with_retries(lambda: self.client.room_leave(room_id), "leave")
+
+    async def leave(self, room_id: str) -> None:
+        await self._with_retries(lambda: self.client.room_leave(room_id), "leave")
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        """The user's power; in room versions 12+ the creators outrank every level."""
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return 0
+        if user_id in self._creators.get(room_id, ()) and _creators_are_privileged(
+            room.room_version
+        ):
+            return CREATOR_POWER
+        return int(room.power_levels.get_user_level(user_id))
+
+    def _note_creators(self, room_id: str, events: list[Any]) -> None:
+        for event in events:
+            source = getattr(event, "source", None) or {}
+            if source.get("type") == "m.room.create" and source.get("state_key") == "":
+                content = source.get("content") or {}
+                extra = content.get("additional_creators") or []
+                self._creators[room_id] = {str(source.get("sender")), *map(str, extra)}
+
+    def can_notify_room(self, room_id: str, user_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return False
+        # through power_level, so room v12 creators (outside power_levels) may notify too
+        required = int(room.power_levels.get_notification_required_level("room"))
+        return self.power_level(room_id, user_id) >= required
+
+    def display_name(self, room_id: str, user_id: str) -> str:
+        room = self.client.rooms.get(room_id)
+        if room is not None:
+            name = room.user_name(user_id)
+            if name:
+                return str(name)
+        return user_id
+
+    def room_name(self, room_id: str) -> str:
+        room = self.client.rooms.get(room_id)
+        return str(room.display_name) if room is not None else room_id
+
+    def joined_room_ids(self) -> list[str]:
+        return list(self.client.rooms)
+
+    def is_joined(self, room_id: str) -> bool:
+        return room_id in self.client.rooms
+
+    def is_encrypted(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return bool(room and room.encrypted)
+
+    def members(self, room_id: str) -> list[str]:
+        room = self.client.rooms.get(room_id)
+        return list(room.users) if room is not None else []
+
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        """Upload a file; return its mxc:// URI."""
+
+        async def attempt() -> Any:
+            response, _keys = await self.client.upload(
+                lambda *_: data, content_type=content_type, filename=filename, filesize=len(data)
+            )
+            return response
+
+        response = await self._with_retries(attempt, "upload")
+        if not isinstance(response, UploadResponse):
+            raise MatrixError(f"upload failed: {_describe(response)}", _errcode(response))
+        return str(response.content_uri)
+
+    # ---- the one send path ---------------------------------------------------------------
+
+    def enqueue(
+        self,
+        room_id: str,
+        content: dict[str, Any] | Awaitable[dict[str, Any] | None],
+        *,
+        txn_id: str,
+        event_type: str = "m.room.message",
+    ) -> asyncio.Future[str | None]:
+        """Queue an event for ``room_id``; events of one room go out in the order queued.
+
+        ``content`` may be an awaitable (a translation under way): the room's order is kept
+        while the work for many rooms proceeds in parallel. It may resolve to None to skip.
+        The future resolves to the event id, or fails with MatrixError.
+        """
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        if self._closing:
+            future.set_exception(MatrixError("the bot is shutting down"))
+            return future
+        self._queue(room_id).put_nowait(_SendJob(event_type, content, txn_id, future))
+        return future
+
+    async def send(
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        *,
+        txn_id: str,
+        event_type: str = "m.room.message",
+    ) -> str:
+        event_id = await self.enqueue(room_id, content, txn_id=txn_id, event_type=event_type)
+        assert event_id is not None
+        return event_id
+
+    async def redact(
+        self, room_id: str, event_id: str, *, txn_id: str, reason: str | None = None
+    ) -> None:
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        if self._closing:
+            raise MatrixError("the bot is shutting down")
+        job = _SendJob(
+            "m.room.redaction", {"reason": reason} if reason else {}, txn_id, future, event_id
+        )
+        self._queue(room_id).put_nowait(job)
+        await future
+
+    def queue_length(self) -> int:
+        return sum(q.qsize() for q in self._queues.values())
+
+    def _queue(self, room_id: str) -> asyncio.Queue[_SendJob | None]:
+        queue = self._queues.get(room_id)
+        if queue is None:
+            queue = asyncio.Queue()
+            self._queues[room_id] = queue
+            self._workers[room_id] = asyncio.create_task(
+                self._send_worker(room_id, queue), name=f"send:{room_id}"
+            )
+        return queue
+
+    async def _send_worker(self, room_id: str, queue: asyncio.Queue[_SendJob | None]) -> None:
+        while True:
+            job = await queue.get()
+            if job is None:
+                return
+            try:
+                content = await self._content_of(job)
+                if content is None:
+                    if not job.future.done():
+                        job.future.set_result(None)
+                    continue
+                event_id = await self._deliver(room_id, job, content)
+                if not job.future.done():
+                    job.future.set_result(event_id)
+            except Exception as exc:  # the worker must outlive any one job
+                self.stats.failed += 1
+                self.stats.last_error = type(exc).__name__
+                log.error("send to %s failed for good: %s", room_id, exc)
+                if not job.future.done():
+                    job.future.set_exception(
+                        exc if isinstance(exc, MatrixError) else MatrixError(str(exc))
+                    )
+
+    async def _content_of(self, job: _SendJob) -> dict[str, Any] | None:
+        """The job's content; a content that was cancelled on its own is skipped, not fatal."""
+        if isinstance(job.content, dict):
+            return job.content
+        try:
+            return await job.content
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the worker itself is being stopped
+            return None
+
+    async def _deliver(self, room_id: str, job: _SendJob, content: dict[str, Any]) -> str:
+        if job.redacts is not None:
+            redacts = job.redacts
+
+            async def attempt() -> Any:
+                return await self.client.room_redact(
+                    room_id, redacts, reason=content.get("reason"), tx_id=job.txn_id
+                )
+
+        else:
+
+            async def attempt() -> Any:
+                return await self.client.room_send(
+                    room_id,
+                    job.event_type,
+                    content,
+                    tx_id=job.txn_id,
+                    ignore_unverified_devices=True,
+                )
+
+        response = await self._with_retries(attempt, "send")
+        if isinstance(response, RoomSendResponse | RoomRedactResponse):
+            self.stats.sent += 1
+            return str(response.event_id)
+        raise MatrixError(f"send failed: {_describe(response)}", _errcode(response))
+
+    async def _with_retries(self, attempt: Callable[[], Awaitable[Any]], what: str) -> Any:
+        """Retry transient failures with backoff; honour ``retry_after_ms`` on HTTP 429."""
+        deadline = time.monotonic() + self.retry_budget_seconds
+        delay = 0.5
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                response = await attempt()
+            except LocalProtocolError as exc:
+                # e.g. a room nio has not seen in a sync yet: worth a few more tries
+                if tries >= 5:
+                    raise MatrixError(f"{what}: {exc}") from exc
+                wait = delay
+            except TRANSIENT_EXCEPTIONS as exc:
+                wait = delay
+                log.warning("%s: homeserver unreachable (%s), retrying", what, type(exc).__name__)
+            else:
+                if not isinstance(response, ErrorResponse):
+                    return response
+                errcode = _errcode(response)
+                if errcode == "M_LIMIT_EXCEEDED":
+                    self.stats.rate_limited += 1
+                    retry_after = getattr(response, "retry_after_ms", None) or 1000
+                    wait = retry_after / 1000
+                elif errcode in PERMANENT_ERRORS:
+                    return response
+                else:
+                    wait = delay
+                    log.warning("%s: transient error %s, retrying", what, errcode or "unknown")
+            if time.monotonic() + wait > deadline:
+                raise MatrixError(f"{what}: gave up after {tries} tries")
+            self.stats.retries += 1
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 30.0)
+
+    # ---- shutdown ------------------------------------------------------------------------
+
+    async def flush(self, timeout: float = 30.0) -> None:
+        """Stop taking new sends and let queued ones go out."""
+        self._closing = True
+        for queue in self._queues.values():
+            queue.put_nowait(None)
+        workers = list(self._workers.values())
+        if workers:
+            _done, pending = await asyncio.wait(workers, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("%d room queue(s) not flushed before shutdown", len(pending))
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.flush()
+        await self.client.close()
+
+
+CREATOR_POWER = 10**9
+
+
+def _creators_are_privileged(room_version: str) -> bool:
+    """Room version 12 ("hydra") gives creators infinite power outside power_levels."""
+    if room_version.startswith("org.matrix.hydra"):
+        return True
+    try:
+        return int(room_version) >= 12
+    except ValueError:
+        return False
+
+
+def _source(event: Any) -> dict[str, Any] | None:
+    source = getattr(event, "source", None)
+    if not isinstance(source, dict) or "event_id" not in source:
+        return None
+    result = dict(source)
+    if isinstance(event, MegolmEvent):
+        result["liaison_undecryptable"] = True
+    elif getattr(event, "decrypted", False):
+        result["liaison_encrypted"] = True
+    return result
+
+
+def _inviter(invite_state: list[Any], own_user_id: str) -> str | None:
+    for event in invite_state:
+        if (
+            getattr(event, "state_key", None) == own_user_id
+            and getattr(event, "membership", None) == "invite"
+        ):
+            sender = getattr(event, "sender", None)
+            return str(sender) if sender else None
+    return None
+
+
+def _errcode(response: Any) -> str | None:
+    code = getattr(response, "status_code", None)
+    return str(code) if code else None
+
+
+def _describe(response: Any) -> str:
+    """Error text for logs: the code and the server's message, never a token."""
+    if isinstance(response, ErrorResponse):
+        return f"{response.status_code or 'error'}: {response.message}"
+    return type(response).__name__

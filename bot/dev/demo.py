@@ -1,0 +1,197 @@
+"""`liaison demo`: a local homeserver, the offline translator, linked demo rooms, and the bot.
+
+Everything lives under one data directory (``data/demo`` by default), so a second run reuses
+the same accounts and rooms. The demo user sets the rooms up by sending ordinary commands, the
+way a room admin would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nio import AsyncClient, LoginResponse, RoomCreateResponse, RoomSendResponse
+
+from bot.app import Application
+from bot.core.config import from_dict
+from bot.dev.devserver import apertium as apertium_server
+from bot.dev.devserver.synapse import LocalSynapse
+
+log = logging.getLogger(__name__)
+
+BOT_LOCALPART = "liaison"
+DEMO_LOCALPART = "demo"
+
+
+@dataclass(frozen=True)
+class DemoRoom:
+    key: str
+    name: str
+    language: str
+    setup: tuple[str, ...]
+
+
+# The demo's rooms and the commands their admin sends once, right after creating them.
+DEMO_ROOMS = (
+    DemoRoom("fr", "Liaison démo — français", "fr", ("!relay link mujawara fr",)),
+    DemoRoom("es", "Liaison demo — español", "es", ("!relay link mujawara es",)),
+    DemoRoom(
+        "en",
+        "Liaison demo — English",
+        "en",
+        ("!relay link mujawara en", "!relay glossary add Mujawara"),
+    ),
+)
+SAMPLE_GATHERING = (
+    "!event add General assembly | next friday 7pm | Mujawara Tunis | kind: meeting | capacity: 40"
+)
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        data = {}
+    data.setdefault("bot_password", secrets.token_urlsafe(18))
+    data.setdefault("demo_password", secrets.token_urlsafe(12))
+    data.setdefault("rooms", {})
+    return data
+
+
+def _save_state(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    path.chmod(0o600)
+
+
+async def run_demo(
+    data_dir: Path, stop: asyncio.Event, *, ready: asyncio.Event | None = None
+) -> None:
+    """Bring the demo up, print how to connect, and run until ``stop`` is set."""
+    state_path = data_dir / "demo.json"
+    state = _load_state(state_path)
+    _save_state(state_path, state)
+
+    hs = LocalSynapse(data_dir / "synapse")
+    apy = apertium_server.LocalApertium() if apertium_server.available() else None
+    app: Application | None = None
+    demo_client: AsyncClient | None = None
+    try:
+        await hs.start()
+        if apy is not None:
+            await apy.start()
+        else:
+            log.warning("apertium-apy is not installed: the demo relays without translation")
+        bot_user = await hs.register(BOT_LOCALPART, state["bot_password"])
+        demo_user = await hs.register(DEMO_LOCALPART, state["demo_password"], admin=True)
+        config = from_dict(
+            {
+                "matrix": {
+                    "homeserver": hs.url,
+                    "user_id": bot_user,
+                    "password": state["bot_password"],
+                    "encryption": True,
+                },
+                "storage": {"data_dir": str(data_dir / "bot")},
+                "bot": {"admins": [demo_user], "allowed_inviters": [hs.server_name]},
+                "translation": {
+                    "engines": ["apertium"] if apy is not None else [],
+                    "apertium": {"url": apy.url if apy is not None else "http://127.0.0.1:2737"},
+                },
+                "web": {"enabled": True, "port": 0},
+            },
+            environ={},
+        )
+        app = Application(config)
+        await app.start()
+        await asyncio.wait_for(app.ready.wait(), timeout=60)
+
+        demo_client = AsyncClient(hs.url, demo_user)
+        login = await demo_client.login(state["demo_password"], device_name="liaison-demo")
+        if not isinstance(login, LoginResponse):
+            raise RuntimeError(f"demo user could not log in: {login}")
+        await _set_up_rooms(demo_client, app, bot_user, state)
+        _save_state(state_path, state)
+        if "gathering" not in state:
+            state["gathering"] = await _announce_sample_gathering(
+                demo_client, app, state["rooms"]["en"]["room_id"]
+            )
+            _save_state(state_path, state)
+        _print_banner(hs, demo_user, state, app)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+    finally:
+        if demo_client is not None:
+            await demo_client.close()
+        if app is not None:
+            await app.stop()
+        if apy is not None:
+            await apy.stop()
+        await hs.stop()
+
+
+async def _set_up_rooms(
+    client: AsyncClient, app: Application, bot_user: str, state: dict[str, Any]
+) -> None:
+    """Create the demo rooms once; the demo user (a bot admin) configures them by command."""
+    for room in DEMO_ROOMS:
+        if room.key in state["rooms"]:
+            continue
+        created = await client.room_create(name=room.name, invite=[bot_user])
+        if not isinstance(created, RoomCreateResponse):
+            raise RuntimeError(f"could not create the demo room {room.name}: {created}")
+        await _wait_until_joined(app, created.room_id)
+        for command in (f"!room lang {room.language}", *room.setup):
+            await _send(client, created.room_id, command)
+        state["rooms"][room.key] = {"room_id": created.room_id, "name": room.name}
+
+
+async def _send(client: AsyncClient, room_id: str, body: str) -> str:
+    sent = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+    if not isinstance(sent, RoomSendResponse):
+        raise RuntimeError(f"could not send a demo command: {sent}")
+    return str(sent.event_id)
+
+
+async def _announce_sample_gathering(client: AsyncClient, app: Application, room_id: str) -> str:
+    """One sample gathering, created and announced by command like a member would."""
+    from bot.gatherings import store as gatherings
+
+    command_id = await _send(client, room_id, SAMPLE_GATHERING)
+    async with asyncio.timeout(60):
+        while (gathering := gatherings.by_command(app.db, command_id)) is None:
+            # the demo user's own sync is the signal that the bot has answered
+            await client.sync(timeout=1000)
+    await _send(client, room_id, f"!event announce {gathering.id}")
+    return gathering.id
+
+
+async def _wait_until_joined(app: Application, room_id: str, timeout: float = 30) -> None:
+    """The bot joins on its next sync after the invite; give it a bounded moment."""
+    async with asyncio.timeout(timeout), app.sync_state:
+        await app.sync_state.wait_for(lambda: app.matrix.is_joined(room_id))
+
+
+def _print_banner(
+    hs: LocalSynapse, demo_user: str, state: dict[str, Any], app: Application
+) -> None:
+    lines = [
+        "",
+        "Liaison demo is running. Connect with any Matrix client (e.g. Element, with a custom homeserver):",
+        f"  homeserver : {hs.url}",
+        f"  user       : {demo_user}",
+        f"  password   : {state['demo_password']}",
+        "  rooms      : " + ", ".join(r["name"] for r in state["rooms"].values()),
+        "Type !help in any room. What you write in one room appears, translated, in the others.",
+        f"A sample gathering is announced in the English room: try !event show {state.get('gathering', '')}",
+        "Stop with Ctrl-C.",
+        "",
+    ]
+    for line in lines:
+        print(line, flush=True)  # noqa: T201

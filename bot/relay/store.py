@@ -1,0 +1,390 @@
+"""Relay groups, room links, glossaries, the relay map and the relay's failure counters.
+
+The relay map is persisted (source event -> one copy per target room, looked up both ways) so
+replies, edits, redactions and reactions still find their copies after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.i18n import N_
+from bot.core.storage.database import Database, from_iso, iso, migration_set, utcnow
+
+migrations = migration_set("relay")
+
+MODES = ("two-way", "receive", "send")
+
+
+@migrations()
+def m001_relay(db: Any) -> None:
+    db.execute(
+        """CREATE TABLE relay_links (
+            room_id TEXT PRIMARY KEY,
+            grp TEXT NOT NULL,
+            language TEXT NOT NULL,
+            mode TEXT NOT NULL DEFAULT 'two-way',
+            paused INTEGER NOT NULL DEFAULT 0,
+            linked_by TEXT NOT NULL,
+            linked_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX relay_links_grp ON relay_links (grp)")
+    db.execute(
+        """CREATE TABLE relay_glossary (
+            grp TEXT NOT NULL,
+            term TEXT NOT NULL COLLATE NOCASE,
+            added_by TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (grp, term)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE relay_sources (
+            event_id TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            grp TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE relay_copies (
+            source_event_id TEXT NOT NULL REFERENCES relay_sources (event_id) ON DELETE CASCADE,
+            room_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            annotates TEXT,
+            reaction_key TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (source_event_id, room_id)
+        )"""
+    )
+    db.execute("CREATE INDEX relay_copies_event ON relay_copies (event_id)")
+    db.execute("CREATE INDEX relay_copies_annotates ON relay_copies (room_id, annotates)")
+    db.execute(
+        """CREATE TABLE relay_health (
+            grp TEXT PRIMARY KEY,
+            untranslated INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            last_error_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE relay_routes (
+            grp TEXT NOT NULL,
+            source TEXT NOT NULL,
+            target TEXT NOT NULL,
+            engine TEXT NOT NULL,
+            pivot TEXT NOT NULL DEFAULT '',
+            uses INTEGER NOT NULL DEFAULT 0,
+            last_used_at TEXT NOT NULL,
+            PRIMARY KEY (grp, source, target, engine, pivot)
+        )"""
+    )
+
+
+@dataclass(frozen=True)
+class RoomLink:
+    group: str
+    room_id: str
+    language: str
+    mode: str  # two-way | receive | send
+    paused: bool
+
+    @property
+    def sends(self) -> bool:
+        """Whether this room's messages go out to the group."""
+        return self.mode in ("two-way", "send") and not self.paused
+
+    @property
+    def receives(self) -> bool:
+        """Whether this room gets the group's messages."""
+        return self.mode in ("two-way", "receive") and not self.paused
+
+
+@dataclass(frozen=True)
+class RelaySource:
+    """An event that was relayed: where it was posted and by whom."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    group: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class RelayCopy:
+    source_event_id: str
+    room_id: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class RelayHealth:
+    untranslated: int
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RouteUse:
+    source: str
+    target: str
+    engine: str
+    pivot: str | None
+    uses: int
+
+
+def _link(row: dict[str, Any]) -> RoomLink:
+    return RoomLink(row["grp"], row["room_id"], row["language"], row["mode"], bool(row["paused"]))
+
+
+# ---- links ----------------------------------------------------------------------------------
+
+
+def room_link(db: Database, room_id: str) -> RoomLink | None:
+    row = db.query_one("SELECT * FROM relay_links WHERE room_id = ?", (room_id,))
+    return _link(row) if row else None
+
+
+def group_rooms(db: Database, group: str) -> list[RoomLink]:
+    rows = db.query("SELECT * FROM relay_links WHERE grp = ? ORDER BY linked_at, room_id", (group,))
+    return [_link(r) for r in rows]
+
+
+def link(
+    db: Database, room_id: str, group: str, language: str, mode: str, linked_by: str
+) -> RoomLink:
+    """Link the room (or change its language and mode within the same group)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown relay mode {mode!r}")
+    db.execute(
+        """INSERT INTO relay_links (room_id, grp, language, mode, paused, linked_by, linked_at)
+           VALUES (?, ?, ?, ?, 0, ?, ?)
+           ON CONFLICT (room_id) DO UPDATE SET
+             grp = excluded.grp, language = excluded.language, mode = excluded.mode""",
+        (room_id, group, language, mode, linked_by, iso(utcnow())),
+    )
+    found = room_link(db, room_id)
+    assert found is not None
+    return found
+
+
+def unlink(db: Database, room_id: str) -> RoomLink | None:
+    """Remove the room from its group; the link it had, or None."""
+    existing = room_link(db, room_id)
+    if existing is not None:
+        db.execute("DELETE FROM relay_links WHERE room_id = ?", (room_id,))
+    return existing
+
+
+def set_paused(db: Database, room_id: str, paused: bool) -> bool:
+    """Whether anything changed."""
+    cursor = db.execute(
+        "UPDATE relay_links SET paused = ? WHERE room_id = ? AND paused != ?",
+        (int(paused), room_id, int(paused)),
+    )
+    return cursor.rowcount > 0
+
+
+# ---- glossary -------------------------------------------------------------------------------
+
+
+def glossary(db: Database, group: str) -> list[str]:
+    rows = db.query(
+        "SELECT term FROM relay_glossary WHERE grp = ? ORDER BY term COLLATE NOCASE", (group,)
+    )
+    return [r["term"] for r in rows]
+
+
+def add_term(db: Database, group: str, term: str, added_by: str) -> bool:
+    """Whether the term is new to the group (the comparison ignores case)."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO relay_glossary (grp, term, added_by, added_at) VALUES (?, ?, ?, ?)",
+        (group, term, added_by, iso(utcnow())),
+    )
+    return cursor.rowcount > 0
+
+
+def remove_term(db: Database, group: str, term: str) -> bool:
+    cursor = db.execute("DELETE FROM relay_glossary WHERE grp = ? AND term = ?", (group, term))
+    return cursor.rowcount > 0
+
+
+# ---- the relay map --------------------------------------------------------------------------
+
+
+def record_source(
+    db: Database, event_id: str, room_id: str, sender: str, group: str, kind: str
+) -> None:
+    """Remember a relayed event before its copies go out (a replay records nothing twice)."""
+    db.execute(
+        """INSERT OR IGNORE INTO relay_sources (event_id, room_id, sender, grp, kind, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        (event_id, room_id, sender, group, kind, iso(utcnow())),
+    )
+
+
+def source(db: Database, event_id: str) -> RelaySource | None:
+    row = db.query_one("SELECT * FROM relay_sources WHERE event_id = ?", (event_id,))
+    if row is None:
+        return None
+    return RelaySource(row["event_id"], row["room_id"], row["sender"], row["grp"], row["kind"])
+
+
+def record_copy(
+    db: Database,
+    source_event_id: str,
+    room_id: str,
+    event_id: str,
+    annotation: tuple[str, str] | None = None,
+) -> None:
+    """``annotation`` is (event reacted to, key) when the copy is a reaction."""
+    annotates, key = annotation or (None, None)
+    db.execute(
+        """INSERT OR REPLACE INTO relay_copies
+             (source_event_id, room_id, event_id, annotates, reaction_key, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        (source_event_id, room_id, event_id, annotates, key, iso(utcnow())),
+    )
+
+
+def forget_copy(db: Database, source_event_id: str, room_id: str) -> None:
+    """The copy was removed: nothing refers to it any more."""
+    db.execute(
+        "DELETE FROM relay_copies WHERE source_event_id = ? AND room_id = ?",
+        (source_event_id, room_id),
+    )
+
+
+def has_reaction(db: Database, room_id: str, annotates: str, key: str) -> bool:
+    """Whether the bot already put this reaction on that event (a server allows it once)."""
+    row = db.query_one(
+        """SELECT 1 AS x FROM relay_copies
+           WHERE room_id = ? AND annotates = ? AND reaction_key = ?""",
+        (room_id, annotates, key),
+    )
+    return row is not None
+
+
+def copies_of(db: Database, source_event_id: str) -> list[RelayCopy]:
+    rows = db.query(
+        "SELECT * FROM relay_copies WHERE source_event_id = ? ORDER BY room_id",
+        (source_event_id,),
+    )
+    return [RelayCopy(r["source_event_id"], r["room_id"], r["event_id"]) for r in rows]
+
+
+def copy_in(db: Database, source_event_id: str, room_id: str) -> str | None:
+    row = db.query_one(
+        "SELECT event_id FROM relay_copies WHERE source_event_id = ? AND room_id = ?",
+        (source_event_id, room_id),
+    )
+    return str(row["event_id"]) if row else None
+
+
+def origin_of(db: Database, event_id: str) -> RelaySource | None:
+    """The relayed source behind ``event_id``: itself if it is a source, else what it copies."""
+    found = source(db, event_id)
+    if found is not None:
+        return found
+    row = db.query_one("SELECT source_event_id FROM relay_copies WHERE event_id = ?", (event_id,))
+    return source(db, row["source_event_id"]) if row else None
+
+
+def is_copy(db: Database, event_id: str) -> bool:
+    return (
+        db.query_one("SELECT 1 AS x FROM relay_copies WHERE event_id = ?", (event_id,)) is not None
+    )
+
+
+# ---- health ---------------------------------------------------------------------------------
+
+
+def count_untranslated(db: Database, group: str, error: str | None) -> None:
+    """One copy went out untranslated because every engine failed."""
+    now = iso(utcnow())
+    db.execute(
+        """INSERT INTO relay_health (grp, untranslated, last_error, last_error_at)
+           VALUES (?, 1, ?, ?)
+           ON CONFLICT (grp) DO UPDATE SET
+             untranslated = untranslated + 1,
+             last_error = COALESCE(excluded.last_error, last_error),
+             last_error_at = excluded.last_error_at""",
+        (group, error, now),
+    )
+
+
+def health(db: Database, group: str) -> RelayHealth:
+    row = db.query_one("SELECT * FROM relay_health WHERE grp = ?", (group,))
+    if row is None:
+        return RelayHealth(0, None, None)
+    at = from_iso(row["last_error_at"]) if row["last_error_at"] else None
+    return RelayHealth(int(row["untranslated"]), row["last_error"], at)
+
+
+def count_route(
+    db: Database, group: str, source_lang: str, target: str, engine: str, pivot: str | None
+) -> None:
+    db.execute(
+        """INSERT INTO relay_routes (grp, source, target, engine, pivot, uses, last_used_at)
+           VALUES (?, ?, ?, ?, ?, 1, ?)
+           ON CONFLICT (grp, source, target, engine, pivot) DO UPDATE SET
+             uses = uses + 1, last_used_at = excluded.last_used_at""",
+        (group, source_lang, target, engine, pivot or "", iso(utcnow())),
+    )
+
+
+def routes(db: Database, group: str) -> list[RouteUse]:
+    rows = db.query(
+        "SELECT * FROM relay_routes WHERE grp = ? ORDER BY source, target, engine", (group,)
+    )
+    return [
+        RouteUse(r["source"], r["target"], r["engine"], r["pivot"] or None, int(r["uses"]))
+        for r in rows
+    ]
+
+
+# ---- data rights: !forget me ----------------------------------------------------------------
+
+FORGET_KEEPS = (
+    N_(
+        "Relayed copies of your messages stay in the other rooms, and I can no longer find them: deleting one of your messages from now on does not delete its copies. Ask a room admin to remove copies you want gone."
+    ),
+)
+
+
+def forget_user(db: Database, user_id: str) -> dict[str, int]:
+    """Drop the relay map's rows about a member's events (their copies go with them).
+
+    Without these rows an edit, redaction or reply can no longer be traced to that member
+    (the copies' attribution lives only in the rooms). Their name on links and glossary
+    terms they added is erased as well; the links and terms stay for the group.
+    """
+    with db.transaction():
+        copies = db.query_one(
+            """SELECT count(*) AS n FROM relay_copies c
+               JOIN relay_sources s ON s.event_id = c.source_event_id WHERE s.sender = ?""",
+            (user_id,),
+        )
+        db.execute(
+            """DELETE FROM relay_copies WHERE source_event_id IN
+               (SELECT event_id FROM relay_sources WHERE sender = ?)""",
+            (user_id,),
+        )
+        sources = db.execute("DELETE FROM relay_sources WHERE sender = ?", (user_id,)).rowcount
+        links = db.execute(
+            "UPDATE relay_links SET linked_by = '' WHERE linked_by = ?", (user_id,)
+        ).rowcount
+        terms = db.execute(
+            "UPDATE relay_glossary SET added_by = '' WHERE added_by = ?", (user_id,)
+        ).rowcount
+    return {
+        N_("records of your relayed messages"): sources,
+        N_("links to the relayed copies of your messages"): int(copies["n"]) if copies else 0,
+        N_("your name on relay links and glossary terms"): links + terms,
+    }
