@@ -1,253 +1,165 @@
-"""Composition root: builds every part from the Config, wires them, starts and stops them.
+"""The composition root: builds the core, then each feature from the few core parts it uses.
 
-Only this module imports ``commands/``; everything else receives what it needs from here.
+This is the only module that knows every feature. Adding one is one line in
+:func:`build_features`; everything else a feature needs it declares in its ``feature.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import sqlite3
-import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from bot.aid.service import install as install_aid
-from bot.core.command import CommandFamily
+from sqlite_utils import Migrations
+
+from bot.aid import feature as aid
+from bot.core.broadcast import Broadcaster
+from bot.core.commands import CommandFamily
 from bot.core.config import Config
-from bot.core.health import install as install_health
-from bot.core.i18n import Catalogs
-from bot.core.matrix.client import MatrixClient, MatrixError
-from bot.core.matrix.intake import EventIntake, IncomingEvent, Listener
+from bot.core.datarights import DataRights
+from bot.core.feature import Core, Feature
+from bot.core.health import Health
+from bot.core.i18n import Catalogs, Phrasebook
+from bot.core.matrix.client import MatrixClient
+from bot.core.matrix.intake import Listener
 from bot.core.metrics import Metrics
+from bot.core.rooms import Rooms
 from bot.core.router import Router
+from bot.core.runtime import Runtime
 from bot.core.scheduler import Scheduler
-from bot.core.storage import ledger as inbox
-from bot.core.storage import rooms
 from bot.core.storage.database import Database
+from bot.core.storage.schema import CORE_MIGRATIONS
 from bot.core.tasks import TaskSpawner
 from bot.core.web import WebServer
-from bot.features import Installer
-from bot.gatherings.service import install as install_gatherings
-from bot.relay import install as install_relay
-from bot.schedules.service import install as install_announcements
-from bot.services import Services
+from bot.forget import feature as forget
+from bot.gatherings import feature as gatherings
+from bot.places import feature as places
+from bot.relay import feature as relay
+from bot.schedules import feature as schedules
+from bot.translation import store as translation_store
 from bot.translation.service import build_translation_service
-from commands import aid as aid_commands
-from commands import event as event_commands
-from commands import forget as forget_commands
 from commands import help as help_commands
-from commands import place as place_commands
-from commands import relay as relay_commands
 from commands import room as room_commands
-from commands import schedule as schedule_commands
-
-log = logging.getLogger(__name__)
 
 
-def command_families() -> list[CommandFamily]:
-    """Every command family, in the order ``!help`` lists them."""
-    return [
-        help_commands.family,
-        room_commands.family,
-        relay_commands.family,
-        event_commands.family,
-        place_commands.family,
-        aid_commands.family,
-        schedule_commands.family,
-        forget_commands.family,
+def build_core(config: Config, matrix: MatrixClient | None = None) -> Core:
+    """Every part the features stand on; nothing here touches the network.
+
+    ``matrix`` replaces the real client only where no homeserver is wanted (the fuzz tests).
+    """
+    config.storage.path.mkdir(parents=True, exist_ok=True)
+    db = Database(config.storage.database)
+    matrix = matrix or MatrixClient(config.matrix, config.storage.path)
+    rooms = Rooms(db, matrix, config.bot)
+    translation = build_translation_service(config.translation, db)
+    return Core(
+        config=config,
+        db=db,
+        matrix=matrix,
+        phrases=Phrasebook(Catalogs(), config.bot.command_prefix),
+        rooms=rooms,
+        broadcast=Broadcaster(matrix, rooms, translation),
+        scheduler=Scheduler(),
+        tasks=TaskSpawner(),
+        metrics=Metrics(),
+        translation=translation,
+        web=WebServer(config.web) if config.web.enabled else None,
+    )
+
+
+FeatureBuilder = Callable[[Core], Feature]
+
+
+def build_features(core: Core, extra: Sequence[FeatureBuilder] = ()) -> list[Feature]:
+    """Every feature, in the order ``!help`` lists them and events reach their listeners.
+
+    ``extra`` features (probes in tests, local additions) come after the shipped ones and
+    take part in ``!forget me`` and exports like them.
+    """
+    relay_feature = relay.build(core)
+    places_feature = places.build(core)
+    built = [
+        relay_feature.feature,
+        gatherings.build(core, relay_feature.groups, places_feature.places),
+        places_feature.feature,
+        aid.build(core),
+        schedules.build(core, relay_feature.groups),
+        *(build(core) for build in extra),
     ]
-
-
-# Each feature's install(services, add_listener) builds its runtime object, registers its
-# scheduler loader and web routes, and adds its event listener (after the router's).
-FEATURE_INSTALLERS: list[Installer] = [
-    install_health,
-    install_relay,
-    install_gatherings,
-    install_aid,
-    install_announcements,
-]
+    return [*built, forget.build(core, built)]
 
 
 class Application:
-    """One running bot."""
+    """One bot: its core, its features, and the runtime that starts and stops them."""
 
     def __init__(
-        self, config: Config, *, extra_families: list[CommandFamily] | None = None
+        self,
+        config: Config,
+        *,
+        extra_families: list[CommandFamily[Any]] | None = None,
+        extra_features: Sequence[FeatureBuilder] = (),
+        matrix: MatrixClient | None = None,
     ) -> None:
         self.config = config
-        data_dir = config.storage.path
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(config.storage.database)
-        self.matrix = MatrixClient(config.matrix, data_dir)
-        self.tasks = TaskSpawner()
-        self.services = Services(
-            config=config,
-            db=self.db,
-            matrix=self.matrix,
-            catalogs=Catalogs(),
-            tasks=self.tasks,
-            scheduler=Scheduler(),
-            metrics=Metrics(),
-            web=WebServer(config.web) if config.web.enabled else None,
-            translation=build_translation_service(config.translation, self.db),
+        self.core = build_core(config, matrix)
+        self.features = build_features(self.core, extra_features)
+        core = self.core
+        self.router = Router(
+            core.rooms, core.phrases, core.matrix, admin_power_level=config.bot.admin_power_level
         )
-        self.router = Router(self.services, command_families() + list(extra_families or []))
-        self.listeners: list[Listener] = [self.router]
-        for install in FEATURE_INSTALLERS:
-            install(self.services, self.add_listener)
-        self.intake: EventIntake | None = None
-        self._replay: list[IncomingEvent] = []
-        self._stop = asyncio.Event()
-        self.ready = asyncio.Event()
-        self._sync_task: asyncio.Task[None] | None = None
-        # observers (health, tests) wait on this instead of polling
-        self.sync_state = asyncio.Condition()
-        self.sync_failures = 0
-        self._joining: set[str] = set()
-        self.outages = 0
+        self.router.add(help_commands.family.bind(self.router))
+        self.router.add(room_commands.family.bind(core.rooms))
+        for feature in self.features:
+            for family in feature.families:
+                self.router.add(family)
+            for loader in feature.loaders:
+                core.scheduler.register_loader(feature.name, loader)
+        for extra in extra_families or []:
+            self.router.add(extra)
+        if core.web is not None:
+            health = Health(
+                core.matrix,
+                core.db,
+                core.scheduler,
+                core.metrics,
+                core.translation,
+                sync_timeout_ms=config.matrix.sync_timeout_ms,
+            )
+            health.add_routes(core.web)
+            for feature in self.features:
+                for route in feature.routes:
+                    core.web.add_route(route.method, route.path, route.handler)
+        listeners: list[Listener] = [self.router]
+        listeners += [listener for f in self.features for listener in f.listeners]
+        self.runtime = Runtime(core, self.router, listeners, self.migrations)
+        self.data_rights = DataRights(core.db, self.features)
 
-    async def start(self) -> None:
-        """Migrate, log in, replay what a crash left unhandled, then start syncing."""
-        self.db.migrate()
-        await self.matrix.login()
-        self.intake = EventIntake(self.db, self.matrix.user_id, self.listeners)
-        # replayed after the first sync: before it nio knows no room, member or power level
-        self._replay = self.intake.pending()
-        self.intake.on_handled = self._count_event
-        self.router.on_command = self._count_command
-        self._sync_task = asyncio.create_task(self._sync_loop(), name="sync")
-        if self.services.web is not None:
-            await self.services.web.start()
+    def feature(self, name: str) -> Feature:
+        return next(f for f in self.features if f.name == name)
+
+    @property
+    def migrations(self) -> list[Migrations]:
+        own = [*CORE_MIGRATIONS, translation_store.migrations]
+        return [*own, *(m for f in self.features for m in f.migrations)]
+
+    # the running bot, as the CLI, the demo and the tests drive it
+    @property
+    def db(self) -> Database:
+        return self.core.db
+
+    @property
+    def matrix(self) -> MatrixClient:
+        return self.core.matrix
+
+    @property
+    def ready(self) -> asyncio.Event:
+        return self.runtime.sync.ready
 
     async def run(self) -> None:
-        """Run until :meth:`request_stop` (SIGINT/SIGTERM in the CLI), then shut down cleanly."""
-        await self.start()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.stop()
+        await self.runtime.run()
 
     def request_stop(self) -> None:
-        self._stop.set()
+        self.runtime.request_stop()
 
     async def stop(self) -> None:
-        """Stop syncing, finish handled events, flush sends, close the database."""
-        self._stop.set()
-        if self._sync_task is not None:
-            self._sync_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sync_task
-            self._sync_task = None
-        self.services.scheduler.shutdown()
-        if self.services.web is not None:
-            await self.services.web.stop()
-        if self.intake is not None:
-            await self.intake.drain(timeout=20)
-        await self.tasks.drain(timeout=10)
-        await self.matrix.close()
-        if self.services.translation is not None:
-            await self.services.translation.aclose()
-        self.db.close()
-        log.info("stopped")
-
-    async def _sync_loop(self) -> None:
-        assert self.intake is not None
-        intake = self.intake
-        delay = 1.0
-        outage_since: float | None = None
-        while not self._stop.is_set():
-            try:
-                batch = await self.matrix.sync(intake.since())
-            except asyncio.CancelledError:
-                raise
-            except (MatrixError, OSError, TimeoutError, Exception) as exc:  # noqa: B014
-                if outage_since is None:
-                    outage_since = time.monotonic()
-                    self.matrix.connected = False
-                    self.outages += 1
-                    log.warning("sync failed (%s); retrying with backoff", type(exc).__name__)
-                self.sync_failures += 1
-                await self._notify_sync_state()
-                await self._wait_or_stop(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            if outage_since is not None:
-                log.warning(
-                    "homeserver reachable again after %.1f s", time.monotonic() - outage_since
-                )
-                outage_since = None
-            delay = 1.0
-            self.matrix.connected = True
-            for room_id, inviter in batch.invites.items():
-                # joining may retry for minutes: never hold the sync loop for it
-                if room_id not in self._joining:
-                    self._joining.add(room_id)
-                    self.tasks.spawn(self._on_invite(room_id, inviter), name="invite")
-            for room_id in batch.left:
-                try:
-                    rooms.forget(self.db, room_id)
-                except sqlite3.Error as exc:
-                    log.error("could not forget the room %s: %s", room_id, exc)
-            for event in self._replay:
-                log.info("replaying unhandled event %s in %s", event.event_id, event.room_id)
-                intake.dispatch(event)
-            self._replay = []
-            for event in intake.accept(batch):
-                intake.dispatch(event)
-            await self._notify_sync_state()
-            if not self.ready.is_set():
-                try:
-                    inbox.prune(self.db)
-                except sqlite3.Error as exc:
-                    log.error("could not prune the event ledger: %s", exc)
-                # schedules start once the rooms are known, so due posts can go out at once
-                await self.services.scheduler.start()
-                self.ready.set()
-                log.info("ready: first sync done as %s", self.matrix.user_id)
-
-    async def _notify_sync_state(self) -> None:
-        async with self.sync_state:
-            self.sync_state.notify_all()
-
-    async def _wait_or_stop(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
-
-    async def _on_invite(self, room_id: str, inviter: str | None) -> None:
-        try:
-            await self._answer_invite(room_id, inviter)
-        finally:
-            self._joining.discard(room_id)
-
-    async def _answer_invite(self, room_id: str, inviter: str | None) -> None:
-        if inviter is not None and self.invite_allowed(inviter):
-            try:
-                await self.matrix.join(room_id)
-                log.info("joined %s on an invite", room_id)
-            except MatrixError as exc:
-                log.warning("could not join %s: %s", room_id, exc)
-            return
-        log.warning("rejected an invite to %s from %s (not on the allow-list)", room_id, inviter)
-        try:
-            await self.matrix.reject_invite(room_id)
-        except MatrixError as exc:
-            log.warning("could not reject the invite to %s: %s", room_id, exc)
-
-    def invite_allowed(self, inviter: str) -> bool:
-        """Bot admins, listed user ids, and users of listed homeservers may invite the bot."""
-        bot = self.config.bot
-        if inviter in bot.admins or inviter in bot.allowed_inviters:
-            return True
-        server = inviter.split(":", 1)[1] if ":" in inviter else ""
-        return server in bot.allowed_inviters
-
-    def _count_event(self, event: IncomingEvent, outcome: str, seconds: float) -> None:
-        self.services.metrics.events_handled.labels(outcome).inc()
-        self.services.metrics.handle_seconds.observe(seconds)
-
-    def _count_command(self, family: str, outcome: str, seconds: float) -> None:
-        self.services.metrics.commands.labels(family, outcome).inc()
-
-    def add_listener(self, listener: Listener) -> None:
-        self.listeners.append(listener)
+        await self.runtime.stop()

@@ -9,11 +9,15 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core import config as config_module
+from bot.core.datarights import backup
 from bot.core.errors import ConfigError
 from bot.core.logsetup import configure
+
+if TYPE_CHECKING:
+    from bot.app import Application
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,42 +69,41 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         print(f"{args.config}: OK")  # noqa: T201
         return 0
-    if args.command == "migrate":
-        from bot.core.storage.database import Database
+    from bot.app import Application
 
-        db = Database(config.storage.database)
-        applied = db.migrate()
-        for name in applied:
-            print(f"applied {name}")  # noqa: T201
-        print(f"schema version {db.schema_version()}")  # noqa: T201
-        db.close()
-        return 0
     if args.command in ("backup", "export") and not config.storage.database.exists():
         missing = f"{config.storage.database}: no database there (check storage.data_dir)"
         print(missing, file=sys.stderr)  # noqa: T201
         return 1
-    if args.command == "backup":
-        from bot.operations import backup
-
-        target = backup(config, args.path)
-        print(f"backup written to {target}")  # noqa: T201
-        return 0
-    if args.command == "export":
-        from bot import operations
-
-        if args.path is None:
-            print(operations.export_json(config))  # noqa: T201
-        else:
-            operations.write_export(config, args.path)
-            print(f"export written to {args.path}", file=sys.stderr)  # noqa: T201
-        return 0
-    from bot.app import Application
+    if args.command in ("migrate", "backup", "export"):
+        return _operate(Application(config), args)
 
     async def run() -> None:
         app = Application(config)
         await _serve(app.run(), app.request_stop)
 
     return _run_until_signal(run())
+
+
+def _operate(app: Application, args: argparse.Namespace) -> int:
+    """An operator task on the database, beside (or instead of) the running bot."""
+    db = app.db
+    try:
+        if args.command == "migrate":
+            for name in db.migrate(app.migrations):
+                print(f"applied {name}")  # noqa: T201
+            print(f"schema version {db.schema_version()}")  # noqa: T201
+        elif args.command == "backup":
+            target = backup(db, app.config.storage.path, args.path)
+            print(f"backup written to {target}")  # noqa: T201
+        elif args.path is None:
+            print(app.data_rights.export_json(app.config.bot.admins))  # noqa: T201
+        else:
+            app.data_rights.write_export(app.config.bot.admins, args.path)
+            print(f"export written to {args.path}", file=sys.stderr)  # noqa: T201
+    finally:
+        db.close()
+    return 0
 
 
 async def _serve(coro: Coroutine[Any, Any, None], stop: Callable[[], None]) -> None:

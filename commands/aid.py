@@ -1,80 +1,25 @@
 """!aid: mutual aid requests and offers, followed from the first message to the outcome.
 
-Where a command is typed decides what it may show: see ``bot/aid/service.py`` for the rule.
+Where a command is typed decides what it may show: see ``bot/aid/privacy.py`` for the rule.
 """
 
 from __future__ import annotations
 
-from bot.aid import forms, render, store
-from bot.aid.service import MutualAid, not_found
-from bot.aid.store import ACTIVE, TERMINAL, AidRequest, HistoryEntry, NewRequest
-from bot.core.command import CommandFamily, Permission
-from bot.core.context import CommandContext
-from bot.core.errors import CommandError, UsageError
+from bot.aid import forms, render
+from bot.aid.service import LIST_LIMIT, Command, MutualAid
+from bot.core.commands import CommandContext, CommandFamily, Permission
+from bot.core.errors import UsageError
 from bot.core.i18n import N_
-from bot.core.storage.database import utcnow
 
-family = CommandFamily(
+family: CommandFamily[MutualAid] = CommandFamily(
     "aid",
     help=N_("Mutual aid: ask for help, offer it, and follow each request to the end."),
     aliases={"fr": ("entraide",), "es": ("apoyo",), "ar": ("عون",)},
 )
 
-LIST_LIMIT = 30
-OUTCOMES = forms.aliases(
-    {
-        "fulfilled": "fulfilled",
-        "done": "fulfilled",
-        "closed": "closed",
-        "close": "closed",
-        "cancelled": "closed",
-        "duplicate": "duplicate",
-        "transferred": "transferred",
-        "sent": "transferred",
-        "forwarded": "transferred",
-        "satisfaite": "fulfilled",
-        "realisee": "fulfilled",
-        "fermee": "closed",
-        "annulee": "closed",
-        "doublon": "duplicate",
-        "transmise": "transferred",
-        "cumplida": "fulfilled",
-        "cerrada": "closed",
-        "cancelada": "closed",
-        "duplicada": "duplicate",
-        "transferida": "transferred",
-        "تمت": "fulfilled",
-        "مغلق": "closed",
-        "مكرر": "duplicate",
-        "محول": "transferred",
-    }
-)
 
-
-def desk(ctx: CommandContext) -> MutualAid:
-    aid = ctx.services.aid
-    if aid is None:
-        raise CommandError("Mutual aid is not enabled on this bot.")
-    return aid
-
-
-def request_id(ctx: CommandContext, position: int = 0) -> int:
-    if len(ctx.args) <= position:
-        raise UsageError("Give the number of the request, for example {example}.", example="`12`")
-    number = forms.parse_id(ctx.args[position])
-    if number is None:
-        raise UsageError(
-            "{value} is not a request number. Use the number shown as #12.",
-            value=f"`{ctx.args[position]}`",
-        )
-    return number
-
-
-def note_after(ctx: CommandContext, words: int) -> str | None:
-    """The free text after the first ``words`` words of the raw command (keeps newlines)."""
-    parts = ctx.rest.split(None, words)
-    note = parts[words].strip() if len(parts) > words else ""
-    return note or None
+def typed(ctx: CommandContext) -> Command:
+    return Command(ctx.event.event_id, ctx.room_id, ctx.sender, ctx.lang, ctx.args, ctx.rest)
 
 
 # ---- asking ------------------------------------------------------------------------------------
@@ -93,67 +38,17 @@ def note_after(ctx: CommandContext, words: int) -> str | None:
         "aid request\ncategory: medical\nurgency: this month\nlocation: Bogotá, Colombia\nneeded by: 2026-12-05\nvisibility: coordinators\ndescription: insulin for one person",
     ),
 )
-async def request(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    services = ctx.services
-    existing = store.request_by_event(services.db, ctx.event.event_id)
-    if existing is None:
-        form = forms.parse_request(
-            ctx.rest,
-            categories=services.config.aid.categories,
-            lang=ctx.lang,
-            tz=services.room_timezone(ctx.room_id),
-            now=utcnow(),
+async def request(ctx: CommandContext, aid: MutualAid) -> None:
+    cmd = typed(ctx)
+    saved = aid.submit(cmd)
+    answer = await aid.acknowledgement(saved, cmd)
+    if answer.text is None:
+        await ctx.reply(
+            "Received. This request goes only to the coordinators; I will write to you about it in a direct chat."
         )
-        new = NewRequest(
-            event_id=ctx.event.event_id,
-            room_id=ctx.room_id,
-            lang=ctx.lang,
-            requester=ctx.sender,
-            category=form.category,
-            urgency=form.urgency,
-            city=form.city,
-            country=form.country,
-            needed_by=form.needed_by,
-            description=form.description,
-            visibility=form.visibility,
-            notify_dm=form.notify_dm,
-        )
-        saved, _created = store.create_request(services.db, new, utcnow())
     else:
-        saved = existing
-    await acknowledge(ctx, aid, saved)
-    await aid.announce(saved)
-    await aid.match_request(saved)
-
-
-async def acknowledge(ctx: CommandContext, aid: MutualAid, saved: AidRequest) -> None:
-    """The answer where the request was typed; a private one is never described in a shared room."""
-    if aid.can_see(saved, ctx.room_id, ctx.sender):
-        body = await aid.card(saved, ctx.room_id, ctx.lang)
-        urgent = saved.urgency == "today" and aid.is_coordinator_room(ctx.room_id)
-        intro = ctx.t(
-            "Recorded. Follow it with {show}; coordinators have been told.",
-            show=ctx.services.command(f"aid show {saved.id}"),
-        )
-        text = f"{intro}\n\n{body}"
-        if urgent:
-            text = f"{aid.urgent_line(ctx.lang)}\n\n{text}"
-        await ctx.reply_text(text, mentions=aid.on_call_mentions() if urgent else None)
-        return
-    await ctx.reply(
-        "Received. This request goes only to the coordinators; I will write to you about it in a direct chat."
-    )
-    room_id = await aid.requester_room(saved)
-    if room_id is not None and room_id != ctx.room_id:
-        lang = ctx.services.room_language(room_id)
-        body = await aid.card(saved, room_id, lang)
-        intro = ctx.services.text(
-            lang,
-            "Your request is recorded and only the coordinators see it. Follow it here with {show}.",
-            show=ctx.services.command(f"aid show {saved.id}"),
-        )
-        await aid.send(room_id, f"{intro}\n\n{body}", txn_key=f"aid-ack:{saved.id}", lang=lang)
+        await ctx.reply_text(answer.text, mentions=answer.mentions)
+    await aid.spread(saved, cmd)
 
 
 # ---- offering ----------------------------------------------------------------------------------
@@ -171,70 +66,19 @@ async def acknowledge(ctx: CommandContext, aid: MutualAid, saved: AidRequest) ->
         'aid offer housing "Berlin, Germany" until:2026-12-31 Can host two people in December',
     ),
 )
-async def offer(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    services = ctx.services
-    if not ctx.args:
-        raise UsageError("Tell me what you offer: category, location and a description.")
-    number = forms.parse_id(ctx.args[0])
-    now = utcnow()
-    if number is not None:
-        target = aid.visible(number, ctx.room_id, ctx.sender)
-        text = note_after(ctx, 1)
-        if not text:
-            raise UsageError("Say what you offer after the request number.")
-        if not target.active:
-            raise CommandError(
-                "Aid request {id} is no longer open ({status}).",
-                id=f"#{target.id}",
-                status=ctx.t(render.STATUS_LABELS.get(target.status, target.status)),
-            )
-        saved, _ = store.add_offer(
-            services.db,
-            event_id=ctx.event.event_id,
-            request_id=target.id,
-            offerer=ctx.sender,
-            room_id=ctx.room_id,
-            lang=ctx.lang,
-            category=None,
-            city="",
-            country=None,
-            until=None,
-            text=text,
-            now=now,
-        )
+async def offer(ctx: CommandContext, aid: MutualAid) -> None:
+    saved, target = await aid.offer(typed(ctx))
+    if target is not None:
         await ctx.reply(
             "Thank you: your offer on request {id} was passed to the coordinators.",
             id=f"#{target.id}",
         )
-        await aid.announce_offer(saved, target)
-        return
-    form = forms.parse_standing_offer(
-        ctx.rest,
-        categories=services.config.aid.categories,
-        lang=ctx.lang,
-        tz=services.room_timezone(ctx.room_id),
-        now=now,
-    )
-    saved, _ = store.add_offer(
-        services.db,
-        event_id=ctx.event.event_id,
-        request_id=None,
-        offerer=ctx.sender,
-        room_id=ctx.room_id,
-        lang=ctx.lang,
-        category=form.category,
-        city=form.city,
-        country=form.country,
-        until=form.until,
-        text=form.text,
-        now=now,
-    )
-    await ctx.reply(
-        "Thank you: standing offer #{id} is recorded. Coordinators will be told when a request matches it.",
-        id=saved.id,
-    )
-    await aid.match_offer(saved)
+    else:
+        await ctx.reply(
+            "Thank you: standing offer #{id} is recorded. Coordinators will be told when a request matches it.",
+            id=saved.id,
+        )
+    await aid.pass_on_offer(saved, target)
 
 
 @family.command(
@@ -243,35 +87,25 @@ async def offer(ctx: CommandContext) -> None:
     help=N_("Lists the standing offers still valid."),
     examples=("aid offers",),
 )
-async def offers(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    tz = ctx.services.room_timezone(ctx.room_id)
-    found = store.standing_offers(ctx.services.db, utcnow())
-    if not found:
+async def offers(ctx: CommandContext, aid: MutualAid) -> None:
+    lines = aid.standing_offer_lines(ctx.room_id, ctx.lang)
+    if not lines:
         await ctx.reply("There are no standing offers at the moment.")
         return
-    lines = [ctx.t("**Standing offers**")]
-    for item in found[:LIST_LIMIT]:
-        line = render.offer_line(
-            item, ctx.t, lang=ctx.lang, tz=tz, who=aid.person(ctx.room_id, item.offerer)
-        )
-        lines.append(f"- {line}")
-    await ctx.reply_text("\n".join(lines))
+    await ctx.reply_text(
+        "\n".join([ctx.t("**Standing offers**"), *(f"- {line}" for line in lines)])
+    )
 
 
 # ---- the lifecycle -----------------------------------------------------------------------------
 
 
-async def finish(ctx: CommandContext, aid: MutualAid, entry: HistoryEntry) -> None:
-    request = store.get_request(ctx.services.db, entry.request_id)
-    assert request is not None
-    await aid.after_change(request, entry)
-    status = ctx.t(render.STATUS_LABELS.get(entry.status, entry.status))
-    await ctx.reply("Aid request {id} is now {status}.", id=f"#{request.id}", status=status)
-
-
-def replayed(ctx: CommandContext) -> HistoryEntry | None:
-    return store.history_by_event(ctx.services.db, ctx.event.event_id)
+async def _now_status(ctx: CommandContext, request_id: int, status: str) -> None:
+    await ctx.reply(
+        "Aid request {id} is now {status}.",
+        id=f"#{request_id}",
+        status=ctx.t(render.STATUS_LABELS.get(status, status)),
+    )
 
 
 @family.command(
@@ -281,37 +115,9 @@ def replayed(ctx: CommandContext) -> HistoryEntry | None:
     aliases=("prendre", "tomar", "تولى"),
     examples=("aid claim 12",),
 )
-async def claim(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    entry = replayed(ctx)
-    if entry is None:
-        target = aid.visible(request_id(ctx), ctx.room_id, ctx.sender)
-        if target.requester == ctx.sender:
-            raise CommandError("You cannot claim your own request {id}.", id=f"#{target.id}")
-        if target.status != "open":
-            raise CommandError(
-                "Aid request {id} is not open any more ({status}).",
-                id=f"#{target.id}",
-                status=ctx.t(render.STATUS_LABELS.get(target.status, target.status)),
-            )
-        entry = store.change(
-            ctx.services.db,
-            target.id,
-            event_id=ctx.event.event_id,
-            actor=ctx.sender,
-            action="claim",
-            status="in_progress",
-            note=note_after(ctx, 1),
-            now=utcnow(),
-            expect=("open",),
-            claimer=ctx.sender,
-            claim_room=ctx.room_id,
-        )
-        if entry is None:
-            raise CommandError(
-                "Aid request {id} changed meanwhile; look at it again.", id=f"#{target.id}"
-            )
-    await finish(ctx, aid, entry)
+async def claim(ctx: CommandContext, aid: MutualAid) -> None:
+    entry = await aid.claim(typed(ctx))
+    await _now_status(ctx, entry.request_id, entry.status)
 
 
 @family.command(
@@ -321,8 +127,9 @@ async def claim(ctx: CommandContext) -> None:
     aliases=("nouvelles", "novedad", "تحديث"),
     examples=("aid update 12 Found a van, leaving Friday",),
 )
-async def update(ctx: CommandContext) -> None:
-    await progress(ctx, "update")
+async def update(ctx: CommandContext, aid: MutualAid) -> None:
+    entry = await aid.progress(typed(ctx), "update")
+    await _now_status(ctx, entry.request_id, entry.status)
 
 
 @family.command(
@@ -332,46 +139,9 @@ async def update(ctx: CommandContext) -> None:
     aliases=("partiel", "parcial", "جزئي"),
     examples=("aid partial 12 20 of the 50 blankets delivered",),
 )
-async def partial(ctx: CommandContext) -> None:
-    await progress(ctx, "partial")
-
-
-async def progress(ctx: CommandContext, action: str) -> None:
-    aid = desk(ctx)
-    entry = replayed(ctx)
-    if entry is None:
-        target = aid.visible(request_id(ctx), ctx.room_id, ctx.sender)
-        note = note_after(ctx, 1)
-        if not note:
-            raise UsageError("Add a short note after the request number.")
-        if not aid.may_manage(target, ctx.sender):
-            raise CommandError(
-                "Only the person who asked, the helper who claimed it, or a coordinator may change aid request {id}.",
-                id=f"#{target.id}",
-            )
-        if not target.active:
-            raise CommandError(
-                "Aid request {id} is no longer open ({status}).",
-                id=f"#{target.id}",
-                status=ctx.t(render.STATUS_LABELS.get(target.status, target.status)),
-            )
-        status = "partial" if action == "partial" else target.status
-        entry = store.change(
-            ctx.services.db,
-            target.id,
-            event_id=ctx.event.event_id,
-            actor=ctx.sender,
-            action=action,
-            status=status,
-            note=note,
-            now=utcnow(),
-            expect=ACTIVE,
-        )
-        if entry is None:
-            raise CommandError(
-                "Aid request {id} changed meanwhile; look at it again.", id=f"#{target.id}"
-            )
-    await finish(ctx, aid, entry)
+async def partial(ctx: CommandContext, aid: MutualAid) -> None:
+    entry = await aid.progress(typed(ctx), "partial")
+    await _now_status(ctx, entry.request_id, entry.status)
 
 
 @family.command(
@@ -387,64 +157,9 @@ async def progress(ctx: CommandContext, action: str) -> None:
         "aid close 15 transferred Passed to the Marseille legal team",
     ),
 )
-async def close(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    entry = replayed(ctx)
-    if entry is None:
-        target = aid.visible(request_id(ctx), ctx.room_id, ctx.sender)
-        if len(ctx.args) < 2:
-            raise UsageError("Give the outcome: fulfilled, closed, duplicate or transferred.")
-        outcome = OUTCOMES.get(forms.fold(ctx.args[1]))
-        if outcome is None:
-            raise UsageError(
-                "{outcome} is not an outcome I know. Use fulfilled, closed, duplicate or transferred.",
-                outcome=f"`{ctx.args[1]}`",
-            )
-        if not aid.may_manage(target, ctx.sender):
-            raise CommandError(
-                "Only the person who asked, the helper who claimed it, or a coordinator may change aid request {id}.",
-                id=f"#{target.id}",
-            )
-        if target.status in TERMINAL:
-            raise CommandError(
-                "Aid request {id} is already closed ({status}).",
-                id=f"#{target.id}",
-                status=ctx.t(render.STATUS_LABELS.get(target.status, target.status)),
-            )
-        duplicate_of = None
-        words = 2
-        if outcome == "duplicate":
-            other = forms.parse_id(ctx.args[2]) if len(ctx.args) > 2 else None
-            if other is None:
-                raise UsageError(
-                    "Say which request this one duplicates, for example {example}.",
-                    example=f"`aid close {target.id} duplicate 12`",
-                )
-            if other == target.id:
-                raise CommandError("A request cannot duplicate itself.")
-            aid.visible(other, ctx.room_id, ctx.sender)
-            duplicate_of = other
-            words = 3
-        note = note_after(ctx, words)
-        if duplicate_of is not None:
-            note = f"#{duplicate_of}" + (f" {note}" if note else "")
-        entry = store.change(
-            ctx.services.db,
-            target.id,
-            event_id=ctx.event.event_id,
-            actor=ctx.sender,
-            action="close",
-            status=outcome,
-            note=note,
-            now=utcnow(),
-            expect=ACTIVE,
-            duplicate_of=duplicate_of,
-        )
-        if entry is None:
-            raise CommandError(
-                "Aid request {id} changed meanwhile; look at it again.", id=f"#{target.id}"
-            )
-    await finish(ctx, aid, entry)
+async def close(ctx: CommandContext, aid: MutualAid) -> None:
+    entry = await aid.close(typed(ctx))
+    await _now_status(ctx, entry.request_id, entry.status)
 
 
 # ---- looking ------------------------------------------------------------------------------------
@@ -457,33 +172,8 @@ async def close(ctx: CommandContext) -> None:
     aliases=("liste", "lista", "قائمة"),
     examples=("aid list", "aid list housing", "aid list mine", "aid list France"),
 )
-async def list_requests(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    services = ctx.services
-    word = " ".join(ctx.args).strip()
-    folded = forms.fold(word)
-    categories = {forms.fold(c): c for c in services.config.aid.categories}
-
-    def wanted(r: AidRequest) -> bool:
-        if not word:
-            return r.active
-        if folded in ("open", "ouvertes", "abiertas"):
-            return r.status == "open"
-        if folded in ("all", "toutes", "todas"):
-            return True
-        if folded in ("mine", "moi", "mias"):
-            return ctx.sender in (r.requester, r.claimer)
-        if folded in categories:
-            return r.active and r.category == categories[folded]
-        if folded in forms.URGENCY_WORDS:
-            return r.active and r.urgency == forms.URGENCY_WORDS[folded]
-        return r.active and forms.fold(r.country) == folded
-
-    found = [
-        r
-        for r in store.all_requests(services.db)
-        if aid.can_see(r, ctx.room_id, ctx.sender) and wanted(r)
-    ]
+async def list_requests(ctx: CommandContext, aid: MutualAid) -> None:
+    found = aid.listing(ctx.room_id, ctx.sender, " ".join(ctx.args).strip())
     if not found:
         await ctx.reply("No aid requests to show here.")
         return
@@ -503,16 +193,8 @@ async def list_requests(ctx: CommandContext) -> None:
     aliases=("voir", "ver", "عرض_طلب"),
     examples=("aid show 12",),
 )
-async def show(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    target = aid.visible(request_id(ctx), ctx.room_id, ctx.sender)
-    text = await aid.card(target, ctx.room_id, ctx.lang)
-    made = store.offers_on(ctx.services.db, target.id)
-    if made:
-        text += "\n\n" + ctx.t("Offers: {count}", count=len(made))
-        for item in made:
-            text += f"\n- {aid.person(ctx.room_id, item.offerer)}: {render.summary(item.text, 120)}"
-    await ctx.reply_text(text)
+async def show(ctx: CommandContext, aid: MutualAid) -> None:
+    await ctx.reply_text(await aid.show(typed(ctx).number(), ctx.room_id, ctx.sender, ctx.lang))
 
 
 @family.command(
@@ -522,17 +204,8 @@ async def show(ctx: CommandContext) -> None:
     aliases=("historique", "historial", "سجل"),
     examples=("aid history 12",),
 )
-async def history(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    if not aid.is_coordinator_room(ctx.room_id):
-        raise CommandError("The history of requests is shown only in the coordinators' rooms.")
-    target = aid.visible(request_id(ctx), ctx.room_id, ctx.sender)
-    tz = ctx.services.room_timezone(ctx.room_id)
-    lines = [ctx.t("**History of aid request #{id}**", id=target.id)]
-    for entry in store.history(ctx.services.db, target.id):
-        actor = aid.actor_label(target, entry.actor, ctx.room_id, ctx.lang)
-        lines.append(render.history_line(entry, ctx.t, lang=ctx.lang, tz=tz, actor=actor))
-    await ctx.reply_text("\n".join(lines))
+async def history(ctx: CommandContext, aid: MutualAid) -> None:
+    await ctx.reply_text("\n".join(aid.history(typed(ctx))))
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -546,10 +219,7 @@ async def history(ctx: CommandContext) -> None:
     ),
     examples=("aid export",),
 )
-async def export(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    if not (ctx.is_bot_admin() or aid.is_coordinator(ctx.sender)):
-        raise CommandError("Only coordinators and the bot's administrators may export requests.")
+async def export(ctx: CommandContext, aid: MutualAid) -> None:
     await aid.upload_export(ctx.room_id, ctx.sender, ctx.event.event_id)
 
 
@@ -562,32 +232,9 @@ async def export(ctx: CommandContext) -> None:
     aliases=("oublier", "olvidar", "انسى"),
     examples=("aid forget 12",),
 )
-async def forget(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    if store.history_by_event(ctx.services.db, ctx.event.event_id) is None:
-        target = aid.visible(request_id(ctx), ctx.room_id, ctx.sender)
-        if not aid.may_manage(target, ctx.sender):
-            raise CommandError(
-                "Only the person who asked, the helper who claimed it, or a coordinator may change aid request {id}.",
-                id=f"#{target.id}",
-            )
-        if target.status not in TERMINAL:
-            raise CommandError(
-                "Aid request {id} is still open: close it first, then erase it.", id=f"#{target.id}"
-            )
-        if not store.forget(
-            ctx.services.db,
-            target.id,
-            event_id=ctx.event.event_id,
-            actor=ctx.sender,
-            now=utcnow(),
-        ):
-            raise CommandError(
-                "The personal details of aid request {id} were already erased.", id=f"#{target.id}"
-            )
-    await ctx.reply(
-        "The personal details of aid request {id} are erased.", id=f"#{request_id(ctx)}"
-    )
+async def forget(ctx: CommandContext, aid: MutualAid) -> None:
+    number = aid.forget(typed(ctx))
+    await ctx.reply("The personal details of aid request {id} are erased.", id=f"#{number}")
 
 
 @family.command(
@@ -599,14 +246,9 @@ async def forget(ctx: CommandContext) -> None:
     permission=Permission.BOT_ADMIN,
     examples=("aid audit 12",),
 )
-async def audit(ctx: CommandContext) -> None:
-    aid = desk(ctx)
-    if not aid.is_private_room(ctx.room_id, ctx.sender):
-        raise CommandError("For privacy, I answer audits only in a direct chat between you and me.")
-    number = request_id(ctx)
-    target = store.get_request(ctx.services.db, number)
-    if target is None:
-        raise not_found(number)
+async def audit(ctx: CommandContext, aid: MutualAid) -> None:
+    found = aid.audit(typed(ctx))
+    target = found.request
     lines = [
         ctx.t("**Audit of aid request #{id}**", id=target.id),
         ctx.t("Asked by: {who}", who=target.requester or ctx.t("(erased)")),
@@ -615,8 +257,8 @@ async def audit(ctx: CommandContext) -> None:
             "Visibility: {visibility}", visibility=ctx.t(forms.VISIBILITY_LABELS[target.visibility])
         ),
     ]
-    tz = ctx.services.room_timezone(ctx.room_id)
-    for entry in store.history(ctx.services.db, target.id):
+    tz = ctx.timezone
+    for entry in found.history:
         lines.append(
             render.history_line(entry, ctx.t, lang=ctx.lang, tz=tz, actor=entry.actor or "…")
         )
@@ -630,29 +272,22 @@ async def audit(ctx: CommandContext) -> None:
     permission=Permission.BOT_ADMIN,
     examples=("aid coordinators add", "aid coordinators list"),
 )
-async def coordinators(ctx: CommandContext) -> None:
-    aid = desk(ctx)
+async def coordinators(ctx: CommandContext, aid: MutualAid) -> None:
     action = ctx.args[0].lower() if ctx.args else ""
-    db = ctx.services.db
     if action == "add":
-        store.add_coordinator_room(db, ctx.room_id, ctx.sender, utcnow())
+        aid.add_coordinator_room(ctx.room_id, ctx.sender)
         await ctx.reply(
             "This room is now a coordinators' room: every new aid request is posted here."
         )
     elif action == "remove":
-        if ctx.room_id in ctx.services.config.aid.coordinator_rooms:
-            raise CommandError(
-                "This room is a coordinators' room by configuration; remove it from aid.coordinator_rooms."
-            )
-        if not store.remove_coordinator_room(db, ctx.room_id):
-            raise CommandError("This room is not a coordinators' room.")
+        aid.remove_coordinator_room(ctx.room_id)
         await ctx.reply("This room is no longer a coordinators' room.")
     elif action == "list":
-        names = [f"- {ctx.services.matrix.room_name(r)} (`{r}`)" for r in aid.coordinator_rooms()]
+        names = [f"- {aid.room_name(r)} (`{r}`)" for r in aid.coordinator_rooms()]
         if not names:
             await ctx.reply(
                 "There is no coordinators' room yet. Type {command} in one.",
-                command="`!aid coordinators add`",
+                command=ctx.command("aid coordinators add"),
             )
             return
         await ctx.reply_text("\n".join([ctx.t("**Coordinators' rooms**"), *names]))

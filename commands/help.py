@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bot.core.command import CommandFamily, Permission
-from bot.core.context import CommandContext
+from typing import Any
+
+from bot.core.commands import CommandContext, CommandFamily, Permission
 from bot.core.errors import CommandError
 from bot.core.i18n import N_
+from bot.core.router import Router
 
-family = CommandFamily(
+family: CommandFamily[Router] = CommandFamily(
     "help",
     help=N_("Lists the commands you may use here, or explains one family."),
     aliases={"fr": ("aide",), "es": ("ayuda",), "ar": ("مساعدة",)},
@@ -19,14 +21,11 @@ family = CommandFamily(
     help=N_("Lists the commands you may use here, or explains one family."),
     examples=("help", "help event"),
 )
-async def show_help(ctx: CommandContext) -> None:
-    services = ctx.services
-    prefix = services.config.bot.command_prefix
+async def show_help(ctx: CommandContext, router: Router) -> None:
+    prefix = ctx.phrases.prefix
     if ctx.args:
         wanted = ctx.args[0].lower().lstrip(prefix)
-        chosen = services.families.get(wanted) or next(
-            (f for f in services.families.values() if wanted in f.all_aliases()), None
-        )
+        chosen = router.family_named(wanted)
         if chosen is None:
             raise CommandError("There is no command family called {name}.", name=f"`{wanted}`")
         await ctx.reply_text(_family_help(ctx, chosen, prefix))
@@ -34,38 +33,37 @@ async def show_help(ctx: CommandContext) -> None:
     lines = [
         ctx.t(
             "**Commands you can use here** (type {help} for details):",
-            help=f"`{prefix}help <family>`",
+            help=ctx.command("help <family>"),
         )
     ]
-    for chosen in services.families.values():
-        if chosen.name == "help" or not _visible(ctx, chosen):
+    for listed in router.families.values():
+        if listed.name == "help" or not _visible(ctx, listed):
             continue
-        aliases = chosen.aliases.get(ctx.lang, ())
-        shown = f"`{prefix}{chosen.name}`" + "".join(f" / `{prefix}{a}`" for a in aliases)
-        lines.append(f"- {shown}: {ctx.t(chosen.help)}")
+        aliases = listed.aliases.get(ctx.lang, ())
+        shown = " / ".join(ctx.command(name) for name in (listed.name, *aliases))
+        lines.append(f"- {shown}: {ctx.t(listed.help)}")
     await ctx.reply_text("\n".join(lines))
 
 
-def _visible(ctx: CommandContext, chosen: CommandFamily) -> bool:
+def _visible(ctx: CommandContext, chosen: CommandFamily[Any]) -> bool:
     return any(
-        ctx.services.may_use(c.permission, ctx.room_id, ctx.sender)
-        for c in chosen.commands.values()
+        ctx.rooms.may_use(c.permission, ctx.room_id, ctx.sender) for c in chosen.commands.values()
     )
 
 
-def _family_help(ctx: CommandContext, chosen: CommandFamily, prefix: str) -> str:
+def _family_help(ctx: CommandContext, chosen: CommandFamily[Any], prefix: str) -> str:
     aliases = chosen.aliases.get(ctx.lang, ())
     title = f"**{prefix}{chosen.name}**" + "".join(f" / {prefix}{a}" for a in aliases)
     lines = [f"{title}: {ctx.t(chosen.help)}"]
     for command in chosen.commands.values():
-        allowed = ctx.services.may_use(command.permission, ctx.room_id, ctx.sender)
+        allowed = ctx.rooms.may_use(command.permission, ctx.room_id, ctx.sender)
         if allowed:
             marker = ""
         elif command.permission == Permission.ROOM_ADMIN:
             marker = " " + ctx.t("(room admins only)")
         else:
             marker = " " + ctx.t("(bot admins only)")
-        lines.append(f"- `{prefix}{command.usage}`{marker}: {ctx.t(command.help)}")
+        lines.append(f"- {ctx.command(command.usage)}{marker}: {ctx.t(command.help)}")
         for example in command.examples:
-            lines.append(f"  - {ctx.t('example:')} `{prefix}{example}`")
+            lines.append(f"  - {ctx.t('example:')} {ctx.command(example)}")
     return "\n".join(lines)

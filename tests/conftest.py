@@ -13,6 +13,7 @@ from bot.dev.devserver.apertium import LocalApertium
 from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.botharness import BotHarness
 from tests.support.members import Member
+from tests.support.schema import ALL_MIGRATIONS
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +62,7 @@ async def new_member(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[Mem
 @pytest.fixture
 def fresh_db() -> Database:
     db = Database(":memory:")
-    db.migrate()
+    db.migrate(ALL_MIGRATIONS)
     return db
 
 

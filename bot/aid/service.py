@@ -1,407 +1,462 @@
-"""The mutual aid desk: who may see what where, posting to coordinators, matching, daily checks.
+"""The mutual aid desk: requests and offers from members, followed to the end.
 
-The privacy rule lives in :meth:`MutualAid.can_see`: a ``coordinators`` or ``anonymous``
-request is shown only in the coordinators' rooms and, to the person who asked, in a direct
-chat between them and the bot. Everything that answers in a room (list, show, export, errors)
-goes through it, and an id that exists but may not be seen gets the same answer as an id that
-does not exist.
+Every rule of a request's life lives here once: who may claim or change it, which status
+allows which step, what a replayed command returns. Where a command is typed decides what it
+may show (:class:`AidPrivacy`); who is told what is :class:`AidNotices`' job.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from bot.aid import render, store
-from bot.aid.store import AidRequest, HistoryEntry, Offer
-from bot.core.broadcast import translate_text
-from bot.core.errors import CommandError
-from bot.core.matrix.client import LIAISON_KEY, MatrixError, txn_id_for
-from bot.core.matrix.intake import Listener
-from bot.core.storage import rooms
-from bot.core.storage.database import iso, utcnow
-from bot.core.text.markdown import message_content
-from bot.services import Services
+from bot.aid import forms, render, store
+from bot.aid.notices import AidNotices
+from bot.aid.privacy import AidPrivacy, not_found
+from bot.aid.store import ACTIVE, TERMINAL, AidRequest, HistoryEntry, NewRequest, Offer
+from bot.core.broadcast import Broadcaster
+from bot.core.config import AidConfig
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import Phrasebook
+from bot.core.rooms import Rooms
+from bot.core.storage.database import Database, iso, utcnow
 
-log = logging.getLogger(__name__)
+LIST_LIMIT = 30
+OUTCOMES = forms.aliases(
+    {
+        "fulfilled": "fulfilled",
+        "done": "fulfilled",
+        "closed": "closed",
+        "close": "closed",
+        "cancelled": "closed",
+        "duplicate": "duplicate",
+        "transferred": "transferred",
+        "sent": "transferred",
+        "forwarded": "transferred",
+        "satisfaite": "fulfilled",
+        "realisee": "fulfilled",
+        "fermee": "closed",
+        "annulee": "closed",
+        "doublon": "duplicate",
+        "transmise": "transferred",
+        "cumplida": "fulfilled",
+        "cerrada": "closed",
+        "cancelada": "closed",
+        "duplicada": "duplicate",
+        "transferida": "transferred",
+        "تمت": "fulfilled",
+        "مغلق": "closed",
+        "مكرر": "duplicate",
+        "محول": "transferred",
+    }
+)
+NOT_YOURS = "Only the person who asked, the helper who claimed it, or a coordinator may change aid request {id}."
 
-CHECK_JOB = "aid:daily-check"
-UNKNOWN_REQUEST = "I know no aid request {id} that can be shown here."
+
+@dataclass(frozen=True)
+class Command:
+    """One typed aid command: who, where, in which language, and the words after the verb."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    lang: str
+    args: list[str]
+    rest: str  # the raw text after the verb (keeps newlines)
+
+    def number(self, position: int = 0) -> int:
+        if len(self.args) <= position:
+            raise UsageError(
+                "Give the number of the request, for example {example}.", example="`12`"
+            )
+        number = forms.parse_id(self.args[position])
+        if number is None:
+            raise UsageError(
+                "{value} is not a request number. Use the number shown as #12.",
+                value=f"`{self.args[position]}`",
+            )
+        return number
+
+    def note_after(self, words: int) -> str | None:
+        """The free text after the first ``words`` words of the raw command (keeps newlines)."""
+        parts = self.rest.split(None, words)
+        note = parts[words].strip() if len(parts) > words else ""
+        return note or None
 
 
-def not_found(request_id: int | str) -> CommandError:
-    """The one answer for an id that does not exist and for one that may not be seen here."""
-    return CommandError(UNKNOWN_REQUEST, id=f"#{request_id}")
+@dataclass(frozen=True)
+class Acknowledgement:
+    """What to answer where the request was typed."""
+
+    text: str | None  # Markdown already in the room's language; None: the private answer
+    mentions: list[str] | None
+
+
+@dataclass(frozen=True)
+class Audit:
+    request: AidRequest
+    history: list[HistoryEntry]
 
 
 class MutualAid:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.db = services.db
-        self.config = services.config.aid
-
-    # ---- places and people ----------------------------------------------------------------
-
-    def coordinator_rooms(self) -> list[str]:
-        """Rooms from the config first, then those added with ``!aid coordinators add``."""
-        return list(
-            dict.fromkeys([*self.config.coordinator_rooms, *store.coordinator_rooms(self.db)])
-        )
-
-    def is_coordinator_room(self, room_id: str) -> bool:
-        return room_id in self.coordinator_rooms()
-
-    def is_coordinator(self, user_id: str) -> bool:
-        """A coordinator is a member of one of the coordinators' rooms."""
-        return any(user_id in self.services.matrix.members(r) for r in self.coordinator_rooms())
-
-    def is_private_room(self, room_id: str, user_id: str) -> bool:
-        """A room where only ``user_id`` and the bot are (a direct chat)."""
-        members = set(self.services.matrix.members(room_id))
-        return user_id in members and members <= {user_id, self.services.matrix.user_id}
-
-    def can_see(self, request: AidRequest, room_id: str, sender: str) -> bool:
-        if self.is_coordinator_room(room_id):
-            return True
-        if not request.private:
-            return True
-        return request.requester == sender and self.is_private_room(room_id, sender)
-
-    def visible(self, request_id: int, room_id: str, sender: str) -> AidRequest:
-        """The request if it may be seen here; otherwise the same refusal as an unknown id."""
-        request = store.get_request(self.db, request_id)
-        if request is None or not self.can_see(request, room_id, sender):
-            raise not_found(request_id)
-        return request
-
-    def may_manage(self, request: AidRequest, user_id: str) -> bool:
-        """The person who asked, the helper who claimed, coordinators and bot admins."""
-        return (
-            user_id in (request.requester, request.claimer)
-            or self.services.is_bot_admin(user_id)
-            or self.is_coordinator(user_id)
-        )
-
-    def person(self, room_id: str, user_id: str | None) -> str:
-        if user_id is None:
-            return "…"
-        name = self.services.matrix.display_name(room_id, user_id)
-        return user_id if name == user_id else f"{name} ({user_id})"
-
-    def requester_label(self, request: AidRequest, room_id: str, lang: str) -> str:
-        if request.requester is None:
-            return self.services.text(lang, "(erased)")
-        if request.visibility == "anonymous" and not self.is_private_room(
-            room_id, request.requester
-        ):
-            return self.services.text(lang, "anonymous")
-        return self.person(room_id, request.requester)
-
-    def actor_label(self, request: AidRequest, actor: str | None, room_id: str, lang: str) -> str:
-        if actor is None:
-            return self.services.text(lang, "the bot") if request.forgotten_at is None else "…"
-        if actor == "":  # a member who asked to be forgotten
-            return self.services.text(lang, "(erased)")
-        if actor == request.requester:
-            return self.requester_label(request, room_id, lang)
-        return self.person(room_id, actor)
-
-    def stale_after(self) -> timedelta:
-        if self.config.stale_after_seconds > 0:
-            return timedelta(seconds=self.config.stale_after_seconds)
-        return timedelta(days=self.config.stale_days)
-
-    # ---- rendering ------------------------------------------------------------------------
-
-    def translator(self, lang: str) -> Callable[..., str]:
-        def t(message: str, **params: Any) -> str:
-            return self.services.text(lang, message, **params) if message else ""
-
-        return t
-
-    async def card(self, request: AidRequest, room_id: str, lang: str) -> str:
-        description = await translate_text(self.services, request.description, request.lang, lang)
-        return render.card(
-            request,
-            self.translator(lang),
-            lang=lang,
-            tz=self.services.room_timezone(room_id),
-            requester=self.requester_label(request, room_id, lang),
-            description=description,
-            original=request.description if description != request.description else None,
-            claimer=self.person(room_id, request.claimer) if request.claimer else None,
-        )
-
-    def on_call_mentions(self) -> list[str]:
-        return list(self.config.on_call)
-
-    def urgent_line(self, lang: str) -> str:
-        people = ", ".join(f"[{u}](https://matrix.to/#/{u})" for u in self.config.on_call)
-        if people:
-            return self.services.text(
-                lang, "🔴 **Urgent: needed today.** On call: {people}", people=people
-            )
-        return self.services.text(lang, "🔴 **Urgent: needed today.**")
-
-    # ---- sending --------------------------------------------------------------------------
-
-    async def send(
+    def __init__(
         self,
-        room_id: str,
-        text: str,
-        *,
-        txn_key: str,
-        lang: str,
-        mentions: list[str] | None = None,
-        kind: str = "aid",
-    ) -> str | None:
-        content = message_content(text, lang=lang, kind=kind, mentions=mentions)
-        try:
-            return await self.services.matrix.send(
-                room_id, content, txn_id=txn_id_for(txn_key, room_id)
-            )
-        except MatrixError as exc:
-            log.warning("could not send an aid notice to %s: %s", room_id, exc)
-            return None
-
-    async def to_coordinators(
-        self,
-        render_text: Callable[[str, str], Any],
-        *,
-        txn_key: str,
-        skip: str | None = None,
-        mentions: list[str] | None = None,
+        db: Database,
+        privacy: AidPrivacy,
+        notices: AidNotices,
+        broadcast: Broadcaster,
+        rooms: Rooms,
+        phrases: Phrasebook,
+        config: AidConfig,
     ) -> None:
-        """Post to every coordinators' room in its language; ``render_text(lang, room_id)``."""
-        for room_id in self.coordinator_rooms():
-            if room_id == skip or not self.services.matrix.is_joined(room_id):
-                continue
-            lang = self.services.room_language(room_id)
-            text = await render_text(lang, room_id)
-            await self.send(room_id, text, txn_key=txn_key, lang=lang, mentions=mentions)
+        self.db = db
+        self.privacy = privacy
+        self.notices = notices
+        self.broadcast = broadcast
+        self.rooms = rooms
+        self.phrases = phrases
+        self.config = config
 
-    async def announce(self, request: AidRequest) -> None:
-        """A new request goes to every coordinators' room, translated; ``today`` ones ping."""
-        urgent = request.urgency == "today"
+    def _status(self, lang: str, status: str) -> str:
+        return self.phrases.text(lang, render.STATUS_LABELS.get(status, status))
 
-        async def text(lang: str, room_id: str) -> str:
-            body = await self.card(request, room_id, lang)
-            return f"{self.urgent_line(lang)}\n\n{body}" if urgent else body
+    # ---- asking ------------------------------------------------------------------------------
 
-        await self.to_coordinators(
-            text,
-            txn_key=f"aid-new:{request.id}",
-            skip=request.room_id,
-            mentions=self.on_call_mentions() if urgent else None,
+    def submit(self, cmd: Command) -> AidRequest:
+        """Record a request (a replayed command returns the one it recorded)."""
+        existing = store.request_by_event(self.db, cmd.event_id)
+        if existing is not None:
+            return existing
+        form = forms.parse_request(
+            cmd.rest,
+            categories=self.config.categories,
+            lang=cmd.lang,
+            tz=self.rooms.timezone(cmd.room_id),
+            now=utcnow(),
         )
-
-    async def direct_room(self, user_id: str, lang: str) -> str:
-        """The bot's direct chat with ``user_id``, created (and remembered) the first time.
-
-        Creation cannot be made idempotent on the homeserver: a crash between creating the room
-        and recording it leaves one unused room behind, never a message in the wrong place.
-        """
-        known = store.dm_room(self.db, user_id)
-        # reuse it only while it is still the two of us: someone may have been invited in since
-        if (
-            known is not None
-            and self.services.matrix.is_joined(known)
-            and self.is_private_room(known, user_id)
-        ):
-            return known
-        room_id = await self.services.matrix.create_direct_room(
-            user_id, self.services.text(lang, "Mutual aid")
+        new = NewRequest(
+            event_id=cmd.event_id,
+            room_id=cmd.room_id,
+            lang=cmd.lang,
+            requester=cmd.sender,
+            category=form.category,
+            urgency=form.urgency,
+            city=form.city,
+            country=form.country,
+            needed_by=form.needed_by,
+            description=form.description,
+            visibility=form.visibility,
+            notify_dm=form.notify_dm,
         )
-        store.set_dm_room(self.db, user_id, room_id, utcnow())
-        rooms.set_language(self.db, room_id, lang)
-        log.info("opened a direct aid room %s", room_id)
-        return room_id
+        saved, _created = store.create_request(self.db, new, utcnow())
+        return saved
 
-    async def requester_room(self, request: AidRequest) -> str | None:
-        """Where the person who asked hears about their request.
-
-        The room where they asked, unless they opted into direct messages or the request is
-        private and that room is shared: then a direct chat, so nothing leaks.
-        """
-        if request.requester is None:
-            return None
-        if request.notify_dm or (
-            request.private and not self.is_private_room(request.room_id, request.requester)
-        ):
-            try:
-                return await self.direct_room(request.requester, request.lang)
-            except MatrixError as exc:
-                log.warning("no direct room for an aid notice: %s", exc)
-                return None
-        return request.room_id
-
-    async def tell_requester(
-        self, request: AidRequest, txn_key: str, message: str, **params: Any
-    ) -> None:
-        room_id = await self.requester_room(request)
-        if room_id is None:
-            return
-        lang = self.services.room_language(room_id)
-        text = self.services.text(lang, message, **params)
-        await self.send(
-            room_id, text, txn_key=txn_key, lang=lang, mentions=[request.requester or ""]
+    async def acknowledgement(self, saved: AidRequest, cmd: Command) -> Acknowledgement:
+        """The answer where the request was typed; a private one is never described there."""
+        if not self.privacy.can_see(saved, cmd.room_id, cmd.sender):
+            return Acknowledgement(None, None)
+        body = await self.notices.card(saved, cmd.room_id, cmd.lang)
+        urgent = saved.urgency == "today" and self.privacy.is_coordinator_room(cmd.room_id)
+        intro = self.phrases.text(
+            cmd.lang,
+            "Recorded. Follow it with {show}; coordinators have been told.",
+            show=self.phrases.command(f"aid show {saved.id}"),
         )
+        text = f"{intro}\n\n{body}"
+        if urgent:
+            text = f"{self.notices.urgent_line(cmd.lang)}\n\n{text}"
+        return Acknowledgement(text, self.notices.on_call_mentions() if urgent else None)
 
-    async def after_change(self, request: AidRequest, entry: HistoryEntry) -> None:
-        """Tell the person who asked that their request was claimed or closed."""
-        current = store.get_request(self.db, request.id) or request
-        key = f"aid-tell:{entry.id}"
-        if entry.action == "claim":
-            await self.tell_requester(
-                current,
-                key,
-                "Your aid request #{id} was claimed by {helper}, who will follow it up.",
-                id=current.id,
-                helper=self.person(current.room_id, entry.actor),
-            )
-        elif entry.action == "close":
-            status = self.services.text(
-                current.lang, render.STATUS_LABELS.get(entry.status, entry.status)
-            )
-            await self.tell_requester(
-                current,
-                key,
-                "Your aid request #{id} was closed: {outcome}.",
-                id=current.id,
-                outcome=status,
-            )
-
-    # ---- offers and matching --------------------------------------------------------------
-
-    async def announce_offer(self, offer: Offer, request: AidRequest) -> None:
-        async def text(lang: str, room_id: str) -> str:
-            translated = await translate_text(self.services, offer.text, offer.lang, lang)
-            return self.services.text(
-                lang,
-                "New offer on aid request #{id} from {who}: {text}",
-                id=request.id,
-                who=self.person(room_id, offer.offerer),
-                text=translated,
-            )
-
-        await self.to_coordinators(text, txn_key=f"aid-offer:{offer.id}")
-
-    async def match_request(self, request: AidRequest) -> list[Offer]:
-        """Standing offers in the request's category and country; coordinators are told once."""
-        now = utcnow()
-        found = store.standing_offers_in(self.db, request.category, request.country, now)
-        for offer in found:
-            store.record_match(self.db, offer.id, request.id, now)
-            await self.announce_match(offer, request)
-        return found
-
-    async def match_offer(self, offer: Offer) -> list[AidRequest]:
-        now = utcnow()
-        found = store.active_requests_in(self.db, offer.category or "", offer.country or "")
-        for request in found:
-            store.record_match(self.db, offer.id, request.id, now)
-            await self.announce_match(offer, request)
-        return found
-
-    async def announce_match(self, offer: Offer, request: AidRequest) -> None:
-        async def text(lang: str, room_id: str) -> str:
-            t = self.translator(lang)
-            return t(
-                "Possible match: standing offer #{offer} from {who} ({category}, {offer_location}) and aid request #{id} ({category}, {location}, {urgency}). See {show}.",
-                offer=offer.id,
-                who=self.person(room_id, offer.offerer),
-                category=t(request.category),
-                offer_location=offer.location,
-                id=request.id,
-                location=request.location,
-                urgency=render.label(t, render.URGENCY_LABELS, request.urgency),
-                show=self.services.command(f"aid show {request.id}"),
-            )
-
-        await self.to_coordinators(text, txn_key=f"aid-match:{offer.id}:{request.id}")
-
-    # ---- the daily check ------------------------------------------------------------------
-
-    async def load_schedule(self) -> None:
-        self.services.scheduler.every(CHECK_JOB, self.config.check_interval_seconds, self.check)
-
-    async def check(self, now: datetime | None = None) -> None:
-        """Expire open requests past their date and nudge about stalled ones, each once.
-
-        Intent is written first (one row per nudge); sending uses the row's id in the
-        transaction id, so a nudge resent after a restart is not posted twice.
-        """
-        moment = now or utcnow()
-        store.plan_checks(self.db, moment, self.stale_after().total_seconds())
-        for nudge in store.unsent_nudges(self.db):
-            request = store.get_request(self.db, nudge.request_id)
-            if request is not None:
-                await self.send_nudge(nudge, request)
-            store.mark_nudge_sent(self.db, nudge.id, utcnow())
-
-    async def send_nudge(self, nudge: store.Nudge, request: AidRequest) -> None:
-        key = f"aid-nudge:{nudge.id}"
-        prefix = self.services.config.bot.command_prefix
-        if nudge.kind == "expired":
-
-            async def expired(lang: str, room_id: str) -> str:
-                return self.services.text(
+    async def spread(self, saved: AidRequest, cmd: Command) -> None:
+        """After the answer: the private follow-up, the coordinators, the standing offers."""
+        if not self.privacy.can_see(saved, cmd.room_id, cmd.sender):
+            room_id = await self.notices.requester_room(saved)
+            if room_id is not None and room_id != cmd.room_id:
+                lang = self.rooms.language(room_id)
+                body = await self.notices.card(saved, room_id, lang)
+                intro = self.phrases.text(
                     lang,
-                    "Aid request #{id} ({category}, {location}) expired: its needed-by date passed while it was still open.",
-                    id=request.id,
-                    category=self.services.text(lang, request.category),
-                    location=request.location,
+                    "Your request is recorded and only the coordinators see it. Follow it here with {show}.",
+                    show=self.phrases.command(f"aid show {saved.id}"),
                 )
-
-            await self.to_coordinators(expired, txn_key=key)
-            await self.tell_requester(
-                request,
-                f"{key}:requester",
-                "Your aid request #{id} expired: its needed-by date passed and nobody had claimed it. You can ask again with new dates.",
-                id=request.id,
-            )
-        elif nudge.kind == "stale_claimer" and request.claimer:
-            room_id = request.claim_room or ""
-            if not room_id or (request.private and not self.is_coordinator_room(room_id)):
-                room_id = await self.direct_room(request.claimer, request.lang)
-            lang = self.services.room_language(room_id)
-            tz = self.services.room_timezone(room_id)
-            text = self.services.text(
-                lang,
-                "{helper}, aid request #{id} has had no news since {since}. Post news with {update} or close it with {close}.",
-                helper=f"[{request.claimer}](https://matrix.to/#/{request.claimer})",
-                id=request.id,
-                since=render.moment_text(request.updated_at, lang, tz),
-                update=f"`{prefix}aid update {request.id} <note>`",
-                close=f"`{prefix}aid close {request.id} <outcome>`",
-            )
-            await self.send(room_id, text, txn_key=key, lang=lang, mentions=[request.claimer])
-        elif nudge.kind == "stale_coordinators":
-
-            async def stale(lang: str, room_id: str) -> str:
-                return self.services.text(
-                    lang,
-                    "Aid request #{id}, claimed by {helper}, has had no news since {since}, even after a reminder. Could someone check in?",
-                    id=request.id,
-                    helper=self.person(room_id, request.claimer),
-                    since=render.moment_text(
-                        request.updated_at, lang, self.services.room_timezone(room_id)
-                    ),
+                await self.notices.send(
+                    room_id, f"{intro}\n\n{body}", txn_key=f"aid-ack:{saved.id}"
                 )
+        await self.notices.announce(saved)
+        await self.notices.match_request(saved)
 
-            await self.to_coordinators(stale, txn_key=key)
+    # ---- offering ----------------------------------------------------------------------------
 
-    # ---- export ---------------------------------------------------------------------------
+    async def offer(self, cmd: Command) -> tuple[Offer, AidRequest | None]:
+        """An offer on a request (``<id> <text>``) or a standing offer; coordinators are told."""
+        if not cmd.args:
+            raise UsageError("Tell me what you offer: category, location and a description.")
+        number = forms.parse_id(cmd.args[0])
+        now = utcnow()
+        if number is not None:
+            target = self.privacy.visible(number, cmd.room_id, cmd.sender)
+            text = cmd.note_after(1)
+            if not text:
+                raise UsageError("Say what you offer after the request number.")
+            if not target.active:
+                raise CommandError(
+                    "Aid request {id} is no longer open ({status}).",
+                    id=f"#{target.id}",
+                    status=self._status(cmd.lang, target.status),
+                )
+            saved, _ = store.add_offer(
+                self.db,
+                event_id=cmd.event_id,
+                request_id=target.id,
+                offerer=cmd.sender,
+                room_id=cmd.room_id,
+                lang=cmd.lang,
+                category=None,
+                city="",
+                country=None,
+                until=None,
+                text=text,
+                now=now,
+            )
+            return saved, target
+        form = forms.parse_standing_offer(
+            cmd.rest,
+            categories=self.config.categories,
+            lang=cmd.lang,
+            tz=self.rooms.timezone(cmd.room_id),
+            now=now,
+        )
+        saved, _ = store.add_offer(
+            self.db,
+            event_id=cmd.event_id,
+            request_id=None,
+            offerer=cmd.sender,
+            room_id=cmd.room_id,
+            lang=cmd.lang,
+            category=form.category,
+            city=form.city,
+            country=form.country,
+            until=form.until,
+            text=form.text,
+            now=now,
+        )
+        return saved, None
+
+    async def pass_on_offer(self, offer: Offer, request: AidRequest | None) -> None:
+        """Coordinators hear of an offer on a request, or of the requests a standing one matches."""
+        if request is not None:
+            await self.notices.announce_offer(offer, request)
+        else:
+            await self.notices.match_offer(offer)
+
+    def standing_offer_lines(self, room_id: str, lang: str) -> list[str]:
+        tz = self.rooms.timezone(room_id)
+        t = self.phrases.translator(lang)
+        return [
+            render.offer_line(
+                item, t, lang=lang, tz=tz, who=self.privacy.person(room_id, item.offerer)
+            )
+            for item in store.standing_offers(self.db, utcnow())[:LIST_LIMIT]
+        ]
+
+    # ---- the lifecycle -----------------------------------------------------------------------
+
+    async def claim(self, cmd: Command) -> HistoryEntry:
+        entry = store.history_by_event(self.db, cmd.event_id)
+        if entry is None:
+            target = self.privacy.visible(cmd.number(), cmd.room_id, cmd.sender)
+            if target.requester == cmd.sender:
+                raise CommandError("You cannot claim your own request {id}.", id=f"#{target.id}")
+            if target.status != "open":
+                raise CommandError(
+                    "Aid request {id} is not open any more ({status}).",
+                    id=f"#{target.id}",
+                    status=self._status(cmd.lang, target.status),
+                )
+            entry = self._changed(
+                target,
+                store.change(
+                    self.db,
+                    target.id,
+                    event_id=cmd.event_id,
+                    actor=cmd.sender,
+                    action="claim",
+                    status="in_progress",
+                    note=cmd.note_after(1),
+                    now=utcnow(),
+                    expect=("open",),
+                    claimer=cmd.sender,
+                    claim_room=cmd.room_id,
+                ),
+            )
+        await self._tell(entry)
+        return entry
+
+    async def progress(self, cmd: Command, action: str) -> HistoryEntry:
+        """``update`` (news) or ``partial`` (part of it given; it stays open)."""
+        entry = store.history_by_event(self.db, cmd.event_id)
+        if entry is None:
+            target = self.privacy.visible(cmd.number(), cmd.room_id, cmd.sender)
+            note = cmd.note_after(1)
+            if not note:
+                raise UsageError("Add a short note after the request number.")
+            if not self.privacy.may_manage(target, cmd.sender):
+                raise CommandError(NOT_YOURS, id=f"#{target.id}")
+            if not target.active:
+                raise CommandError(
+                    "Aid request {id} is no longer open ({status}).",
+                    id=f"#{target.id}",
+                    status=self._status(cmd.lang, target.status),
+                )
+            status = "partial" if action == "partial" else target.status
+            entry = self._changed(
+                target,
+                store.change(
+                    self.db,
+                    target.id,
+                    event_id=cmd.event_id,
+                    actor=cmd.sender,
+                    action=action,
+                    status=status,
+                    note=note,
+                    now=utcnow(),
+                    expect=ACTIVE,
+                ),
+            )
+        await self._tell(entry)
+        return entry
+
+    async def close(self, cmd: Command) -> HistoryEntry:
+        entry = store.history_by_event(self.db, cmd.event_id)
+        if entry is None:
+            target = self.privacy.visible(cmd.number(), cmd.room_id, cmd.sender)
+            if len(cmd.args) < 2:
+                raise UsageError("Give the outcome: fulfilled, closed, duplicate or transferred.")
+            outcome = OUTCOMES.get(forms.fold(cmd.args[1]))
+            if outcome is None:
+                raise UsageError(
+                    "{outcome} is not an outcome I know. Use fulfilled, closed, duplicate or transferred.",
+                    outcome=f"`{cmd.args[1]}`",
+                )
+            if not self.privacy.may_manage(target, cmd.sender):
+                raise CommandError(NOT_YOURS, id=f"#{target.id}")
+            if target.status in TERMINAL:
+                raise CommandError(
+                    "Aid request {id} is already closed ({status}).",
+                    id=f"#{target.id}",
+                    status=self._status(cmd.lang, target.status),
+                )
+            duplicate_of = None
+            words = 2
+            if outcome == "duplicate":
+                other = forms.parse_id(cmd.args[2]) if len(cmd.args) > 2 else None
+                if other is None:
+                    raise UsageError(
+                        "Say which request this one duplicates, for example {example}.",
+                        example=f"`aid close {target.id} duplicate 12`",
+                    )
+                if other == target.id:
+                    raise CommandError("A request cannot duplicate itself.")
+                self.privacy.visible(other, cmd.room_id, cmd.sender)
+                duplicate_of = other
+                words = 3
+            note = cmd.note_after(words)
+            if duplicate_of is not None:
+                note = f"#{duplicate_of}" + (f" {note}" if note else "")
+            entry = self._changed(
+                target,
+                store.change(
+                    self.db,
+                    target.id,
+                    event_id=cmd.event_id,
+                    actor=cmd.sender,
+                    action="close",
+                    status=outcome,
+                    note=note,
+                    now=utcnow(),
+                    expect=ACTIVE,
+                    duplicate_of=duplicate_of,
+                ),
+            )
+        await self._tell(entry)
+        return entry
+
+    @staticmethod
+    def _changed(target: AidRequest, entry: HistoryEntry | None) -> HistoryEntry:
+        if entry is None:
+            raise CommandError(
+                "Aid request {id} changed meanwhile; look at it again.", id=f"#{target.id}"
+            )
+        return entry
+
+    async def _tell(self, entry: HistoryEntry) -> None:
+        request = store.get_request(self.db, entry.request_id)
+        assert request is not None
+        await self.notices.after_change(request, entry)
+
+    # ---- looking -----------------------------------------------------------------------------
+
+    def listing(self, room_id: str, sender: str, word: str) -> list[AidRequest]:
+        """The requests this room may see, filtered by one word (status, category, ...)."""
+        folded = forms.fold(word)
+        categories = {forms.fold(c): c for c in self.config.categories}
+
+        def wanted(r: AidRequest) -> bool:
+            if not word:
+                return r.active
+            if folded in ("open", "ouvertes", "abiertas"):
+                return r.status == "open"
+            if folded in ("all", "toutes", "todas"):
+                return True
+            if folded in ("mine", "moi", "mias"):
+                return sender in (r.requester, r.claimer)
+            if folded in categories:
+                return r.active and r.category == categories[folded]
+            if folded in forms.URGENCY_WORDS:
+                return r.active and r.urgency == forms.URGENCY_WORDS[folded]
+            return r.active and forms.fold(r.country) == folded
+
+        return [
+            r
+            for r in store.all_requests(self.db)
+            if self.privacy.can_see(r, room_id, sender) and wanted(r)
+        ]
+
+    async def show(self, number: int, room_id: str, sender: str, lang: str) -> str:
+        """The card of one request with the offers made on it, as this room may read it."""
+        target = self.privacy.visible(number, room_id, sender)
+        text = await self.notices.card(target, room_id, lang)
+        made = store.offers_on(self.db, target.id)
+        if made:
+            text += "\n\n" + self.phrases.text(lang, "Offers: {count}", count=len(made))
+            for item in made:
+                who = self.privacy.person(room_id, item.offerer)
+                text += f"\n- {who}: {render.summary(item.text, 120)}"
+        return text
+
+    def history(self, cmd: Command) -> list[str]:
+        """Who changed a request, when and why: in the coordinators' rooms only."""
+        room_id, lang = cmd.room_id, cmd.lang
+        if not self.privacy.is_coordinator_room(room_id):
+            raise CommandError("The history of requests is shown only in the coordinators' rooms.")
+        target = self.privacy.visible(cmd.number(), room_id, cmd.sender)
+        tz = self.rooms.timezone(room_id)
+        t = self.phrases.translator(lang)
+        lines = [t("**History of aid request #{id}**", id=target.id)]
+        for entry in store.history(self.db, target.id):
+            actor = self.privacy.actor_label(target, entry.actor, room_id, lang)
+            lines.append(render.history_line(entry, t, lang=lang, tz=tz, actor=actor))
+        return lines
+
+    # ---- data --------------------------------------------------------------------------------
 
     def export_rows(self, room_id: str, sender: str) -> list[dict[str, str]]:
         """Only the requests that may be seen where the export is asked for."""
         rows: list[dict[str, str]] = []
         for request in store.all_requests(self.db):
-            if not self.can_see(request, room_id, sender):
+            if not self.privacy.can_see(request, room_id, sender):
                 continue
-            hidden = request.visibility == "anonymous" and not self.is_private_room(
+            hidden = request.visibility == "anonymous" and not self.privacy.is_private_room(
                 room_id, request.requester or ""
             )
             rows.append(
@@ -426,27 +481,71 @@ class MutualAid:
         return rows
 
     async def upload_export(self, room_id: str, sender: str, reply_to: str) -> int:
+        """A CSV of what this room may see, uploaded in reply; coordinators and bot admins."""
+        if not (self.rooms.is_bot_admin(sender) or self.privacy.is_coordinator(sender)):
+            raise CommandError(
+                "Only coordinators and the bot's administrators may export requests."
+            )
         rows = self.export_rows(room_id, sender)
-        data = render.csv_bytes(rows)
-        filename = f"aid-requests-{utcnow():%Y%m%d}.csv"
-        url = await self.services.matrix.upload(data, "text/csv", filename)
-        content: dict[str, Any] = {
-            "msgtype": "m.file",
-            "body": filename,
-            "filename": filename,
-            "url": url,
-            "info": {"mimetype": "text/csv", "size": len(data)},
-            "m.mentions": {},
-            "m.relates_to": {"m.in_reply_to": {"event_id": reply_to}},
-            LIAISON_KEY: {"kind": "aid-export"},
-        }
-        await self.services.matrix.send(room_id, content, txn_id=txn_id_for("aid-export", reply_to))
+        await self.broadcast.upload_file(
+            room_id,
+            render.csv_bytes(rows),
+            mimetype="text/csv",
+            filename=f"aid-requests-{utcnow():%Y%m%d}.csv",
+            txn_key=f"aid-export:{reply_to}",
+            kind="aid-export",
+            reply_to=reply_to,
+        )
         return len(rows)
 
+    def forget(self, cmd: Command) -> int:
+        """Erase the personal details of a closed request; its number."""
+        number = cmd.number()
+        if store.history_by_event(self.db, cmd.event_id) is None:
+            target = self.privacy.visible(number, cmd.room_id, cmd.sender)
+            if not self.privacy.may_manage(target, cmd.sender):
+                raise CommandError(NOT_YOURS, id=f"#{target.id}")
+            if target.status not in TERMINAL:
+                raise CommandError(
+                    "Aid request {id} is still open: close it first, then erase it.",
+                    id=f"#{target.id}",
+                )
+            if not store.forget(
+                self.db, target.id, event_id=cmd.event_id, actor=cmd.sender, now=utcnow()
+            ):
+                raise CommandError(
+                    "The personal details of aid request {id} were already erased.",
+                    id=f"#{target.id}",
+                )
+        return number
 
-def install(services: Services, add_listener: Callable[[Listener], None]) -> None:
-    """Build the aid desk and schedule its daily check (it needs no event listener)."""
-    aid = MutualAid(services)
-    services.aid = aid
-    services.scheduler.register_loader("aid", aid.load_schedule)
-    del add_listener
+    def audit(self, cmd: Command) -> Audit:
+        """Who asked, even for an anonymous request: bot admins, in a direct chat only."""
+        if not self.privacy.is_private_room(cmd.room_id, cmd.sender):
+            raise CommandError(
+                "For privacy, I answer audits only in a direct chat between you and me."
+            )
+        number = cmd.number()
+        target = store.get_request(self.db, number)
+        if target is None:
+            raise not_found(number)
+        return Audit(target, store.history(self.db, target.id))
+
+    # ---- coordinators' rooms (bot admins) ----------------------------------------------------
+
+    def add_coordinator_room(self, room_id: str, user_id: str) -> None:
+        store.add_coordinator_room(self.db, room_id, user_id, utcnow())
+
+    def remove_coordinator_room(self, room_id: str) -> None:
+        if room_id in self.config.coordinator_rooms:
+            raise CommandError(
+                "This room is a coordinators' room by configuration; remove it from aid.coordinator_rooms."
+            )
+        if not store.remove_coordinator_room(self.db, room_id):
+            raise CommandError("This room is not a coordinators' room.")
+
+    def coordinator_rooms(self) -> Sequence[str]:
+        return self.privacy.coordinator_rooms()
+
+    def room_name(self, room_id: str) -> str:
+        return self.privacy.matrix.room_name(room_id)

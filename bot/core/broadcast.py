@@ -1,70 +1,149 @@
-"""Posting one text to several rooms, each in its own language (announcements, reminders, aid).
+"""The one way the bot posts its own words to rooms: one room or many, each in its language.
 
-Only the member-written parts are machine-translated; the frame around them comes from the
-bot's catalogs, so each feature renders its message per room language.
+Announcements, reminders, aid notices and scheduled posts all come through here. Only the
+member-written parts are machine-translated (:meth:`Broadcaster.translate`); the frame around
+them comes from the bot's catalogs, so each feature renders its message per room language.
+Files (calendars, exports) are uploaded and posted here too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from bot.core.matrix.client import MatrixError, txn_id_for
+from bot.core.matrix.client import LIAISON_KEY, MatrixClient, MatrixError, txn_id_for
+from bot.core.rooms import Rooms
 from bot.core.text.markdown import message_content
-from bot.services import Services
+
+if TYPE_CHECKING:
+    from bot.translation.service import TranslationService
 
 log = logging.getLogger(__name__)
 
-Render = Callable[[str], Awaitable[str]]  # room language -> Markdown text
+Render = Callable[[str, str], Awaitable[str]]  # (room language, room id) -> Markdown text
 
 
-async def translate_text(
-    services: Services, text: str, source: str, target: str, *, glossary: Sequence[str] = ()
-) -> str:
-    """``text`` in ``target``; the original when no engine can or will (never raises)."""
-    if not text or source == target or services.translation is None:
-        return text
-    try:
-        outcome = await services.translation.translate(text, source, target, glossary=glossary)
-    except Exception:
-        log.exception("translation for a broadcast failed")
-        return text
-    return outcome.text
+class Broadcaster:
+    def __init__(
+        self, matrix: MatrixClient, rooms: Rooms, translation: TranslationService | None
+    ) -> None:
+        self.matrix = matrix
+        self.rooms = rooms
+        self.translation = translation
 
-
-async def post_to_rooms(
-    services: Services,
-    room_ids: Sequence[str],
-    render: Render,
-    *,
-    txn_key: str,
-    msgtype: str = "m.notice",
-    kind: str = "announcement",
-    mentions: list[str] | None = None,
-    extra_content: dict[str, object] | None = None,
-) -> dict[str, str | None]:
-    """Render per room language and send to every room in parallel; event id or None per room.
-
-    ``txn_key`` names the cause (e.g. ``reminder:42:1h``): the same key never posts twice.
-    """
-
-    async def one(room_id: str) -> tuple[str, str | None]:
-        lang = services.room_language(room_id)
+    async def translate(
+        self, text: str, source: str, target: str, *, glossary: Sequence[str] = ()
+    ) -> str:
+        """``text`` in ``target``; the original when no engine can or will (never raises)."""
+        if not text or source == target or self.translation is None:
+            return text
         try:
-            text = await render(lang)
-            content = message_content(
-                text, msgtype=msgtype, lang=lang, kind=kind, mentions=mentions
-            )
-            if extra_content:
-                content.update(extra_content)
-            event_id = await services.matrix.send(
-                room_id, content, txn_id=txn_id_for(txn_key, room_id)
-            )
-            return room_id, event_id
-        except MatrixError as exc:
-            log.warning("could not post %s to %s: %s", txn_key.split(":")[0], room_id, exc)
-            return room_id, None
+            outcome = await self.translation.translate(text, source, target, glossary=glossary)
+        except Exception:
+            log.exception("translation for a broadcast failed")
+            return text
+        return outcome.text
 
-    results = await asyncio.gather(*(one(r) for r in dict.fromkeys(room_ids)))
-    return dict(results)
+    async def post(
+        self,
+        room_ids: Sequence[str],
+        render: Render,
+        *,
+        txn_key: str,
+        msgtype: str = "m.notice",
+        kind: str = "announcement",
+        mentions: list[str] | None = None,
+        extra_content: Mapping[str, Any] | None = None,
+        marker: Mapping[str, Any] | None = None,
+        replaces: Mapping[str, str] | None = None,
+    ) -> dict[str, str | None]:
+        """Render per room language and send to every room in parallel; event id or None per room.
+
+        ``txn_key`` names the cause (e.g. ``reminder:42:1h``): the same key never posts twice.
+        ``marker`` adds fields to the bot's marker; ``replaces`` (room -> event id) makes the
+        post in that room an edit of an earlier one.
+        """
+
+        async def one(room_id: str) -> tuple[str, str | None]:
+            lang = self.rooms.language(room_id)
+            try:
+                text = await render(lang, room_id)
+                content = message_content(
+                    text, msgtype=msgtype, lang=lang, kind=kind, mentions=mentions
+                )
+                if marker:
+                    content[LIAISON_KEY].update(marker)
+                if extra_content:
+                    content.update(extra_content)
+                edited = replaces.get(room_id) if replaces else None
+                if edited is not None:
+                    content = as_edit(content, edited)
+                event_id = await self.matrix.send(
+                    room_id, content, txn_id=txn_id_for(txn_key, room_id)
+                )
+                return room_id, event_id
+            except MatrixError as exc:
+                log.warning("could not post %s to %s: %s", txn_key.split(":")[0], room_id, exc)
+                return room_id, None
+
+        results = await asyncio.gather(*(one(r) for r in dict.fromkeys(room_ids)))
+        return dict(results)
+
+    async def send(
+        self,
+        room_id: str,
+        text: str,
+        *,
+        txn_key: str,
+        kind: str,
+        msgtype: str = "m.notice",
+        mentions: list[str] | None = None,
+    ) -> str | None:
+        """One message already in ``room_id``'s language; its event id, or None if refused."""
+
+        async def fixed(_lang: str, _room_id: str) -> str:
+            return text
+
+        posted = await self.post(
+            [room_id], fixed, txn_key=txn_key, msgtype=msgtype, kind=kind, mentions=mentions
+        )
+        return posted[room_id]
+
+    async def upload_file(
+        self,
+        room_id: str,
+        data: bytes,
+        *,
+        mimetype: str,
+        filename: str,
+        txn_key: str,
+        kind: str,
+        reply_to: str | None = None,
+    ) -> str:
+        """Upload ``data`` and post it in ``room_id`` as a file; the event id (MatrixError if not)."""
+        url = await self.matrix.upload(data, mimetype, filename)
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": filename,
+            "filename": filename,
+            "url": url,
+            "info": {"mimetype": mimetype, "size": len(data)},
+            "m.mentions": {},
+            LIAISON_KEY: {"kind": kind},
+        }
+        if reply_to is not None:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return await self.matrix.send(room_id, content, txn_id=txn_id_for(txn_key, room_id))
+
+
+def as_edit(new: dict[str, Any], edited_event_id: str) -> dict[str, Any]:
+    """``new`` as a replacement (``m.replace``) of the bot's earlier event."""
+    content = dict(new)
+    content["body"] = "* " + new["body"]
+    if "formatted_body" in new:
+        content["formatted_body"] = "* " + new["formatted_body"]
+    content["m.new_content"] = {k: v for k, v in new.items() if k != LIAISON_KEY}
+    content["m.relates_to"] = {"rel_type": "m.replace", "event_id": edited_event_id}
+    return content

@@ -13,12 +13,14 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from bot.core.command import Command, CommandFamily, Permission
-from bot.core.context import CommandContext
+from bot.core.commands import Command, CommandContext, CommandFamily, Permission
 from bot.core.errors import CommandError, PermissionDenied, UsageError
+from bot.core.i18n import Phrasebook
+from bot.core.matrix.client import MatrixClient
 from bot.core.matrix.intake import IncomingEvent
-from bot.services import Services
+from bot.core.rooms import Rooms
 
 log = logging.getLogger(__name__)
 
@@ -101,23 +103,40 @@ def split_words(text: str) -> list[str]:
 class Router:
     """Finds the command, checks the sender may use it, runs it, and answers every outcome."""
 
-    def __init__(self, services: Services, families: list[CommandFamily]) -> None:
-        self.services = services
-        self.families: dict[str, CommandFamily] = {}
+    def __init__(
+        self,
+        rooms: Rooms,
+        phrases: Phrasebook,
+        matrix: MatrixClient,
+        *,
+        admin_power_level: int,
+    ) -> None:
+        self.rooms = rooms
+        self.phrases = phrases
+        self.matrix = matrix
+        self.admin_power_level = admin_power_level
+        self.families: dict[str, CommandFamily[Any]] = {}
         self.aliases: dict[str, str] = {}
-        for family in families:
-            self.families[family.name] = family
-            for alias in family.all_aliases():
-                self.aliases[alias] = family.name
-        services.families = self.families
         self.on_command: Callable[[str, str, float], None] | None = None
 
+    def add(self, family: CommandFamily[Any]) -> None:
+        """Answer ``family``'s commands; ``!help`` lists families in the order they are added."""
+        if family.name in self.families:
+            raise ValueError(f"the command family {family.name} is declared twice")
+        self.families[family.name] = family
+        for alias in family.all_aliases():
+            self.aliases[alias] = family.name
+
+    def family_named(self, word: str) -> CommandFamily[Any] | None:
+        """The family called ``word`` or one of its aliases."""
+        name = self.aliases.get(word, word)
+        return self.families.get(name)
+
     def is_command(self, event: IncomingEvent) -> bool:
-        prefix = self.services.config.bot.command_prefix
         return (
             event.type == "m.room.message"
             and event.msgtype in MESSAGE_TYPES
-            and event.body.lstrip().startswith(prefix)
+            and event.body.lstrip().startswith(self.phrases.prefix)
             and not event.from_liaison
         )
 
@@ -125,13 +144,13 @@ class Router:
         if not self.is_command(event):
             return
         started = time.monotonic()
-        lang = self.services.room_language(event.room_id)
+        lang = self.rooms.language(event.room_id)
         family_name = "?"
         outcome = "ok"
-        ctx = CommandContext(self.services, event, lang, [], "")
+        ctx = CommandContext(event, lang, [], "", self.phrases, self.rooms, self.matrix)
         unreadable: UsageError | None = None
         try:
-            parsed = split_command(event.body, self.services.config.bot.command_prefix)
+            parsed = split_command(event.body, self.phrases.prefix)
         except UsageError as exc:
             parsed, unreadable = None, exc
         if parsed is None and unreadable is None:
@@ -161,7 +180,7 @@ class Router:
                 return
             ctx.args, ctx.rest, ctx.family, ctx.verb = args, rest, family.name, command.verb
             self._check_permission(command, event)
-            await command.handler(ctx)
+            await family.run(command, ctx)
         except UsageError as exc:
             outcome = "usage"
             usage = self._usage_line(ctx)
@@ -203,14 +222,14 @@ class Router:
             if self.on_command is not None:
                 self.on_command(family_name, outcome, elapsed)
 
-    def _check_permission(self, command: Command, event: IncomingEvent) -> None:
-        if self.services.may_use(command.permission, event.room_id, event.sender):
+    def _check_permission(self, command: Command[Any], event: IncomingEvent) -> None:
+        if self.rooms.may_use(command.permission, event.room_id, event.sender):
             return
         if command.permission == Permission.BOT_ADMIN:
             raise PermissionDenied("Only the bot's administrators may use this command.")
         raise PermissionDenied(
             "Only room admins (power level {level} or more) may use this command.",
-            level=self.services.config.bot.admin_power_level,
+            level=self.admin_power_level,
         )
 
     def _usage_line(self, ctx: CommandContext) -> str:
@@ -218,51 +237,49 @@ class Router:
         command = family.commands.get(ctx.verb) if family else None
         if command is None:
             return ""
-        return self.services.config.bot.command_prefix + command.usage
+        return self.phrases.prefix + command.usage
 
     async def _unknown(self, ctx: CommandContext, word: str) -> None:
         names = list(self.families) + list(self.aliases)
-        prefix = self.services.config.bot.command_prefix
         close = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
         if close:
             suggestion = self.aliases.get(close[0], close[0])
             await ctx.reply(
                 "I don't know the command {command}. Did you mean {suggestion}? Type {help} for the list.",
-                command=f"`{prefix}{word}`",
-                suggestion=f"`{prefix}{suggestion}`",
-                help=f"`{prefix}help`",
+                command=self.phrases.command(word),
+                suggestion=self.phrases.command(suggestion),
+                help=self.phrases.command("help"),
             )
         else:
             await ctx.reply(
                 "I don't know the command {command}. Type {help} for the list.",
-                command=f"`{prefix}{word}`",
-                help=f"`{prefix}help`",
+                command=self.phrases.command(word),
+                help=self.phrases.command("help"),
             )
 
     async def _unknown_verb(
-        self, ctx: CommandContext, family: CommandFamily, verb: str | None
+        self, ctx: CommandContext, family: CommandFamily[Any], verb: str | None
     ) -> None:
-        prefix = self.services.config.bot.command_prefix
         verbs = [v for v in family.commands if v]
         if verb is None:
             await ctx.reply(
                 "{family} needs a verb: {verbs}. Type {help} for examples.",
-                family=f"`{prefix}{family.name}`",
+                family=self.phrases.command(family.name),
                 verbs=", ".join(f"`{v}`" for v in verbs),
-                help=f"`{prefix}help {family.name}`",
+                help=self.phrases.command(f"help {family.name}"),
             )
             return
         close = difflib.get_close_matches(verb, verbs, n=1, cutoff=0.5)
         if close:
             await ctx.reply(
                 "I don't know the command {command}. Did you mean {suggestion}? Type {help} for the list.",
-                command=f"`{prefix}{family.name} {verb}`",
-                suggestion=f"`{prefix}{family.name} {close[0]}`",
-                help=f"`{prefix}help {family.name}`",
+                command=self.phrases.command(f"{family.name} {verb}"),
+                suggestion=self.phrases.command(f"{family.name} {close[0]}"),
+                help=self.phrases.command(f"help {family.name}"),
             )
         else:
             await ctx.reply(
                 "I don't know the command {command}. Type {help} for the list.",
-                command=f"`{prefix}{family.name} {verb}`",
-                help=f"`{prefix}help {family.name}`",
+                command=self.phrases.command(f"{family.name} {verb}"),
+                help=self.phrases.command(f"help {family.name}"),
             )

@@ -24,6 +24,14 @@ class WebServer:
     ) -> None:
         self.app.router.add_get(path, handler)
 
+    def add_route(
+        self,
+        method: str,
+        path: str,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> None:
+        self.app.router.add_route(method, path, handler)
+
     @property
     def base_url(self) -> str:
         """Where members reach us: the configured public URL, else the bound address."""

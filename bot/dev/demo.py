@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, LoginResponse, RoomCreateResponse, RoomSendResponse
-
 from bot.app import Application
-from bot.core.config import from_dict
+from bot.core.config import MatrixConfig, from_dict
+from bot.core.matrix.client import MatrixClient, txn_id_for
 from bot.dev.devserver import apertium as apertium_server
 from bot.dev.devserver.synapse import LocalSynapse
 
@@ -47,6 +47,7 @@ DEMO_ROOMS = (
         ("!relay link mujawara en", "!relay glossary add Mujawara"),
     ),
 )
+_GATHERING_ID = re.compile(r"`([a-z0-9]{4,6})`")
 SAMPLE_GATHERING = (
     "!event add General assembly | next friday 7pm | Mujawara Tunis | kind: meeting | capacity: 40"
 )
@@ -80,7 +81,7 @@ async def run_demo(
     hs = LocalSynapse(data_dir / "synapse")
     apy = apertium_server.LocalApertium() if apertium_server.available() else None
     app: Application | None = None
-    demo_client: AsyncClient | None = None
+    demo_client: MatrixClient | None = None
     try:
         await hs.start()
         if apy is not None:
@@ -108,18 +109,25 @@ async def run_demo(
             environ={},
         )
         app = Application(config)
-        await app.start()
+        await app.runtime.start()
         await asyncio.wait_for(app.ready.wait(), timeout=60)
 
-        demo_client = AsyncClient(hs.url, demo_user)
-        login = await demo_client.login(state["demo_password"], device_name="liaison-demo")
-        if not isinstance(login, LoginResponse):
-            raise RuntimeError(f"demo user could not log in: {login}")
+        demo_client = MatrixClient(
+            MatrixConfig(
+                homeserver=hs.url,
+                user_id=demo_user,
+                password=state["demo_password"],
+                device_name="liaison-demo",
+                encryption=False,
+            ),
+            data_dir / "demo-member",
+        )
+        await demo_client.login()
         await _set_up_rooms(demo_client, app, bot_user, state)
         _save_state(state_path, state)
         if "gathering" not in state:
             state["gathering"] = await _announce_sample_gathering(
-                demo_client, app, state["rooms"]["en"]["room_id"]
+                demo_client, state["rooms"]["en"]["room_id"]
             )
             _save_state(state_path, state)
         _print_banner(hs, demo_user, state, app)
@@ -137,45 +145,48 @@ async def run_demo(
 
 
 async def _set_up_rooms(
-    client: AsyncClient, app: Application, bot_user: str, state: dict[str, Any]
+    client: MatrixClient, app: Application, bot_user: str, state: dict[str, Any]
 ) -> None:
     """Create the demo rooms once; the demo user (a bot admin) configures them by command."""
     for room in DEMO_ROOMS:
         if room.key in state["rooms"]:
             continue
-        created = await client.room_create(name=room.name, invite=[bot_user])
-        if not isinstance(created, RoomCreateResponse):
-            raise RuntimeError(f"could not create the demo room {room.name}: {created}")
-        await _wait_until_joined(app, created.room_id)
+        room_id = await client.create_room(room.name, invite=[bot_user])
+        await _wait_until_joined(app, room_id)
         for command in (f"!room lang {room.language}", *room.setup):
-            await _send(client, created.room_id, command)
-        state["rooms"][room.key] = {"room_id": created.room_id, "name": room.name}
+            await _send(client, room_id, command)
+        state["rooms"][room.key] = {"room_id": room_id, "name": room.name}
 
 
-async def _send(client: AsyncClient, room_id: str, body: str) -> str:
-    sent = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
-    if not isinstance(sent, RoomSendResponse):
-        raise RuntimeError(f"could not send a demo command: {sent}")
-    return str(sent.event_id)
+async def _send(client: MatrixClient, room_id: str, body: str) -> str:
+    content = {"msgtype": "m.text", "body": body}
+    return await client.send(room_id, content, txn_id=txn_id_for("demo", room_id, body))
 
 
-async def _announce_sample_gathering(client: AsyncClient, app: Application, room_id: str) -> str:
-    """One sample gathering, created and announced by command like a member would."""
-    from bot.gatherings import store as gatherings
-
+async def _announce_sample_gathering(client: MatrixClient, room_id: str) -> str:
+    """One sample gathering, created and announced by command like a member would: the id is
+    read from the bot's answer, as a member reads it."""
+    since: str | None = None
+    since = (await client.sync(since, timeout_ms=0)).next_batch
     command_id = await _send(client, room_id, SAMPLE_GATHERING)
     async with asyncio.timeout(60):
-        while (gathering := gatherings.by_command(app.db, command_id)) is None:
-            # the demo user's own sync is the signal that the bot has answered
-            await client.sync(timeout=1000)
-    await _send(client, room_id, f"!event announce {gathering.id}")
-    return gathering.id
+        while True:
+            batch = await client.sync(since, timeout_ms=5000)
+            since = batch.next_batch
+            for event in batch.timelines.get(room_id, []):
+                content = event.get("content") or {}
+                replied = (content.get("m.relates_to") or {}).get("m.in_reply_to") or {}
+                found = _GATHERING_ID.search(str(content.get("body", "")))
+                if replied.get("event_id") == command_id and found:
+                    await _send(client, room_id, f"!event announce {found.group(1)}")
+                    return found.group(1)
 
 
 async def _wait_until_joined(app: Application, room_id: str, timeout: float = 30) -> None:
     """The bot joins on its next sync after the invite; give it a bounded moment."""
-    async with asyncio.timeout(timeout), app.sync_state:
-        await app.sync_state.wait_for(lambda: app.matrix.is_joined(room_id))
+    sync = app.runtime.sync
+    async with asyncio.timeout(timeout), sync.state:
+        await sync.state.wait_for(lambda: app.matrix.is_joined(room_id))
 
 
 def _print_banner(

@@ -8,8 +8,6 @@ Field names, kinds and answers are accepted in English, French and Spanish, with
 from __future__ import annotations
 
 import re
-import secrets
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
+from bot.core.text.forms import aliases, clean_id, fold, parse_capacity, parse_edit, parse_form
 from bot.core.time.parse import (
     TimeParseError,
     parse_datetime,
@@ -28,35 +27,7 @@ from bot.core.time.parse import (
 )
 from bot.core.time.recurrence import Recurrence
 
-# No 0/o, 1/l/i: ids are read aloud and typed on phones.
-ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
-ID_LENGTH = 4
-
-
-def new_id(taken: Callable[[str], bool], length: int = ID_LENGTH) -> str:
-    """A short random id not yet ``taken``; grows by one character if the space gets crowded."""
-    for attempt in range(40):
-        size = length + attempt // 20
-        candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(size))
-        if not taken(candidate):
-            return candidate
-    raise RuntimeError("no free id found")
-
-
-def clean_id(text: str) -> str:
-    return text.strip().lstrip("#").lower()
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
-
-
-def _aliases(table: dict[str, str]) -> dict[str, str]:
-    return {fold(word): key for key, words in table.items() for word in words.split("|")}
-
-
-FIELD_ALIASES = _aliases(
+FIELD_ALIASES = aliases(
     {
         "title": "title|titre|titulo|name|nom|nombre|عنوان|العنوان",
         "start": "when|start|date|starts|quand|debut|date de debut|cuando|inicio|fecha|متى|الموعد|البداية",
@@ -86,7 +57,7 @@ KIND_LABELS = {
     "action": N_("action"),
     "other": N_("other"),
 }
-KIND_ALIASES = _aliases(
+KIND_ALIASES = aliases(
     {
         "meeting": "meeting|meetings|assembly|call|reunion|assemblee|asamblea|encuentro|rencontre|اجتماع|لقاء",
         "festival": "festival|festivals|fest|fete|fiesta|مهرجان",
@@ -97,7 +68,7 @@ KIND_ALIASES = _aliases(
     }
 )
 
-ANSWERS = _aliases(
+ANSWERS = aliases(
     {
         "yes": "yes|y|going|go|oui|si|voy|j'y vais|نعم|سأحضر|✅|👍|✔",
         "maybe": "maybe|perhaps|peut-etre|peutetre|pe|quizas|quiza|tal vez|talvez|ربما|🤔|❓",
@@ -109,7 +80,6 @@ REACTIONS = {"yes": "✅", "maybe": "🤔", "no": "❌"}
 
 _ONLINE = re.compile(r"^(online|en ligne|en linea|en línea|visio|virtual)\b", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+")
-_FIELD_LINE = re.compile(r"^\s*([^\W\d][\w' \-]{0,30}?)\s*:\s*(.*)$", re.UNICODE)
 
 
 def answer_for(word: str) -> str | None:
@@ -124,82 +94,6 @@ def kind_for(word: str) -> str | None:
 
 def field_for(word: str) -> str | None:
     return FIELD_ALIASES.get(fold(word))
-
-
-PLACE_FIELD_ALIASES = _aliases(
-    {
-        "name": "name|nom|nombre|title|titre",
-        "city": "city|town|ville|ciudad|المدينة",
-        "country": "country|pays|pais|البلد",
-        "languages": "languages|language|langs|lang|langues|langue|idiomas|idioma|lenguas|اللغات|اللغة",
-        "capacity": "capacity|max|capacite|jauge|capacidad|cupo|plazas",
-        "accessibility": "accessibility|access|accessibilite|acces|accesibilidad|acceso",
-        "contact": "contact|contacto|contacts",
-    }
-)
-PLACE_POSITIONAL = ("name", "city", "country")
-
-
-def _split_field(text: str, aliases: dict[str, str] = FIELD_ALIASES) -> tuple[str, str] | None:
-    match = _FIELD_LINE.match(text)
-    if not match:
-        return None
-    name = aliases.get(fold(match[1]))
-    if name is None:
-        return None
-    return name, match[2].strip()
-
-
-def _put(fields: dict[str, str], name: str, value: str) -> None:
-    if name in fields:
-        raise UsageError("The field {field} is given twice.", field=f"`{name}`")
-    fields[name] = value
-
-
-def parse_form(
-    text: str,
-    aliases: dict[str, str] = FIELD_ALIASES,
-    positional: tuple[str, ...] = POSITIONAL,
-) -> dict[str, str]:
-    """Raw field values by canonical name, from either form; UsageError for what is unclear."""
-    fields: dict[str, str] = {}
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    if not lines:
-        return fields
-    one_line = len(lines) == 1 and ("|" in lines[0] or _split_field(lines[0], aliases) is None)
-    if one_line:
-        parts = [p.strip() for p in lines[0].split("|")]
-        position = 0
-        for part in parts:
-            if not part:
-                continue
-            named = _split_field(part, aliases)
-            if named is not None:
-                _put(fields, *named)
-                continue
-            while position < len(positional) and positional[position] in fields:
-                position += 1
-            if position >= len(positional):
-                raise UsageError(
-                    "I did not understand {part}: after the first parts ({fields}), write `field: value`.",
-                    part=f"`{part}`",
-                    fields=" | ".join(positional),
-                )
-            fields[positional[position]] = part
-            position += 1
-        return fields
-    for index, line in enumerate(lines):
-        named = _split_field(line, aliases)
-        if named is not None:
-            _put(fields, *named)
-        elif index == 0:
-            fields[positional[0]] = line
-        else:
-            raise UsageError(
-                "I did not understand the line {line}: write one `field: value` per line.",
-                line=f"`{line}`",
-            )
-    return fields
 
 
 # --- from raw text to values ------------------------------------------------------------------
@@ -254,18 +148,6 @@ def parse_leads(text: str) -> str:
         except TimeParseError as exc:
             raise time_error(exc) from None
     return ",".join(str(s) for s in sorted(set(seconds), reverse=True))
-
-
-def parse_capacity(text: str) -> int | None:
-    cleaned = text.strip()
-    if fold(cleaned) in {"none", "unlimited", "illimite", "ilimitado", "-", ""}:
-        return None
-    if not cleaned.isdigit() or int(cleaned) < 1:
-        raise CommandError(
-            "The capacity must be a whole number of people, such as 30 (you wrote {value}). Nothing was changed.",
-            value=f"`{text}`",
-        )
-    return int(cleaned)
 
 
 def parse_kind(text: str) -> str:
@@ -402,31 +284,11 @@ def _end(text: str, start: datetime, *, lang: str, tz: ZoneInfo) -> datetime:
     return end
 
 
-def parse_edit(text: str, aliases: dict[str, str] = FIELD_ALIASES) -> dict[str, str]:
-    """``<field> <value>`` on one line, or ``field: value`` lines."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    known = ", ".join(f"`{name}`" for name in dict.fromkeys(aliases.values()))
-    if not lines:
-        raise UsageError(
-            "Say which field to change and its new value. Fields: {fields}.", fields=known
-        )
-    if len(lines) == 1 and _split_field(lines[0], aliases) is None:
-        name, _, value = lines[0].partition(" ")
-        canonical = aliases.get(fold(name.rstrip(":")))
-        if canonical is None:
-            raise UsageError(
-                "I don't know the field {field}. Fields: {fields}.",
-                field=f"`{name}`",
-                fields=known,
-            )
-        return {canonical: value.strip()}
-    fields: dict[str, str] = {}
-    for line in lines:
-        named = _split_field(line, aliases)
-        if named is None:
-            raise UsageError(
-                "I did not understand the line {line}: write one `field: value` per line.",
-                line=f"`{line}`",
-            )
-        _put(fields, *named)
-    return fields
+def parse_gathering(text: str) -> dict[str, str]:
+    """The raw fields of a new gathering (``title | when | place | field: value``)."""
+    return parse_form(text, FIELD_ALIASES, POSITIONAL)
+
+
+def parse_changes(text: str) -> dict[str, str]:
+    """The fields of ``!event edit``: ``<field> <value>`` or ``field: value`` lines."""
+    return parse_edit(text, FIELD_ALIASES)

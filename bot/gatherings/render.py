@@ -168,7 +168,7 @@ def details(view: View, answers: list[Rsvp], t: Text) -> str:
     return "\n".join(lines)
 
 
-def announcement(view: View, t: Text, prefix: str) -> str:
+def announcement(view: View, t: Text, command: Callable[[str], str]) -> str:
     """The post members react to."""
     g = view.gathering
     lines = []
@@ -201,7 +201,7 @@ def announcement(view: View, t: Text, prefix: str) -> str:
             yes=REACTIONS["yes"],
             maybe=REACTIONS["maybe"],
             no=REACTIONS["no"],
-            command=f"`{prefix}event rsvp {g.id} yes`",
+            command=command(f"event rsvp {g.id} yes"),
         )
     )
     return "\n".join(lines)

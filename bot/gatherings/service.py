@@ -9,29 +9,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.core.broadcast import translate_text
-from bot.core.matrix.client import LIAISON_KEY, MatrixError, txn_id_for
-from bot.core.matrix.intake import IncomingEvent, Listener
-from bot.core.storage.database import iso, utcnow
-from bot.core.text.markdown import message_content
+from bot.core.broadcast import Broadcaster, Render
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import Phrasebook
+from bot.core.matrix.client import MatrixClient, txn_id_for
+from bot.core.matrix.intake import IncomingEvent
+from bot.core.rooms import Rooms
+from bot.core.scheduler import Scheduler
+from bot.core.storage.database import Database, iso, utcnow
+from bot.core.text.forms import clean_id, fold, new_id
 from bot.core.time.parse import parse_duration
-from bot.core.time.recurrence import Recurrence
-from bot.gatherings import ics, render, store
-from bot.gatherings.forms import REACTIONS, answer_for, new_id
+from bot.core.time.recurrence import Recurrence, local_to_utc, utc_to_local_naive
+from bot.core.web import WebServer
+from bot.gatherings import forms, ics, render, store
+from bot.gatherings.forms import REACTIONS, answer_for
 from bot.gatherings.store import Gathering, Reminder, Rsvp
-from bot.places import store as places
-from bot.services import Services
+from bot.places.service import Places
+from bot.places.store import Place
+from bot.relay.groups import RelayGroups
 
 log = logging.getLogger(__name__)
 
 FEED_PATH = "/calendar/{token}.ics"
+_WEEK = {"week", "semaine", "semana", "this-week"}
+_MONTH = {"month", "mois", "mes", "this-month"}
+_FILLER = {"this", "cette", "ce", "este", "esta", "the", "la", "le", "el"}
 # How far back the feed reaches, so a calendar keeps what just happened.
 FEED_HISTORY = timedelta(days=30)
 
@@ -46,56 +56,51 @@ class Scope:
 
 
 class Gatherings:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(
+        self,
+        db: Database,
+        rooms: Rooms,
+        phrases: Phrasebook,
+        broadcast: Broadcaster,
+        matrix: MatrixClient,
+        scheduler: Scheduler,
+        groups: RelayGroups,
+        places: Places,
+        web: WebServer | None,
+        *,
+        reminder_leads: Sequence[str],
+        calendar_domain: str,
+    ) -> None:
+        self.db = db
+        self.rooms = rooms
+        self.phrases = phrases
+        self.broadcast = broadcast
+        self.matrix = matrix
+        self.scheduler = scheduler
+        self.groups = groups
+        self.places = places
+        self.web = web
+        self.reminder_leads = tuple(reminder_leads)
+        self.calendar_domain = calendar_domain
 
     # ---- small helpers ------------------------------------------------------------------
 
-    @property
-    def db(self) -> Any:
-        return self.services.db
-
     def text(self, lang: str) -> render.Text:
-        def t(message: str, **params: Any) -> str:
-            return self.services.text(lang, message, **params)
-
-        return t
-
-    def room_lang(self, room_id: str) -> str:
-        link = self._room_link(room_id)
-        if link is not None and link.language:
-            return str(link.language)
-        return self.services.room_language(room_id)
-
-    def _room_link(self, room_id: str) -> Any:
-        try:
-            from bot.relay.store import room_link
-        except ImportError:  # the relay feature is not installed
-            return None
-        return room_link(self.db, room_id)
+        return self.phrases.translator(lang)
 
     def scope(self, room_id: str) -> Scope:
         """The room's relay group (rooms that receive, not paused), else the room alone."""
-        link = self._room_link(room_id)
-        if link is None:
+        audience = self.groups.audience(room_id)
+        if audience is None:
             return Scope(f"room:{room_id}", [room_id], [])
-        from bot.relay.store import glossary, group_rooms
-
-        rooms = [
-            r.room_id
-            for r in group_rooms(self.db, link.group)
-            if r.room_id == room_id or (not r.paused and r.mode in ("two-way", "receive"))
-        ]
-        return Scope(f"group:{link.group}", rooms, list(glossary(self.db, link.group)))
+        return Scope(f"group:{audience.group}", audience.room_ids, audience.glossary)
 
     def may_manage(self, gathering: Gathering, user_id: str) -> bool:
         """The creator, an admin of the room it was created in, or a bot admin."""
-        return user_id == gathering.creator or self.services.is_room_admin(
-            gathering.room_id, user_id
-        )
+        return user_id == gathering.creator or self.rooms.is_room_admin(gathering.room_id, user_id)
 
-    def place_of(self, gathering: Gathering) -> places.Place | None:
-        return places.get(self.db, gathering.place_id) if gathering.place_id else None
+    def place_of(self, gathering: Gathering) -> Place | None:
+        return self.places.get(gathering.place_id) if gathering.place_id else None
 
     async def view(
         self, gathering: Gathering, room_id: str, lang: str, glossary: list[str] | None = None
@@ -103,10 +108,8 @@ class Gatherings:
         """The gathering as ``room_id`` sees it: member-written text translated to ``lang``."""
         terms = glossary if glossary is not None else self.scope(gathering.room_id).glossary
         title, description = await asyncio.gather(
-            translate_text(self.services, gathering.title, gathering.lang, lang, glossary=terms),
-            translate_text(
-                self.services, gathering.description, gathering.lang, lang, glossary=terms
-            ),
+            self.broadcast.translate(gathering.title, gathering.lang, lang, glossary=terms),
+            self.broadcast.translate(gathering.description, gathering.lang, lang, glossary=terms),
         )
         place = self.place_of(gathering)
         return render.View(
@@ -114,19 +117,231 @@ class Gatherings:
             title=title,
             description=description,
             place=place,
-            room_tz=self.services.room_timezone(room_id),
+            room_tz=self.rooms.timezone(room_id),
             lang=lang,
-            show_contact=place is not None and places.registered_in(self.db, place.id, room_id),
+            show_contact=place is not None and self.places.registered_in(place.id, room_id),
         )
 
     def leads(self, gathering: Gathering) -> list[int]:
         if gathering.reminder_leads is not None:
             return [int(s) for s in gathering.reminder_leads.split(",") if s]
-        seconds = {
-            int(parse_duration(lead).total_seconds())
-            for lead in self.services.config.events.reminder_leads
-        }
+        seconds = {int(parse_duration(lead).total_seconds()) for lead in self.reminder_leads}
         return sorted(seconds, reverse=True)
+
+    # ---- what members ask through !event --------------------------------------------------
+
+    def find(self, word: str | None) -> Gathering:
+        if not word:
+            raise UsageError("Give the gathering's id, such as {example}.", example="`k3m9`")
+        gathering = store.get(self.db, clean_id(word))
+        if gathering is None:
+            raise CommandError(
+                "I know no gathering with the id {id}. {list} shows the upcoming ones.",
+                id=f"`{word}`",
+                list=self.phrases.command("event list"),
+            )
+        return gathering
+
+    def _require_manager(self, gathering: Gathering, user_id: str) -> None:
+        if not self.may_manage(gathering, user_id):
+            raise CommandError(
+                "Only the person who created {id} or an admin of the room where it was created may change it. Nothing was changed.",
+                id=f"`{gathering.id}`",
+            )
+
+    def _resolve(
+        self, fields: dict[str, str], *, lang: str, zone: ZoneInfo, current: Gathering | None
+    ) -> forms.Resolved:
+        return forms.resolve(
+            fields,
+            lang=lang,
+            default_tz=zone,
+            now=utcnow(),
+            place_exists=self.places.exists,
+            current_start=current.starts_at if current else None,
+            current_end=current.ends_at if current else None,
+        )
+
+    def add(
+        self, *, command_event_id: str, room_id: str, creator: str, lang: str, text: str
+    ) -> Gathering:
+        """A new gathering from the member's form; a replayed command returns the first one."""
+        existing = store.by_command(self.db, command_event_id)
+        if existing is not None:  # the same command handled again after a restart
+            return existing
+        fields = forms.parse_gathering(text)
+        if "title" not in fields:
+            raise UsageError("A gathering needs a title.")
+        if "start" not in fields:
+            raise UsageError(
+                "A gathering needs a date: put it after the title, separated by |, or on a line `when: ...`."
+            )
+        room_zone = self.rooms.timezone(room_id)
+        resolved = self._resolve(fields, lang=lang, zone=room_zone, current=None)
+        values: dict[str, Any] = {"tz": room_zone.key, **resolved.values}
+        gathering, _created = self.create(
+            command_event_id=command_event_id,
+            room_id=room_id,
+            creator=creator,
+            lang=lang,
+            values=values,
+        )
+        return gathering
+
+    async def card(self, gathering: Gathering, room_id: str, lang: str) -> str:
+        """The full card, as ``room_id`` reads it."""
+        view = await self.view(gathering, room_id, lang)
+        return render.details(view, store.rsvps(self.db, gathering.id), self.text(lang))
+
+    async def upcoming(self, room_id: str, lang: str, words: list[str]) -> list[render.View]:
+        """Gatherings seen in the room's scope, filtered by kind, period and place words."""
+        now = utcnow()
+        room_zone = self.rooms.timezone(room_id)
+        kinds: set[str] = set()
+        until: datetime | None = None
+        places_words: list[str] = []
+        for word in words:
+            folded = fold(word)
+            if folded in _FILLER:
+                continue
+            if (kind := forms.kind_for(word)) is not None:
+                kinds.add(kind)
+            elif folded in _WEEK:
+                today = utc_to_local_naive(now, room_zone).date()
+                end = today + timedelta(days=7 - today.weekday())
+                until = local_to_utc(datetime.combine(end, datetime.min.time()), room_zone)
+            elif folded in _MONTH:
+                today = utc_to_local_naive(now, room_zone).date()
+                first_next = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+                until = local_to_utc(datetime.combine(first_next, datetime.min.time()), room_zone)
+            else:
+                places_words.append(folded)
+        scope = self.scope(room_id)
+        found = [
+            g
+            for g in store.visible_in(self.db, scope.room_ids, now)
+            if not g.cancelled
+            and (not kinds or g.kind in kinds)
+            and (until is None or g.starts_at < until)
+            and all(word in self._locality(g) for word in places_words)
+        ][:25]
+        return list(
+            await asyncio.gather(*(self.view(g, room_id, lang, scope.glossary) for g in found))
+        )
+
+    def _locality(self, gathering: Gathering) -> str:
+        place = self.place_of(gathering)
+        parts = [gathering.place, gathering.city, gathering.country]
+        if place is not None:
+            parts += [place.name, place.city, place.country]
+        return fold(" ".join(p for p in parts if p))
+
+    async def change(
+        self, word: str | None, user_id: str, text: str, *, lang: str, cause: str
+    ) -> Gathering:
+        """``!event edit``: fields changed by the creator or a room admin."""
+        gathering = self.find(word)
+        self._require_manager(gathering, user_id)
+        if gathering.cancelled:
+            raise CommandError("{id} is cancelled; it cannot be changed.", id=f"`{gathering.id}`")
+        fields = forms.parse_changes(text)
+        zone = ZoneInfo(gathering.tz)
+        values = dict(self._resolve(fields, lang=lang, zone=zone, current=gathering).values)
+        if "tz" in values and "starts_at" not in values:
+            # a corrected zone keeps the wall-clock time members agreed on
+            new_zone = ZoneInfo(str(values["tz"]))
+            moved = local_to_utc(utc_to_local_naive(gathering.starts_at, zone), new_zone)
+            values["starts_at"] = moved
+            if gathering.ends_at is not None:
+                values["ends_at"] = local_to_utc(
+                    utc_to_local_naive(gathering.ends_at, zone), new_zone
+                )
+            if moved <= utcnow():
+                raise CommandError(
+                    "In {zone} that start would be in the past. Nothing was changed.",
+                    zone=f"`{new_zone.key}`",
+                )
+        if "title" in values and not values["title"]:
+            raise UsageError("A gathering needs a title.")
+        if not values:
+            raise UsageError("Say which field to change and its new value.")
+        return await self.edit(gathering, values, cause)
+
+    async def cancel_for(
+        self, word: str | None, user_id: str, cause: str
+    ) -> tuple[Gathering, bool]:
+        """(the gathering, whether this call cancelled it: False if it already was)."""
+        gathering = self.find(word)
+        self._require_manager(gathering, user_id)
+        if gathering.cancelled:
+            return gathering, False
+        return await self.cancel(gathering, cause), True
+
+    async def announce_for(
+        self, word: str | None, room_id: str, user_id: str
+    ) -> tuple[Gathering, int]:
+        """Announce from ``room_id``; (the gathering, rooms where it now is announced)."""
+        gathering = self.find(word)
+        if not (self.may_manage(gathering, user_id) or self.rooms.is_room_admin(room_id, user_id)):
+            raise CommandError(
+                "Only the person who created {id} or a room admin may announce it.",
+                id=f"`{gathering.id}`",
+            )
+        if gathering.cancelled:
+            raise CommandError("{id} is cancelled; it cannot be announced.", id=f"`{gathering.id}`")
+        posted = await self.announce(gathering, room_id)
+        return gathering, len([room for room, event_id in posted.items() if event_id])
+
+    async def rsvp(
+        self, word: str | None, answer_words: str, user_id: str, room_id: str, *, cause: str
+    ) -> tuple[Gathering, Rsvp, str]:
+        """``!event rsvp``: (the gathering, the member's answer now, the answer understood)."""
+        gathering = self.find(word)
+        answer = answer_for(answer_words)
+        if answer is None:
+            raise UsageError(
+                "I did not understand {answer}: answer yes, maybe or no.",
+                answer=f"`{answer_words}`",
+            )
+        if gathering.cancelled:
+            raise CommandError("{id} is cancelled.", id=f"`{gathering.id}`")
+        if (gathering.ends_at or gathering.starts_at) < utcnow():
+            raise CommandError("{id} is already over.", id=f"`{gathering.id}`")
+        current = await self.answer(gathering, user_id, room_id, answer, cause=cause)
+        return gathering, current, answer
+
+    def counts_line(self, gathering: Gathering, lang: str) -> str:
+        return render.counts_line(gathering, store.rsvps(self.db, gathering.id), self.text(lang))
+
+    def who(
+        self, word: str | None, user_id: str, room_id: str
+    ) -> tuple[Gathering, dict[str, list[str]]]:
+        """Who answered what ("yes", "maybe", "waiting", "no"), as names to show in ``room_id``."""
+        gathering = self.find(word)
+        if not (self.may_manage(gathering, user_id) or self.rooms.is_room_admin(room_id, user_id)):
+            raise CommandError(
+                "Only the person who created {id} and room admins may see who answered.",
+                id=f"`{gathering.id}`",
+            )
+        groups: dict[str, list[str]] = {"yes": [], "maybe": [], "waiting": [], "no": []}
+        for r in store.rsvps(self.db, gathering.id):
+            key = "waiting" if r.answer == "yes" and r.waiting else r.answer
+            name = self.matrix.display_name(r.room_id, r.user_id)
+            groups.setdefault(key, []).append(f"{name} ({r.user_id})")
+        return gathering, groups
+
+    async def send_ics(self, word: str | None, room_id: str, reply_to: str) -> None:
+        """Upload the gathering as an ``.ics`` file in reply to the command."""
+        gathering = self.find(word)
+        await self.broadcast.upload_file(
+            room_id,
+            self.ics_for(gathering),
+            mimetype="text/calendar",
+            filename=f"{gathering.id}.ics",
+            txn_key=f"gathering-ics:{reply_to}",
+            kind="gathering-ics",
+            reply_to=reply_to,
+        )
 
     # ---- creating and changing --------------------------------------------------------------
 
@@ -178,7 +393,7 @@ class Gatherings:
         updated = store.update(self.db, gathering.id, **values)
         if timing:
             for reminder_id in store.drop_pending_reminders(self.db, gathering.id):
-                self.services.scheduler.cancel(f"gathering-reminder:{reminder_id}")
+                self.scheduler.cancel(f"gathering-reminder:{reminder_id}")
             self.plan(updated)
         if "capacity" in values:
             promoted = store.promote(self.db, updated.id, updated.capacity)
@@ -190,8 +405,8 @@ class Gatherings:
     async def cancel(self, gathering: Gathering, cause: str) -> Gathering:
         cancelled = store.cancel(self.db, gathering.id)
         for item in store.reminders_of(self.db, gathering.id):
-            self.services.scheduler.cancel(f"gathering-reminder:{item.id}")
-        self.services.scheduler.cancel(f"gathering-roll:{gathering.id}")
+            self.scheduler.cancel(f"gathering-reminder:{item.id}")
+        self.scheduler.cancel(f"gathering-roll:{gathering.id}")
         await self.refresh_posts(cancelled)
         await self.notify_answered(cancelled, cause, cancelled=True)
         return cancelled
@@ -206,60 +421,45 @@ class Gatherings:
         scope = self.scope(room_id)
         already = {p.room_id: p.event_id for p in store.posts(self.db, gathering.id)}
         targets = [r for r in dict.fromkeys([room_id, *scope.room_ids]) if r not in already]
-        prefix = self.services.config.bot.command_prefix
-
-        async def one(target: str) -> tuple[str, str | None]:
-            lang = self.room_lang(target)
-            view = await self.view(gathering, target, lang, scope.glossary)
-            text = render.announcement(view, self.text(lang), prefix)
-            content = message_content(text, lang=lang, kind="announcement")
-            content[LIAISON_KEY]["gathering"] = gathering.id
-            try:
-                event_id = await self.services.matrix.send(
-                    target, content, txn_id=txn_id_for("announce", gathering.id, target)
-                )
-            except MatrixError as exc:
-                log.warning("could not announce %s in %s: %s", gathering.id, target, exc)
-                return target, None
-            store.add_post(self.db, gathering.id, target, event_id, lang)
+        posted = await self.broadcast.post(
+            targets,
+            self._announcement(gathering, scope.glossary),
+            txn_key=f"announce:{gathering.id}",
+            marker={"gathering": gathering.id},
+        )
+        for target, event_id in posted.items():
+            if event_id is None:
+                continue
+            store.add_post(self.db, gathering.id, target, event_id, self.rooms.language(target))
             for key in REACTIONS.values():
                 reaction = {
                     "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}
                 }
-                self.services.matrix.enqueue(
+                self.matrix.enqueue(
                     target,
                     reaction,
                     txn_id=txn_id_for("announce-react", event_id, key),
                     event_type="m.reaction",
                 )
-            return target, event_id
+        return {**already, **posted}
 
-        results = dict(await asyncio.gather(*(one(r) for r in targets)))
-        return {**already, **results}
+    def _announcement(self, gathering: Gathering, glossary: list[str]) -> Render:
+        async def text(lang: str, room_id: str) -> str:
+            view = await self.view(gathering, room_id, lang, glossary)
+            return render.announcement(view, self.text(lang), self.phrases.command)
+
+        return text
 
     async def refresh_posts(self, gathering: Gathering) -> None:
         """Replace every posted copy (``m.replace``) with the current text."""
-        prefix = self.services.config.bot.command_prefix
-        glossary = self.scope(gathering.room_id).glossary
-
-        async def one(post: store.Post) -> None:
-            lang = self.room_lang(post.room_id)
-            view = await self.view(gathering, post.room_id, lang, glossary)
-            text = render.announcement(view, self.text(lang), prefix)
-            new = message_content(text, lang=lang, kind="announcement")
-            new[LIAISON_KEY]["gathering"] = gathering.id
-            content = dict(new)
-            content["body"] = "* " + new["body"]
-            content["formatted_body"] = "* " + new["formatted_body"]
-            content["m.new_content"] = {k: v for k, v in new.items() if k != LIAISON_KEY}
-            content["m.relates_to"] = {"rel_type": "m.replace", "event_id": post.event_id}
-            txn = txn_id_for("announce-edit", gathering.id, str(gathering.revision), post.room_id)
-            try:
-                await self.services.matrix.send(post.room_id, content, txn_id=txn)
-            except MatrixError as exc:
-                log.warning("could not edit the announcement in %s: %s", post.room_id, exc)
-
-        await asyncio.gather(*(one(p) for p in store.posts(self.db, gathering.id)))
+        posts = {p.room_id: p.event_id for p in store.posts(self.db, gathering.id)}
+        await self.broadcast.post(
+            list(posts),
+            self._announcement(gathering, self.scope(gathering.room_id).glossary),
+            txn_key=f"announce-edit:{gathering.id}:{gathering.revision}",
+            marker={"gathering": gathering.id},
+            replaces=posts,
+        )
 
     async def notify_answered(self, gathering: Gathering, cause: str, *, cancelled: bool) -> None:
         """Mention everyone who answered yes or maybe, in the room they answered from."""
@@ -269,19 +469,18 @@ class Gatherings:
                 by_room.setdefault(answer.room_id, []).append(answer.user_id)
 
         async def one(room_id: str, users: list[str]) -> None:
-            lang = self.room_lang(room_id)
-            t = self.text(lang)
-            view = await self.view(gathering, room_id, lang)
-            names = ", ".join(self.services.matrix.display_name(room_id, u) for u in users)
-            if cancelled:
-                text = t(
-                    "{names}: {title} ({id}) is cancelled.",
-                    names=names,
-                    title=f"**{view.title}**",
-                    id=f"`{gathering.id}`",
-                )
-            else:
-                text = t(
+            async def text(lang: str, room_id: str) -> str:
+                t = self.text(lang)
+                view = await self.view(gathering, room_id, lang)
+                names = ", ".join(self.matrix.display_name(room_id, u) for u in users)
+                if cancelled:
+                    return t(
+                        "{names}: {title} ({id}) is cancelled.",
+                        names=names,
+                        title=f"**{view.title}**",
+                        id=f"`{gathering.id}`",
+                    )
+                said = t(
                     "{names}: {title} ({id}) has changed. Now: {when}",
                     names=names,
                     title=f"**{view.title}**",
@@ -289,14 +488,15 @@ class Gatherings:
                     when=render.when_line(gathering, view.room_tz, lang, t),
                 )
                 where = render.place_line(gathering, view.place, t, show_contact=view.show_contact)
-                if where:
-                    text += "\n📍 " + where
-            content = message_content(text, lang=lang, kind="gathering-change", mentions=users)
-            txn = txn_id_for("gathering-change", gathering.id, str(gathering.revision), room_id)
-            try:
-                await self.services.matrix.send(room_id, content, txn_id=txn)
-            except MatrixError as exc:
-                log.warning("could not tell %s about %s: %s", room_id, gathering.id, exc)
+                return said + ("\n📍 " + where if where else "")
+
+            await self.broadcast.post(
+                [room_id],
+                text,
+                txn_key=f"gathering-change:{gathering.id}:{gathering.revision}",
+                kind="gathering-change",
+                mentions=users,
+            )
 
         await asyncio.gather(*(one(r, u) for r, u in by_room.items()))
 
@@ -330,35 +530,38 @@ class Gatherings:
 
     async def _tell_promoted(self, gathering: Gathering, promoted: list[Rsvp], cause: str) -> None:
         for rsvp in promoted:
-            lang = self.room_lang(rsvp.room_id)
-            view = await self.view(gathering, rsvp.room_id, lang)
-            text = self.text(lang)(
+            await self._tell_one(
+                gathering,
+                rsvp,
                 "{name}: a place freed up — you are now going to {title} ({id}).",
-                name=self.services.matrix.display_name(rsvp.room_id, rsvp.user_id),
+                txn_key=f"gathering-promote:{gathering.id}:{rsvp.user_id}:{cause}",
+            )
+
+    async def _tell_waiting(self, gathering: Gathering, rsvp: Rsvp, cause: str) -> None:
+        await self._tell_one(
+            gathering,
+            rsvp,
+            "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up.",
+            txn_key=f"gathering-waiting:{cause}",
+        )
+
+    async def _tell_one(
+        self, gathering: Gathering, rsvp: Rsvp, message: str, *, txn_key: str
+    ) -> None:
+        """Mention one member about their answer, in the room they answered from."""
+
+        async def text(lang: str, room_id: str) -> str:
+            view = await self.view(gathering, room_id, lang)
+            return self.phrases.text(
+                lang,
+                message,
+                name=self.matrix.display_name(room_id, rsvp.user_id),
                 title=f"**{view.title}**",
                 id=f"`{gathering.id}`",
             )
-            content = message_content(
-                text, lang=lang, kind="gathering-rsvp", mentions=[rsvp.user_id]
-            )
-            txn = txn_id_for("gathering-promote", gathering.id, rsvp.user_id, cause)
-            try:
-                await self.services.matrix.send(rsvp.room_id, content, txn_id=txn)
-            except MatrixError as exc:
-                log.warning("could not tell %s about a freed place: %s", rsvp.user_id, exc)
 
-    async def _tell_waiting(self, gathering: Gathering, rsvp: Rsvp, cause: str) -> None:
-        lang = self.room_lang(rsvp.room_id)
-        view = await self.view(gathering, rsvp.room_id, lang)
-        text = self.text(lang)(
-            "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up.",
-            name=self.services.matrix.display_name(rsvp.room_id, rsvp.user_id),
-            title=f"**{view.title}**",
-            id=f"`{gathering.id}`",
-        )
-        content = message_content(text, lang=lang, kind="gathering-rsvp", mentions=[rsvp.user_id])
-        await self.services.matrix.send(
-            rsvp.room_id, content, txn_id=txn_id_for("gathering-waiting", cause)
+        await self.broadcast.post(
+            [rsvp.room_id], text, txn_key=txn_key, kind="gathering-rsvp", mentions=[rsvp.user_id]
         )
 
     # ---- the event listener: reactions and their redactions --------------------------------
@@ -407,7 +610,7 @@ class Gatherings:
     # ---- reminders ------------------------------------------------------------------------
 
     def _schedule_reminder(self, item: Reminder) -> None:
-        self.services.scheduler.at(
+        self.scheduler.at(
             f"gathering-reminder:{item.id}", item.due_at, lambda: self.fire_reminder(item.id)
         )
 
@@ -438,21 +641,12 @@ class Gatherings:
         rooms = [p.room_id for p in store.posts(self.db, gathering.id)] or [gathering.room_id]
         glossary = self.scope(gathering.room_id).glossary
         assert item.txn_key is not None
-        txn_key = item.txn_key
 
-        async def one(room_id: str) -> None:
-            lang = self.room_lang(room_id)
+        async def text(lang: str, room_id: str) -> str:
             view = await self.view(gathering, room_id, lang, glossary)
-            text = render.reminder(view, item.lead_seconds, self.text(lang))
-            content = message_content(text, lang=lang, kind="gathering-reminder")
-            try:
-                await self.services.matrix.send(
-                    room_id, content, txn_id=txn_id_for(txn_key, room_id)
-                )
-            except MatrixError as exc:
-                log.warning("reminder for %s not delivered to %s: %s", gathering.id, room_id, exc)
+            return render.reminder(view, item.lead_seconds, self.text(lang))
 
-        await asyncio.gather(*(one(r) for r in rooms))
+        await self.broadcast.post(rooms, text, txn_key=item.txn_key, kind="gathering-reminder")
 
     # ---- recurrences ----------------------------------------------------------------------
 
@@ -460,9 +654,7 @@ class Gatherings:
         if not gathering.rrule or gathering.cancelled:
             return
         when = gathering.ends_at or gathering.starts_at
-        self.services.scheduler.at(
-            f"gathering-roll:{gathering.id}", when, lambda: self.roll(gathering.id)
-        )
+        self.scheduler.at(f"gathering-roll:{gathering.id}", when, lambda: self.roll(gathering.id))
 
     async def roll(self, gathering_id: str) -> None:
         """Move a recurring gathering to its next occurrence once the current one is over."""
@@ -481,7 +673,7 @@ class Gatherings:
             return
         store.clear_rsvps(self.db, gathering.id)
         for reminder_id in store.drop_pending_reminders(self.db, gathering.id):
-            self.services.scheduler.cancel(f"gathering-reminder:{reminder_id}")
+            self.scheduler.cancel(f"gathering-reminder:{reminder_id}")
         updated = store.update(
             self.db,
             gathering.id,
@@ -508,12 +700,14 @@ class Gatherings:
 
     # ---- calendars ------------------------------------------------------------------------
 
-    def feed_url(self, room_id: str) -> str | None:
-        if self.services.web is None:
-            return None
+    def feed_url(self, room_id: str) -> str:
+        if self.web is None:
+            raise CommandError(
+                "The calendar feed is not available: the bot's web server is off (web.enabled in the configuration)."
+            )
         scope = self.scope(room_id)
         token = store.feed_token(self.db, scope.key, secrets.token_urlsafe(24))
-        return self.services.web.base_url + FEED_PATH.format(token=token)
+        return self.web.base_url + FEED_PATH.format(token=token)
 
     def calendar_for(self, room_ids: list[str], name: str) -> bytes:
         items = [
@@ -528,8 +722,7 @@ class Gatherings:
         )
 
     def _domain(self) -> str:
-        user_id = self.services.config.matrix.user_id
-        return user_id.split(":", 1)[1] if ":" in user_id else "liaison"
+        return self.calendar_domain
 
     async def serve_feed(self, request: web.Request) -> web.Response:
         token = request.match_info.get("token", "")
@@ -538,22 +731,8 @@ class Gatherings:
             raise web.HTTPNotFound()
         kind, _, name = scope.partition(":")
         if kind == "group":
-            try:
-                from bot.relay.store import group_rooms
-            except ImportError:
-                raise web.HTTPNotFound() from None
-            room_ids = [r.room_id for r in group_rooms(self.db, name)]
+            room_ids = [member.room_id for member in self.groups.members(name)]
         else:
             room_ids = [name]
         body = self.calendar_for(room_ids, name if kind == "group" else "Liaison")
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
-
-
-def install(services: Services, add_listener: Callable[[Listener], None]) -> None:
-    """Build the runtime object, rebuild its schedules at start, serve feeds, hear reactions."""
-    gatherings = Gatherings(services)
-    services.gatherings = gatherings
-    services.scheduler.register_loader("gatherings", gatherings.load)
-    if services.web is not None:
-        services.web.add_get(FEED_PATH, gatherings.serve_feed)  # type: ignore[arg-type]
-    add_listener(gatherings.on_event)

@@ -15,9 +15,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.i18n import N_
-from bot.core.matrix.client import LIAISON_KEY, MatrixError, txn_id_for
-from bot.core.matrix.intake import IncomingEvent, Listener
+from bot.core.config import BotConfig, TranslationConfig
+from bot.core.i18n import N_, Phrasebook
+from bot.core.matrix.client import LIAISON_KEY, MatrixClient, MatrixError, txn_id_for
+from bot.core.matrix.intake import IncomingEvent
+from bot.core.metrics import Metrics
+from bot.core.storage.database import Database
+from bot.core.tasks import TaskSpawner
 from bot.core.text.safety import (
     neutralise_pings,
     neutralise_pings_html,
@@ -25,6 +29,7 @@ from bot.core.text.safety import (
     strip_invisible,
 )
 from bot.relay import store
+from bot.relay.groups import RelayGroups
 from bot.relay.render import (
     MAX_COPY_BYTES,
     MEDIA_FIELDS,
@@ -40,8 +45,8 @@ from bot.relay.render import (
     text_to_html,
 )
 from bot.relay.store import RelaySource, RoomLink
-from bot.services import Services
 from bot.translation.detect import LanguageDetector
+from bot.translation.service import TranslationService
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +67,33 @@ class Rendered:
 class Relay:
     """Relays messages, edits, redactions and reactions between the rooms of a group."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        config = services.config.translation
+    def __init__(
+        self,
+        groups: RelayGroups,
+        db: Database,
+        matrix: MatrixClient,
+        phrases: Phrasebook,
+        translation: TranslationService | None,
+        tasks: TaskSpawner,
+        metrics: Metrics,
+        *,
+        bot_config: BotConfig,
+        translation_config: TranslationConfig,
+    ) -> None:
+        self.groups = groups
+        self.db = db
+        self.matrix = matrix
+        self.phrases = phrases
+        self.translation = translation
+        self.tasks = tasks
+        self.metrics = metrics
+        self.command_prefix = bot_config.command_prefix
+        self.norelay_marker = bot_config.norelay_marker.strip()
         self.detector: LanguageDetector | None = None
-        if config.detect and services.translation is not None and services.translation.engines:
-            self.detector = LanguageDetector(min_confidence=config.detect_min_confidence)
+        if translation_config.detect and translation is not None and translation.engines:
+            self.detector = LanguageDetector(
+                min_confidence=translation_config.detect_min_confidence
+            )
         # (source event id, target room) -> the copy's send, until it is in the relay map
         self._pending: dict[tuple[str, str], asyncio.Future[str | None]] = {}
         # reaction copies on their way: (source event id, room) -> (event reacted to, key)
@@ -82,7 +108,7 @@ class Relay:
     async def on_event(self, event: IncomingEvent) -> None:
         if not self._may_relay(event):
             return
-        link = store.room_link(self.services.db, event.room_id)
+        link = self.groups.link_of(event.room_id)
         if link is None:
             return
         if event.type == "m.room.redaction":
@@ -102,7 +128,7 @@ class Relay:
         """Loop guards: never our own or another Liaison's posts, commands, or marked text."""
         if event.from_liaison or event.undecryptable:
             return False
-        if event.sender == self.services.matrix.user_id:
+        if event.sender == self.matrix.user_id:
             return False
         if event.type == "m.room.message":
             content = event.content.get("m.new_content")
@@ -112,18 +138,18 @@ class Relay:
 
     def _held_back(self, body: str) -> bool:
         text = strip_reply_fallback(body).lstrip()
-        bot = self.services.config.bot
-        if text.startswith(bot.command_prefix):
+        if text.startswith(self.command_prefix):
             return True
-        marker = bot.norelay_marker.strip()
+        marker = self.norelay_marker
         return bool(marker) and text.lower().startswith(marker.lower())
 
     def _targets(self, link: RoomLink) -> list[RoomLink]:
-        matrix = self.services.matrix
         return [
             other
-            for other in store.group_rooms(self.services.db, link.group)
-            if other.room_id != link.room_id and other.receives and matrix.is_joined(other.room_id)
+            for other in self.groups.members(link.group)
+            if other.room_id != link.room_id
+            and other.receives
+            and self.matrix.is_joined(other.room_id)
         ]
 
     # ---- messages -------------------------------------------------------------------------
@@ -134,7 +160,7 @@ class Relay:
         targets = self._targets(link)
         if not targets:
             return
-        db = self.services.db
+        db = self.db
         try:
             store.record_source(
                 db, event.event_id, event.room_id, event.sender, link.group, "message"
@@ -142,7 +168,7 @@ class Relay:
         except sqlite3.Error as exc:
             # the copies still go out; only later replies, edits and removals lose their map
             log.warning("relaying %s without the relay map: %s", event.event_id, exc)
-        terms = store.glossary(db, link.group)
+        terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(event.content, link))
         relates = event.relates_to
         reply = relates.get("m.in_reply_to")
@@ -202,7 +228,7 @@ class Relay:
         msgtype = str(content.get("msgtype") or "m.text")
         source = await language
         rendered = await self._translated(content, source, target, link.group, terms)
-        matrix = self.services.matrix
+        matrix = self.matrix
         name = neutralise_pings(strip_invisible(matrix.display_name(event.room_id, event.sender)))
 
         def build(text: str, html: str) -> dict[str, Any]:
@@ -234,7 +260,7 @@ class Relay:
         size = encoded_size(copy)
         if size <= budget:
             return copy
-        note = self.services.text(target.language, SHORTENED)
+        note = self.phrases.text(target.language, SHORTENED)
         base = encoded_size(build(note, text_to_html(note)))
         allowed = max(budget - base, 0) // 2
         while True:
@@ -287,7 +313,7 @@ class Relay:
         return Rendered(text, text_to_html(text), self._marker(target) if failed else None)
 
     def _marker(self, target: RoomLink) -> str:
-        return self.services.text(target.language, UNTRANSLATED)
+        return self.phrases.text(target.language, UNTRANSLATED)
 
     async def _translate(
         self,
@@ -299,13 +325,13 @@ class Relay:
         html: bool,
     ) -> tuple[str, bool]:
         """The text in the target language, and whether every engine failed."""
-        translation = self.services.translation
+        translation = self.translation
         if translation is None or not text.strip():
             return text, False
         outcome = await translation.translate(
             text, source, target.language, glossary=terms, html=html
         )
-        db = self.services.db
+        db = self.db
         try:
             if outcome.translated and outcome.engine:
                 store.count_route(db, group, source, target.language, outcome.engine, outcome.pivot)
@@ -317,7 +343,7 @@ class Relay:
         return outcome.text, outcome.failed
 
     def _last_engine_error(self) -> str | None:
-        translation = self.services.translation
+        translation = self.translation
         if translation is None:
             return None
         dated = [
@@ -333,7 +359,7 @@ class Relay:
         Detection only overrides the declaration for a language some engine translates from.
         """
         declared = link.language
-        if self.detector is None or self.services.translation is None:
+        if self.detector is None or self.translation is None:
             return declared
         body = content.get("body")
         if not isinstance(body, str) or content.get("msgtype") in MEDIA_TYPES:
@@ -342,7 +368,7 @@ class Relay:
             guess = await self.detector.detect(strip_reply_fallback(body))
             if guess is None or guess[0] == declared:
                 return declared
-            supported = await self.services.translation.supported_targets()
+            supported = await self.translation.supported_targets()
         except Exception:
             log.exception("language detection failed; using the declared language")
             return declared
@@ -359,7 +385,7 @@ class Relay:
         new_content = event.content.get("m.new_content")
         if not isinstance(original_id, str) or not isinstance(new_content, dict):
             return
-        db = self.services.db
+        db = self.db
         original = store.source(db, original_id)
         if (
             original is None
@@ -374,7 +400,7 @@ class Relay:
         if not targets:
             return
         store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "edit")
-        terms = store.glossary(db, link.group)
+        terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(new_content, link))
         # the copy links to the original message, not to the edit event
         shown = IncomingEvent(
@@ -418,7 +444,7 @@ class Relay:
             return
         if not isinstance(key, str) or not key:
             return
-        db = self.services.db
+        db = self.db
         root = store.origin_of(db, reacted_to)
         if root is None or root.group != link.group or root.kind != "message":
             return
@@ -449,7 +475,7 @@ class Relay:
             for (_, room), annotation in self._reacting.items()
         ):
             return True
-        return store.has_reaction(self.services.db, room_id, on, key)
+        return store.has_reaction(self.db, room_id, on, key)
 
     # ---- redactions -----------------------------------------------------------------------
 
@@ -458,14 +484,14 @@ class Relay:
         redacted = event.redacts
         if redacted is None:
             return
-        db = self.services.db
+        db = self.db
         original = store.source(db, redacted)
         if original is None or original.room_id != event.room_id:
             return  # a copy removed by a moderator stays removed only where it was
         rooms = {c.room_id for c in store.copies_of(db, redacted)}
         rooms |= {room for source_id, room in self._pending if source_id == redacted}
         if rooms:
-            task = self.services.tasks.spawn(
+            task = self.tasks.spawn(
                 self._redact_copies(event.event_id, redacted, sorted(rooms)), name="relay-redact"
             )
             event.completions.append(task)
@@ -476,14 +502,14 @@ class Relay:
             if copy_id is None:
                 return
             try:
-                await self.services.matrix.redact(
+                await self.matrix.redact(
                     room_id, copy_id, txn_id=txn_id_for("relay-redact", cause, room_id)
                 )
             except MatrixError as exc:
                 log.warning("could not remove the copy in %s: %s", room_id, exc)
                 return
-            store.forget_copy(self.services.db, redacted, room_id)
-            self.services.metrics.relayed.labels("redaction").inc()
+            store.forget_copy(self.db, redacted, room_id)
+            self.metrics.relayed.labels("redaction").inc()
 
         await asyncio.gather(*(one(room) for room in rooms))
 
@@ -505,7 +531,7 @@ class Relay:
         its copies are out: a crash before that replays it (the txn ids make that safe).
         """
         work = asyncio.ensure_future(self._guarded(content, room_id))
-        future = self.services.matrix.enqueue(
+        future = self.matrix.enqueue(
             room_id, work, txn_id=txn_id_for("relay", source_id, room_id), event_type=event_type
         )
         key = (source_id, room_id)
@@ -526,10 +552,10 @@ class Relay:
             if event_id is None:
                 return
             try:
-                store.record_copy(self.services.db, source_id, room_id, event_id, annotation)
+                store.record_copy(self.db, source_id, room_id, event_id, annotation)
             except Exception:
                 log.exception("could not record the copy of %s in %s", source_id, room_id)
-            self.services.metrics.relayed.labels(kind).inc()
+            self.metrics.relayed.labels(kind).inc()
 
         future.add_done_callback(sent)
 
@@ -552,16 +578,10 @@ class Relay:
             if pending.cancelled() or pending.exception() is not None:
                 return None
             return pending.result()
-        return store.copy_in(self.services.db, source_id, room_id)
+        return store.copy_in(self.db, source_id, room_id)
 
     async def _event_in(self, source: RelaySource, room_id: str) -> str | None:
         """The event standing for ``source`` in ``room_id``: the source itself or its copy."""
         if source.room_id == room_id:
             return source.event_id
         return await self._copy_in(source.event_id, room_id)
-
-
-def install(services: Services, add_listener: Callable[[Listener], None]) -> None:
-    relay = Relay(services)
-    services.relay = relay
-    add_listener(relay.on_event)

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from babel import Locale, UnknownLocaleError
-
-from bot.core.broadcast import post_to_rooms, translate_text
-from bot.core.errors import CommandError
-from bot.core.i18n import base_language
-from bot.core.matrix.client import MatrixError, txn_id_for
-from bot.core.matrix.intake import Listener
-from bot.core.storage.database import iso, utcnow
-from bot.core.text.markdown import message_content
+from bot.core.broadcast import Broadcaster, Render
+from bot.core.errors import CommandError, PermissionDenied, UsageError
+from bot.core.i18n import Phrasebook, base_language, language_name
+from bot.core.matrix.client import MatrixClient
+from bot.core.rooms import Rooms
+from bot.core.scheduler import Scheduler
+from bot.core.storage.database import Database, iso, utcnow
+from bot.core.time.parse import TimeParseError, parse_when
 from bot.core.time.recurrence import Recurrence
-from bot.schedules import store
+from bot.relay.groups import RelayGroups
+from bot.schedules import forms, store
 from bot.schedules.store import Firing, NewSchedule, Schedule
-from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -71,52 +69,46 @@ def txn_key(schedule_id: int, due: datetime) -> str:
     return f"schedule:{schedule_id}:{iso(due)}"
 
 
-def language_name(code: str, in_lang: str) -> str:
-    try:
-        return str(Locale.parse(base_language(code)).get_display_name(in_lang) or code)
-    except (UnknownLocaleError, ValueError):
-        return code
-
-
 def wants_room_ping(text: str) -> bool:
     return "@room" in text
 
 
-class Announcements:
-    """The runtime side of ``!schedule``: validation against the room, planning, firing."""
+class Schedules:
+    """Scheduled posts: validation against the rooms, planning, firing exactly once."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(
+        self,
+        db: Database,
+        rooms: Rooms,
+        phrases: Phrasebook,
+        broadcast: Broadcaster,
+        matrix: MatrixClient,
+        scheduler: Scheduler,
+        groups: RelayGroups,
+        *,
+        grace_seconds: float,
+    ) -> None:
+        self.db = db
+        self.rooms = rooms
+        self.phrases = phrases
+        self.broadcast = broadcast
+        self.matrix = matrix
+        self.scheduler = scheduler
+        self.groups = groups
+        self.grace = timedelta(seconds=grace_seconds)
         self._locks: dict[int, asyncio.Lock] = {}
-
-    @property
-    def grace(self) -> timedelta:
-        return timedelta(seconds=self.services.config.scheduler.grace_seconds)
 
     # ---- targets and permissions ---------------------------------------------------------
 
     def group_room_ids(self, room_id: str) -> list[str]:
         """``room_id`` and the rooms of its relay group that receive the group's messages
         (paused and send-only links left out, as the relay does); [] if not in a group."""
-        from bot.relay import store as relay
-
-        db = self.services.db
-        link = relay.room_link(db, room_id)
-        if link is None:
-            return []
-        others = [
-            item.room_id
-            for item in relay.group_rooms(db, link.group)
-            if item.receives and item.room_id != room_id
-        ]
-        return [room_id, *others]
+        audience = self.groups.audience(room_id)
+        return audience.room_ids if audience is not None else []
 
     def glossary(self, room_id: str) -> list[str]:
-        from bot.relay import store as relay
-
-        db = self.services.db
-        link = relay.room_link(db, room_id)
-        return list(relay.glossary(db, link.group)) if link is not None else []
+        audience = self.groups.audience(room_id)
+        return audience.glossary if audience is not None else []
 
     def target_rooms(self, schedule: Schedule) -> list[str]:
         if schedule.target == store.TARGET_ROOMS:
@@ -126,11 +118,11 @@ class Announcements:
         return [schedule.room_id]
 
     def rooms_without_admin(self, user_id: str, room_ids: list[str]) -> list[str]:
-        return [r for r in room_ids if not self.services.is_room_admin(r, user_id)]
+        return [r for r in room_ids if not self.rooms.is_room_admin(r, user_id)]
 
     def rooms_without_ping(self, user_id: str, room_ids: list[str]) -> list[str]:
         """Rooms where ``user_id`` or the bot may not notify everyone with ``@room``."""
-        matrix = self.services.matrix
+        matrix = self.matrix
         return [
             r
             for r in room_ids
@@ -149,7 +141,7 @@ class Announcements:
 
     def check_targets(self, room_id: str, user_id: str, target: str, rooms: list[str]) -> None:
         """Refuse (CommandError) targets ``user_id`` may not post to; used at creation."""
-        matrix = self.services.matrix
+        matrix = self.matrix
         if target == store.TARGET_GROUP and not self.group_room_ids(room_id):
             raise CommandError(
                 "This room is not in a relay group, so there is no group to announce to."
@@ -179,20 +171,20 @@ class Announcements:
     # ---- creating and changing -----------------------------------------------------------
 
     def create(self, new: NewSchedule) -> tuple[Schedule, bool]:
-        schedule, created = store.create(self.services.db, new)
+        schedule, created = store.create(self.db, new)
         if created and schedule.status == store.ACTIVE:
             self.plan(schedule)
         return schedule, created
 
     def plan(self, schedule: Schedule, now: datetime | None = None) -> Schedule:
         """Bring ``schedule`` up to date and ask the scheduler to wake us at its next firing."""
-        scheduler = self.services.scheduler
+        scheduler = self.scheduler
         if schedule.status != store.ACTIVE or schedule.next_due is None:
             scheduler.cancel(job_id(schedule.id))
             return schedule
         now = now or utcnow()
         plan = plan_due(schedule, now, self.grace)
-        db = self.services.db
+        db = self.db
         for moment in plan.missed:
             if store.firing_for(db, schedule.id, moment) is None:
                 store.record_outcome(
@@ -214,11 +206,11 @@ class Announcements:
         return schedule
 
     def unplan(self, schedule_id: int) -> None:
-        self.services.scheduler.cancel(job_id(schedule_id))
+        self.scheduler.cancel(job_id(schedule_id))
 
     async def load(self) -> None:
         """Loader: finish interrupted firings, then plan every active schedule."""
-        db = self.services.db
+        db = self.db
         now = utcnow()
         for schedule in store.active(db):
             for firing in store.pending_intents(db, schedule.id):
@@ -246,7 +238,7 @@ class Announcements:
             await self._fire(schedule_id, due)
 
     async def _fire(self, schedule_id: int, due: datetime) -> None:
-        db = self.services.db
+        db = self.db
         schedule = store.get(db, schedule_id)
         if schedule is None or schedule.status != store.ACTIVE or schedule.next_due != due:
             return  # edited, paused or removed since the job was planned
@@ -266,7 +258,7 @@ class Announcements:
             self.plan(refreshed)
 
     def _advance(self, schedule: Schedule, due: datetime) -> Schedule:
-        db = self.services.db
+        db = self.db
         following = schedule.next_after(due)
         if following is None:
             store.set_status(db, schedule.id, store.DONE)
@@ -286,8 +278,7 @@ class Announcements:
         posted: dict[str, str | None] = {}
         if with_ping:
             posted.update(
-                await post_to_rooms(
-                    self.services,
+                await self.broadcast.post(
                     with_ping,
                     render,
                     txn_key=firing.txn_key,
@@ -297,8 +288,8 @@ class Announcements:
             )
         if without_ping:
             posted.update(
-                await post_to_rooms(
-                    self.services, without_ping, render, txn_key=firing.txn_key, msgtype="m.text"
+                await self.broadcast.post(
+                    without_ping, render, txn_key=firing.txn_key, msgtype="m.text"
                 )
             )
         notes: list[str] = []
@@ -308,7 +299,7 @@ class Announcements:
         if schedule.notify_room and without_ping:
             notes.append("sent without @room to " + ", ".join(without_ping))
         store.finish_firing(
-            self.services.db,
+            self.db,
             firing,
             posted,
             detail="; ".join(notes) or None,
@@ -318,7 +309,7 @@ class Announcements:
             "schedule %s fired for %s in %d room(s)", schedule.id, iso(firing.due_at), len(rooms)
         )
 
-    def renderer(self, schedule: Schedule) -> Callable[[str], Awaitable[str]]:
+    def renderer(self, schedule: Schedule) -> Render:
         """Render per room language: the member's text, machine-translated where needed."""
         cache: dict[str, asyncio.Future[str]] = {}
         glossary = self.glossary(schedule.room_id) if schedule.target == store.TARGET_GROUP else []
@@ -326,19 +317,19 @@ class Announcements:
         async def translate(lang: str) -> str:
             if base_language(lang) == base_language(schedule.language):
                 return schedule.text
-            translated = await translate_text(
-                self.services, schedule.text, schedule.language, lang, glossary=glossary
+            translated = await self.broadcast.translate(
+                schedule.text, schedule.language, lang, glossary=glossary
             )
             if translated == schedule.text:
                 return schedule.text
-            note = self.services.text(
+            note = self.phrases.text(
                 lang,
                 "_Automatic translation from {language}._",
                 language=language_name(schedule.language, lang),
             )
             return f"{translated}\n\n{note}"
 
-        async def render(lang: str) -> str:
+        async def render(lang: str, room_id: str) -> str:
             # rooms sharing a language share one translation
             key = base_language(lang)
             if key not in cache:
@@ -350,7 +341,7 @@ class Announcements:
     async def _pause_for_demotion(
         self, schedule: Schedule, due: datetime, rooms: list[str]
     ) -> None:
-        db = self.services.db
+        db = self.db
         steward = schedule.steward or schedule.author
         store.record_outcome(
             db,
@@ -361,30 +352,165 @@ class Announcements:
         )
         store.set_status(db, schedule.id, store.PAUSED, reason="demoted")
         self.unplan(schedule.id)
-        lang = self.services.room_language(schedule.room_id)
-        text = self.services.text(
+        lang = self.rooms.language(schedule.room_id)
+        text = self.phrases.text(
             lang,
             "Schedule #{id} is paused and was not posted: {user} is no longer a room admin in {rooms}. A room admin can check it with {show} and take it over with {resume}.",
             id=schedule.id,
             user=steward,
             rooms=", ".join(f"`{r}`" for r in rooms),
-            show=self.services.command(f"schedule show {schedule.id}"),
-            resume=self.services.command(f"schedule resume {schedule.id}"),
+            show=self.phrases.command(f"schedule show {schedule.id}"),
+            resume=self.phrases.command(f"schedule resume {schedule.id}"),
         )
-        content = message_content(text, lang=lang, kind="schedule-paused")
-        try:
-            await self.services.matrix.send(
-                schedule.room_id,
-                content,
-                txn_id=txn_id_for("schedule-paused", str(schedule.id), iso(due)),
+        await self.broadcast.send(
+            schedule.room_id,
+            text,
+            txn_key=f"schedule-paused:{schedule.id}:{iso(due)}",
+            kind="schedule-paused",
+        )
+
+    # ---- what room admins (and members, with approval) ask through !schedule ----------------
+
+    def own(self, room_id: str, word: str | None) -> Schedule:
+        """A schedule of this room (schedules are managed where they were created)."""
+        schedule_id = forms.parse_id(word, self.phrases.command("schedule list"))
+        schedule = store.get(self.db, schedule_id)
+        if schedule is None or schedule.room_id != room_id or schedule.status == store.REMOVED:
+            raise CommandError("There is no schedule #{id} in this room.", id=schedule_id)
+        return schedule
+
+    def in_room(self, room_id: str) -> list[Schedule]:
+        return store.in_room(self.db, room_id)
+
+    def recent_firings(self, schedule: Schedule) -> list[Firing]:
+        return store.recent_firings(self.db, schedule.id)
+
+    def add(
+        self, *, command_event_id: str, room_id: str, author: str, lang: str, rest: str
+    ) -> Schedule:
+        """A new schedule (a draft when a member proposes it); a replay returns the first."""
+        replayed = store.by_command_event(self.db, command_event_id)
+        if replayed is not None:
+            return replayed
+        is_admin = self.rooms.is_room_admin(room_id, author)
+        if not is_admin and not store.approval_required(self.db, room_id):
+            raise PermissionDenied(
+                "Only room admins (power level {level} or more) may schedule posts here. A room admin can let members propose drafts with {approval}.",
+                level=self.rooms.config.admin_power_level,
+                approval=self.phrases.command("schedule approval on"),
             )
-        except MatrixError as exc:
-            log.warning("could not tell %s that a schedule paused: %s", schedule.room_id, exc)
+        target, rooms, position = forms.read_target(rest)
+        if target == store.TARGET_ROOMS and not is_admin:
+            raise PermissionDenied("Only room admins may schedule posts to other rooms.")
+        tz = self.rooms.timezone(room_id)
+        when, when_text, text = forms.read_when(rest, position, lang=lang, tz=tz)
+        if not text:
+            raise UsageError("Give the text to post after the time.")
+        due = self.first_due(when, utcnow())
+        if due is None:
+            raise CommandError("{when} has no firing left in the future.", when=f"`{when_text}`")
+        self.check_targets(room_id, author, target, rooms)
+        draft = not is_admin
+        new = NewSchedule(
+            room_id=room_id,
+            author=author,
+            steward=None if draft else author,
+            command_event_id=command_event_id,
+            when=when,
+            when_text=when_text,
+            tz=when.tz if isinstance(when, Recurrence) else tz.key,
+            text=text,
+            language=lang,
+            target=target,
+            rooms=tuple(rooms),
+            notify_room=wants_room_ping(text),
+            status=store.DRAFT if draft else store.ACTIVE,
+            next_due=due,
+        )
+        if new.notify_room and not draft:
+            self.check_ping(self._planned_rooms(new), author)
+        schedule, _created = self.create(new)
+        return schedule
+
+    def _planned_rooms(self, new: NewSchedule) -> list[str]:
+        if new.target == store.TARGET_ROOMS:
+            return list(new.rooms)
+        if new.target == store.TARGET_GROUP:
+            return self.group_room_ids(new.room_id)
+        return [new.room_id]
+
+    def edit(self, room_id: str, user_id: str, rest: str, *, lang: str) -> Schedule:
+        """``<id> when <when>`` or ``<id> text <text>``."""
+        tokens = forms.first_line_tokens(rest)
+        if len(tokens) < 3:
+            raise UsageError("Say what to change: `when` or `text`, then the new value.")
+        schedule = self.own(room_id, tokens[0].group(0))
+        field = tokens[1].group(0).lower()
+        value = rest[tokens[1].end() :].strip()
+        if field in forms.WHEN_WORDS:
+            tz = self.rooms.timezone(room_id)
+            try:
+                when = parse_when(value.strip(forms.QUOTES), lang=lang, tz=tz, now=utcnow())
+            except TimeParseError as exc:
+                raise forms.when_error(exc) from None
+            if self.first_due(when, utcnow()) is None:
+                raise CommandError("{when} has no firing left in the future.", when=f"`{value}`")
+            return self.change_when(schedule, when, value.strip(forms.QUOTES))
+        if field in forms.TEXT_WORDS:
+            if wants_room_ping(value) and schedule.status != store.DRAFT:
+                self.check_ping(self.target_rooms(schedule), user_id)
+            return self.change_text(schedule, value)
+        raise UsageError("I can change `when` or `text`, not {field}.", field=f"`{field}`")
+
+    def pause_in(self, room_id: str, word: str | None) -> Schedule:
+        schedule = self.own(room_id, word)
+        if schedule.status not in {store.ACTIVE, store.PAUSED}:
+            raise CommandError("Schedule #{id} is not active.", id=schedule.id)
+        return self.pause(schedule)
+
+    def resume_in(self, room_id: str, word: str | None, user_id: str) -> Schedule:
+        """Active again from now on; ``user_id`` answers for it (checked as at creation)."""
+        schedule = self.own(room_id, word)
+        if schedule.status == store.DRAFT:
+            raise CommandError(
+                "Schedule #{id} is a draft: approve it with {approve}.",
+                id=schedule.id,
+                approve=self.phrases.command(f"schedule approve {schedule.id}"),
+            )
+        self._check_takeover(room_id, user_id, schedule)
+        return self.resume(schedule, user_id)
+
+    def approve_in(self, room_id: str, word: str | None, user_id: str) -> Schedule:
+        schedule = self.own(room_id, word)
+        if schedule.status != store.DRAFT:
+            if schedule.steward is not None and schedule.status == store.ACTIVE:
+                return schedule  # approved already (a repeated or replayed approval)
+            raise CommandError("Schedule #{id} is not a draft.", id=schedule.id)
+        self._check_takeover(room_id, user_id, schedule)
+        return self.approve(schedule, user_id)
+
+    def _check_takeover(self, room_id: str, user_id: str, schedule: Schedule) -> None:
+        """Whoever activates a schedule answers for it: the same checks as at creation."""
+        self.check_targets(room_id, user_id, schedule.target, list(schedule.rooms))
+        if schedule.notify_room:
+            self.check_ping(self.target_rooms(schedule), user_id)
+
+    def remove_in(self, room_id: str, word: str | None) -> Schedule:
+        schedule = self.own(room_id, word)
+        self.remove(schedule)
+        return schedule
+
+    async def preview(self, room_id: str, word: str | None, lang: str) -> tuple[Schedule, str]:
+        schedule = self.own(room_id, word)
+        return schedule, await self.renderer(schedule)(lang, room_id)
+
+    def set_approval(self, room_id: str, required: bool) -> None:
+        store.set_approval(self.db, room_id, required)
 
     # ---- state changes from commands -----------------------------------------------------
 
     def pause(self, schedule: Schedule) -> Schedule:
-        store.set_status(self.services.db, schedule.id, store.PAUSED, reason="manual")
+        store.set_status(self.db, schedule.id, store.PAUSED, reason="manual")
         self.unplan(schedule.id)
         return self._reload(schedule.id)
 
@@ -397,14 +523,14 @@ class Announcements:
                 "Schedule #{id} has no firing left in the future; edit its time first.",
                 id=schedule.id,
             )
-        store.set_status(self.services.db, schedule.id, store.ACTIVE, next_due=due, steward=steward)
+        store.set_status(self.db, schedule.id, store.ACTIVE, next_due=due, steward=steward)
         return self.plan(self._reload(schedule.id))
 
     def approve(self, schedule: Schedule, approver: str) -> Schedule:
         return self.resume(schedule, approver)
 
     def remove(self, schedule: Schedule) -> None:
-        store.set_status(self.services.db, schedule.id, store.REMOVED)
+        store.set_status(self.db, schedule.id, store.REMOVED)
         self.unplan(schedule.id)
 
     def change_when(
@@ -412,13 +538,13 @@ class Announcements:
     ) -> Schedule:
         due = self.first_due(when, utcnow())
         tz = when.tz if isinstance(when, Recurrence) else schedule.tz
-        store.set_when(self.services.db, schedule.id, when, when_text, tz, due)
+        store.set_when(self.db, schedule.id, when, when_text, tz, due)
         if schedule.status == store.DONE and due is not None:
-            store.set_status(self.services.db, schedule.id, store.ACTIVE)
+            store.set_status(self.db, schedule.id, store.ACTIVE)
         return self.plan(self._reload(schedule.id))
 
     def change_text(self, schedule: Schedule, text: str) -> Schedule:
-        store.set_text(self.services.db, schedule.id, text, wants_room_ping(text))
+        store.set_text(self.db, schedule.id, text, wants_room_ping(text))
         return self._reload(schedule.id)
 
     @staticmethod
@@ -428,13 +554,6 @@ class Announcements:
         return when if when >= now else None
 
     def _reload(self, schedule_id: int) -> Schedule:
-        schedule = store.get(self.services.db, schedule_id)
+        schedule = store.get(self.db, schedule_id)
         assert schedule is not None
         return schedule
-
-
-def install(services: Services, add_listener: Callable[[Listener], None]) -> None:
-    """Build the feature, and rebuild its jobs from the tables at every start."""
-    announcements = Announcements(services)
-    services.announcements = announcements
-    services.scheduler.register_loader("announcements", announcements.load)

@@ -24,6 +24,7 @@ from bot.core.storage.database import Database
 from bot.translation.service import build_translation_service
 from tests.benchmarks.measure import Results, percentile, size, strict
 from tests.benchmarks.scenario import texts
+from tests.support.schema import ALL_MIGRATIONS
 
 TARGET_MS = 10.0
 TICK = 0.01
@@ -107,7 +108,7 @@ async def test_event_loop_lag(slow_engine: str, tmp_path: Path, results: Results
             environ={"LIAISON_PASSWORD": "-"},
         )
         db = Database(tmp_path / f"{engine}.db")
-        db.migrate()
+        db.migrate(ALL_MIGRATIONS)
         service = build_translation_service(config.translation, db)
         await service.supported_targets()  # the pair list, fetched once
         # the Apertium adapter is done in a blink: a few waves, for enough ticks

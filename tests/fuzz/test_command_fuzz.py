@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import Application, command_families
+from bot.app import Application
 from bot.core.config import from_dict
 from bot.core.matrix.intake import IncomingEvent
 from tests.support.fakematrix import FakeMatrix
+from tests.support.families import declared_families
 
 ROOM = "!fuzz:test"
 ADMIN = "@admin:test"
@@ -48,12 +49,10 @@ def build_app(tmp: Path) -> tuple[Application, FakeMatrix]:
         },
         environ={},
     )
-    app = Application(config)
     fake = FakeMatrix()
     fake.power[(ROOM, ADMIN)] = 100
-    app.matrix = fake  # type: ignore[assignment]
-    app.services.matrix = fake  # type: ignore[assignment]
-    app.db.migrate()
+    app = Application(config, matrix=fake)  # type: ignore[arg-type]
+    app.db.migrate(app.migrations)
     return app, fake
 
 
@@ -81,7 +80,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def command_texts() -> st.SearchStrategy[str]:
     names: list[tuple[str, str | None]] = []
-    for family in command_families():
+    for family in declared_families():
         names.append((family.name, None))
         names.extend((family.name, verb) for verb in family.commands if verb)
         names.extend((alias, None) for alias in family.all_aliases())

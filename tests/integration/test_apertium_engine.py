@@ -9,6 +9,7 @@ from bot.core.storage.database import Database
 from bot.dev.devserver.apertium import LocalApertium, available
 from bot.translation.apertium import ApertiumTranslator
 from bot.translation.service import TranslationService
+from tests.support.schema import ALL_MIGRATIONS
 
 pytestmark = [
     pytest.mark.integration,
@@ -29,7 +30,7 @@ def db() -> Iterator[Database]:
     import bot.translation.store  # noqa: F401  (registers the cache table)
 
     database = Database(":memory:")
-    database.migrate()
+    database.migrate(ALL_MIGRATIONS)
     yield database
     database.close()
 

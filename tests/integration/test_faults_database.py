@@ -59,14 +59,14 @@ async def test_unwritable_database_refuses_writes_keeps_relaying_and_recovers(
         answer = await ask(alice, en, "!relay glossary add Mujawara")
         assert CANNOT_SAVE in answer
         said += await relay_all(alice, bot, rooms, [f"pendant la panne {n}" for n in range(5)])
-        assert app.intake is not None
-        assert app.intake.degraded
+        assert app.runtime.intake is not None
+        assert app.runtime.intake.degraded
         # a command that only reads still gets its ordinary answer
         assert "diskfull" in await ask(alice, en, "!relay list")
 
         app.db.execute("PRAGMA query_only = OFF")
         said += await relay_all(alice, bot, rooms, ["après la panne"])
-        assert not app.intake.degraded
+        assert not app.runtime.intake.degraded
         # nothing half-saved
         assert app.db.query("SELECT * FROM schedules") == schedules_before
         assert app.db.query("SELECT * FROM relay_glossary") == []

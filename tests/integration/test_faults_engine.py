@@ -102,7 +102,7 @@ async def test_engine_stopped_hanging_or_garbled_relays_marked_originals_then_re
         copies = relayed_sources(await room_history(alice, rooms["es"]), bot.user_id)
         assert duplicates(copies) == {}
         assert copies == said
-        translation = app.services.translation
+        translation = app.core.translation
         assert translation is not None
         assert translation.stats["apertium"].failures >= len(faults)
     finally:

@@ -34,8 +34,8 @@ async def test_homeserver_outage_is_survived(
         caplog.set_level(logging.WARNING, logger="bot.app")
         await hs.stop()
         # the outage lasts until the bot has retried with backoff several times
-        async with app.sync_state:
-            await app.sync_state.wait_for(lambda: app.sync_failures >= 3)
+        async with app.runtime.sync.state:
+            await app.runtime.sync.state.wait_for(lambda: app.runtime.sync.failures >= 3)
         await hs.start()
         after = [await alice.send_text(room, f"!room info later {n}") for n in range(3)]
         for event_id in before + after:
@@ -44,7 +44,7 @@ async def test_homeserver_outage_is_survived(
             assert answers(alice, room, event_id) == 1
         outage_logs = [r for r in caplog.records if "sync failed" in r.getMessage()]
         assert len(outage_logs) == 1
-        assert app.outages == 1
+        assert app.runtime.sync.outages == 1
     finally:
         if alice is not None:
             await alice.close()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.command import CommandFamily
-from bot.core.context import CommandContext
+from bot.core.commands import CommandContext, CommandFamily
 from bot.core.matrix.client import LIAISON_KEY
 from tests.support.botharness import BotHarness
 from tests.support.predicates import reply_to
@@ -92,13 +91,13 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(bot, new_member)
 async def test_a_failing_handler_apologises_and_the_bot_keeps_running(
     synapse, tmp_path, new_member
 ) -> None:
-    broken = CommandFamily("broken", help="fails on purpose")
+    broken: CommandFamily[None] = CommandFamily("broken", help="fails on purpose")
 
     @broken.command(usage="broken", help="fails")
-    async def fail(ctx: CommandContext) -> None:
+    async def fail(ctx: CommandContext, service: None) -> None:
         raise RuntimeError("secret internal detail")
 
-    harness = BotHarness(synapse, tmp_path / "bot", extra_families=[broken])
+    harness = BotHarness(synapse, tmp_path / "bot", extra_families=[broken.bind(None)])
     try:
         await harness.start()
         alice = await new_member("alice")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.core.storage.database import from_iso
+from bot.gatherings.service import Gatherings
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said, said_pattern
 from tests.support.members import Member
@@ -116,8 +117,8 @@ async def test_a_crash_right_after_recording_the_firing_sends_exactly_one(
             alice, room, "!event add Assembly | in 40s | here | reminders: 30s"
         )
         assert bot.app is not None
-        assert bot.app.services.gatherings is not None
-        service = bot.app.services.gatherings
+        service = bot.app.feature("gatherings").service
+        assert isinstance(service, Gatherings)
         real_send = service._send_reminder
         recorded = asyncio.Event()
         stuck: list[asyncio.Task[Any]] = []

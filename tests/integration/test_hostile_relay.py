@@ -208,7 +208,9 @@ async def test_largest_messages_arrive_shortened_with_a_note(rbot, new_member, b
         size = len(json.dumps(copy, ensure_ascii=False, separators=(",", ":")).encode())
         assert size <= MAX_COPY_BYTES, size
         assert start in copy["body"]
-        assert copy["body"].endswith(rbot.app.services.text("es", SHORTENED)), copy["body"][-200:]
+        assert copy["body"].endswith(rbot.app.core.phrases.text("es", SHORTENED)), copy["body"][
+            -200:
+        ]
         assert f"https://matrix.to/#/{fr}/{source}" in copy["formatted_body"]
         assert "<script" not in copy["formatted_body"]
     # the copy keeps as much as fits, not a token fragment
@@ -219,7 +221,7 @@ async def test_largest_messages_arrive_shortened_with_a_note(rbot, new_member, b
     mid = await alice.send_text(fr, words[:20_000])
     whole = (await alice.wait_for(es, copy_of(rbot.user_id, mid)))["content"]
     assert words[:20_000] in whole["body"]
-    assert rbot.app.services.text("es", SHORTENED) not in whole["body"]
+    assert rbot.app.core.phrases.text("es", SHORTENED) not in whole["body"]
     assert bot_errors() == []
 
 

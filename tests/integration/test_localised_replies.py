@@ -77,10 +77,10 @@ async def test_metrics_count_a_relayed_message(synapse, tmp_path, new_member) ->
         await ask(alice, two, "!relay link metrics en")
         await alice.send_text(one, "A message for the other room.")
         await alice.wait_for(two, from_bot(harness.user_id, kind="relay"))
-        assert app.services.web is not None
+        assert app.core.web is not None
         async with (
             aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{app.services.web.port}/metrics") as response,
+            session.get(f"http://127.0.0.1:{app.core.web.port}/metrics") as response,
         ):
             text = await response.text()
         values = {

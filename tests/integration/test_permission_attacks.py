@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Application, command_families
-from bot.core.command import Permission
+from bot.app import Application
+from bot.core.commands import Permission
 from bot.core.storage.database import Database
 from tests.integration.test_relay_support import command
 from tests.support.botharness import BotHarness
+from tests.support.families import declared_families
 from tests.support.members import Member
 from tests.support.predicates import joined, room_with_bot
 
@@ -82,14 +83,14 @@ def one(db: Database, sql: str, *params: object) -> object:
 
 async def until(app: Application, check: Callable[[], object], timeout: float = 15) -> None:  # noqa: ASYNC109
     """Wait for ``check`` to hold: re-checked each time the bot finishes a sync."""
-    async with asyncio.timeout(timeout), app.sync_state:
-        await app.sync_state.wait_for(lambda: bool(check()))
+    async with asyncio.timeout(timeout), app.runtime.sync.state:
+        await app.runtime.sync.state.wait_for(lambda: bool(check()))
 
 
 def restricted_commands() -> dict[str, Permission]:
     return {
         command.name: command.permission
-        for family in command_families()
+        for family in declared_families()
         for command in family.commands.values()
         if command.permission > Permission.MEMBER
     }
@@ -159,7 +160,7 @@ async def attacks(harness: BotHarness, alice: Member, mallory: Member, carol: Me
     await alice.set_power_level(room, mallory.user_id, 50)
     answer = await ask(mallory, room, "!room tz Europe/Paris")
     assert "Only" not in answer, answer
-    assert harness.app.services.room_timezone(room).key == "Europe/Paris"
+    assert harness.app.core.rooms.timezone(room).key == "Europe/Paris"
     await alice.set_power_level(room, mallory.user_id, 0)
     changed = dump(db)
     for text in ("!room tz Africa/Tunis", f"!schedule pause {ids['schedule']}", "!relay unlink"):
@@ -169,7 +170,7 @@ async def attacks(harness: BotHarness, alice: Member, mallory: Member, carol: Me
 
     # the configured bot admin may, without any power in the room
     assert "Only" not in await ask(carol, room, "!room tz Asia/Tokyo")
-    assert harness.app.services.room_timezone(room).key == "Asia/Tokyo"
+    assert harness.app.core.rooms.timezone(room).key == "Asia/Tokyo"
     assert "Only" not in await ask(carol, room, f"!schedule pause {ids['schedule']}")
     assert one(db, "SELECT status FROM schedules WHERE id = ?", ids["schedule"]) == "paused"
     assert "Only" not in await ask(carol, room, "!relay glossary remove Mujawara")

@@ -285,8 +285,13 @@ async def test_modes_pause_and_unlink(rbot, new_member) -> None:
     after = await alice.send_text(fr, "Le marché est fermé aujourd'hui.")
     await alice.wait_for(en, copy_of(rbot.user_id, after))
     back = await alice.send_text(es, "El mercado está cerrado hoy.")
-    probe = await alice.send_text(fr, "Réunion urgente ce soir")
+    # the es room's events are handled in order: once this command is answered, `back` has
+    # been handled too, and any copy of it would already be queued for fr and en
+    await command(alice, es, "!room info")
+    # each room's sends go out in order: a copy queued after it arriving proves none came
+    probe = await alice.send_text(news, "Réunion urgente ce soir")
     await alice.wait_for(en, copy_of(rbot.user_id, probe))
+    await alice.wait_for(fr, copy_of(rbot.user_id, probe))
     assert not any(copy_of(rbot.user_id, paused)(e) for e in alice.events(es))
     assert not any(copy_of(rbot.user_id, after)(e) for e in alice.events(es)[mark_es:])
     assert not any(copy_of(rbot.user_id, back)(e) for e in alice.events(fr))

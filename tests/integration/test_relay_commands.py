@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 async def test_bad_input_gets_clear_replies_and_changes_nothing(bot, new_member) -> None:
     await bot.start()
-    db = bot.app.services.db
+    db = bot.app.db
     alice = await new_member("alice")
     room = await room_with_bot(alice, bot.user_id, name="assembly")
     for text, expected in [
@@ -83,7 +83,7 @@ async def test_bad_input_gets_clear_replies_and_changes_nothing(bot, new_member)
 
 async def test_members_may_look_but_not_change(bot, new_member) -> None:
     await bot.start()
-    db = bot.app.services.db
+    db = bot.app.db
     alice = await new_member("alice")
     bob = await new_member("bob")
     rooms = await linked_rooms(alice, bot, ("fr", "es"))
@@ -102,7 +102,7 @@ async def test_members_may_look_but_not_change(bot, new_member) -> None:
             "fr",
             "Only room admins (power level {level} or more) may use this command.",
             answer,
-            level=bot.app.services.config.bot.admin_power_level,
+            level=bot.app.config.bot.admin_power_level,
         ), (text, answer)
     link = store.room_link(db, fr)
     assert link is not None

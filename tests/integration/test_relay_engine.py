@@ -26,7 +26,7 @@ async def test_engine_down_relays_the_original_with_a_marker(synapse, tmp_path, 
     try:
         await bot.start()
         assert bot.app is not None
-        translation = bot.app.services.translation
+        translation = bot.app.core.translation
         assert translation is not None
         alice = await new_member("alice")
         rooms = await linked_rooms(alice, bot, ("fr", "es"))

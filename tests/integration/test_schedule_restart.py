@@ -59,7 +59,7 @@ async def test_crash_after_recording_intent_posts_exactly_once(
     app = await bot.start()
     alice = await new_member("alice")
     room = await room_with_bot(alice, bot.user_id, name="crash")
-    matrix = app.services.matrix
+    matrix = app.matrix
     real_send = matrix.send
     reached = asyncio.Event()
     never = asyncio.Event()

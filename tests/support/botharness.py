@@ -8,8 +8,8 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from bot.app import Application
-from bot.core.command import CommandFamily
+from bot.app import Application, FeatureBuilder
+from bot.core.commands import CommandFamily
 from bot.core.config import Config, from_dict
 from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.members import password_for
@@ -44,7 +44,8 @@ class BotHarness:
         hs: LocalSynapse,
         data_dir: Path,
         *,
-        extra_families: list[CommandFamily] | None = None,
+        extra_families: list[CommandFamily[Any]] | None = None,
+        extra_features: list[FeatureBuilder] | None = None,
         **sections: dict[str, Any],
     ) -> None:
         self.hs = hs
@@ -52,6 +53,7 @@ class BotHarness:
         self.data_dir = data_dir
         self.sections = sections
         self.extra_families = extra_families or []
+        self.extra_features = extra_features or []
         self.app: Application | None = None
         self._runner: asyncio.Task[None] | None = None
 
@@ -69,7 +71,11 @@ class BotHarness:
 
     async def start(self, timeout: float = 30) -> Application:
         await self.hs.register(self.localpart, password_for(self.localpart))
-        app = Application(self.config, extra_families=self.extra_families)
+        app = Application(
+            self.config,
+            extra_families=self.extra_families,
+            extra_features=self.extra_features,
+        )
         self.app = app
         self._runner = asyncio.create_task(app.run(), name=f"bot:{self.localpart}")
         ready = asyncio.create_task(app.ready.wait())

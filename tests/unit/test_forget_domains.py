@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from bot import operations
+import pytest
+
 from bot.aid import store as aid
+from bot.app import Application
+from bot.core.config import from_dict
 from bot.core.storage.database import Database, utcnow
 from bot.gatherings import store as gatherings
 from bot.places import store as places
 from bot.relay import store as relay
 from bot.schedules import store as schedules
+from tests.support.fakematrix import FakeMatrix
 
 ALICE = "@alice:x"
 BOB = "@bob:x"
@@ -364,7 +370,28 @@ def test_schedules_export_leaves_out_removed_posts(fresh_db: Database) -> None:
 # ---- all domains together ----------------------------------------------------------------------
 
 
-def test_forget_registry_reaches_every_real_domain(fresh_db: Database) -> None:
+@pytest.fixture
+def whole_bot(tmp_path: Path) -> Iterator[Application]:
+    """Every real feature over one database (no homeserver)."""
+    config = from_dict(
+        {
+            "matrix": {
+                "homeserver": "http://127.0.0.1:1",
+                "user_id": "@liaison:x",
+                "password": "x",
+            },
+            "storage": {"data_dir": str(tmp_path)},
+        },
+        environ={},
+    )
+    app = Application(config, matrix=FakeMatrix())  # type: ignore[arg-type]
+    app.db.migrate(app.migrations)
+    yield app
+    app.db.close()
+
+
+def test_forget_registry_reaches_every_real_domain(whole_bot: Application) -> None:
+    fresh_db = whole_bot.db
     gathering(fresh_db, "g1", BOB)
     gatherings.set_rsvp(fresh_db, "g1", ALICE, "!room:x", "yes", capacity=None)
     offer(fresh_db, "$o1", ALICE, None)
@@ -372,7 +399,7 @@ def test_forget_registry_reaches_every_real_domain(fresh_db: Database) -> None:
     relay.record_source(fresh_db, "$hers", "!a:x", ALICE, "g", "message")
     relay.record_copy(fresh_db, "$hers", "!b:x", "$hers-copy")
 
-    report = operations.forget_user(fresh_db, ALICE)
+    report = whole_bot.data_rights.forget(ALICE)
 
     nonzero = {label: n for label, n in report.erased.items() if n}
     assert nonzero == {
@@ -387,7 +414,8 @@ def test_forget_registry_reaches_every_real_domain(fresh_db: Database) -> None:
         assert set(domain.FORGET_KEEPS) <= set(report.kept)
 
 
-def test_full_export_holds_no_secret_and_no_anonymous_requester(fresh_db: Database) -> None:
+def test_full_export_holds_no_secret_and_no_anonymous_requester(whole_bot: Application) -> None:
+    fresh_db = whole_bot.db
     gathering(fresh_db, "g1", BOB)
     gatherings.feed_token(fresh_db, "room:!room:x", "capability-secret")
     places.add(
@@ -397,13 +425,13 @@ def test_full_export_holds_no_secret_and_no_anonymous_requester(fresh_db: Databa
     request(fresh_db, "$r1", CAROL, "anonymous")
     schedule(fresh_db, "$s1", ALICE, ALICE, schedules.ACTIVE)
 
-    document = operations.export_database(fresh_db, ["@admin:x"])
+    document = whole_bot.data_rights.export(["@admin:x"])
 
     assert document["missing"] == []
-    assert document["sources"]["aid_requests"] == "bot.aid.store.export_rows"
-    assert document["sources"]["places"] == "bot.places.store.export_rows"
-    assert document["sources"]["events"] == "bot.gatherings.store.export_rows"
-    assert document["sources"]["schedules"] == "bot.schedules.store.export_rows"
+    assert document["sources"]["aid_requests"] == "aid"
+    assert document["sources"]["places"] == "places"
+    assert document["sources"]["events"] == "gatherings"
+    assert document["sources"]["schedules"] == "schedules"
     text = json.dumps(document, default=str)
     for secret in ("capability-secret", "nour@example.org", CAROL):
         assert secret not in text, secret

@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.storage.database import Database
+from bot.core.text.forms import new_id
 from bot.gatherings import forms, store
 from bot.gatherings.render import lead_text
 from bot.gatherings.store import Gathering
@@ -19,12 +20,18 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def resolve(text: str, lang: str = "en") -> dict[str, object]:
     return forms.resolve(
-        forms.parse_form(text), lang=lang, default_tz=PARIS, now=NOW, place_exists=lambda _: False
+        forms.parse_gathering(text),
+        lang=lang,
+        default_tz=PARIS,
+        now=NOW,
+        place_exists=lambda _: False,
     ).values
 
 
 def test_one_line_form_with_named_fields() -> None:
-    fields = forms.parse_form("Assemblée | samedi 18h | La Grange | type: réunion | capacité: 20")
+    fields = forms.parse_gathering(
+        "Assemblée | samedi 18h | La Grange | type: réunion | capacité: 20"
+    )
     assert fields == {
         "title": "Assemblée",
         "start": "samedi 18h",
@@ -69,7 +76,7 @@ def test_bad_times_quote_what_was_not_understood(text: str, quoted: str) -> None
 
 def test_a_field_given_twice_is_refused() -> None:
     with pytest.raises(UsageError):
-        forms.parse_form("title: a\ntitre: b")
+        forms.parse_gathering("title: a\ntitre: b")
 
 
 @pytest.mark.parametrize(
@@ -82,9 +89,9 @@ def test_answers_in_three_languages_and_emoji(word: str, answer: str | None) -> 
 
 
 def test_ids_are_short_and_unambiguous() -> None:
-    seen = {forms.new_id(lambda _: False) for _ in range(200)}
+    seen = {new_id(lambda _: False) for _ in range(200)}
     assert all(len(i) == 4 and not set(i) & set("01ilo") for i in seen)
-    assert len(forms.new_id(lambda c: len(c) == 4)) == 5
+    assert len(new_id(lambda c: len(c) == 4)) == 5
 
 
 def test_durations_accept_seconds_for_short_leads() -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import logging
+import sqlite3
 import stat
-import types
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,14 +15,19 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import operations
-from bot.core import health
+from bot.app import Application
 from bot.core.config import Config, from_dict
+from bot.core.datarights import DataRights
+from bot.core.errors import CommandError
+from bot.core.feature import Feature
+from bot.core.health import Health
 from bot.core.logsetup import JsonFormatter, SecretFilter, configure, redact
 from bot.core.matrix.client import SendStats
 from bot.core.metrics import Metrics
 from bot.core.storage.database import Database
+from bot.gatherings.service import Gatherings
 from bot.translation.service import EngineStats
+from tests.support.schema import ALL_MIGRATIONS
 
 
 def make_config(tmp_path: Path, **bot: Any) -> Config:
@@ -40,117 +45,113 @@ def make_config(tmp_path: Path, **bot: Any) -> Config:
     )
 
 
-def domain(name: str, **attrs: Any) -> types.ModuleType:
-    module = types.ModuleType(name)
-    for key, value in attrs.items():
-        setattr(module, key, value)
-    return module
+def feature(name: str, **declared: Any) -> Feature:
+    return Feature(name=name, **declared)
 
 
 # ---- export ----------------------------------------------------------------------------------
 
 
-def aid_rows(db: Database, viewers: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
-    rows = db.query("SELECT id, title, visible_to FROM aid ORDER BY id")
-    return {"aid_requests": [r for r in rows if r["visible_to"] in viewers or not r["visible_to"]]}
-
-
 def fill(db: Database) -> None:
-    db.execute("CREATE TABLE places (id INTEGER PRIMARY KEY, name TEXT, note TEXT)")
-    db.execute("INSERT INTO places (name, note) VALUES ('Salle Nour', 'رقم ٣')")
     db.execute("CREATE TABLE aid (id INTEGER PRIMARY KEY, title TEXT, visible_to TEXT)")
     db.execute("INSERT INTO aid (title, visible_to) VALUES ('rent', NULL)")
     db.execute("INSERT INTO aid (title, visible_to) VALUES ('lawyer', '@coord:example.org')")
     db.execute("INSERT INTO aid (title, visible_to) VALUES ('visa', '@admin:example.org')")
 
 
-def test_export_uses_domain_hooks_falls_back_to_tables_and_names_what_is_missing(
-    tmp_path: Path,
-) -> None:
+def aid_feature(db: Database) -> Feature:
+    def rows(viewers: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        found = db.query("SELECT id, title, visible_to FROM aid ORDER BY id")
+        return {
+            "aid_requests": [r for r in found if r["visible_to"] in viewers or not r["visible_to"]]
+        }
+
+    return feature("aid", export=rows, export_sections=("aid_requests",))
+
+
+def test_export_takes_what_each_feature_declares_and_names_what_failed(tmp_path: Path) -> None:
     db = Database(tmp_path / "x.db")
     fill(db)
-    document = operations.export_database(
-        db, ["@admin:example.org"], domains=[domain("bot.storage.aidfake", export_rows=aid_rows)]
+
+    def broken(viewers: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        raise sqlite3.OperationalError("no such table: gatherings")
+
+    rights = DataRights(
+        db, [aid_feature(db), feature("gatherings", export=broken, export_sections=("events",))]
     )
+    document = rights.export(["@admin:example.org"])
     assert document["format"] == "liaison-export"
     assert [r["title"] for r in document["data"]["aid_requests"]] == ["rent", "visa"]
-    assert document["sources"]["aid_requests"] == "bot.storage.aidfake.export_rows"
-    assert document["data"]["places"] == [{"id": 1, "name": "Salle Nour", "note": "رقم ٣"}]
-    assert document["sources"]["places"] == "table places"
-    # nothing holds events or schedules here: the export says so instead of pretending
-    assert [m.split(":")[0] for m in document["missing"]] == ["events", "schedules"]
+    assert document["sources"]["aid_requests"] == "aid"
+    # a feature that could not read its rows is named instead of pretending
+    assert [m.split(":")[0] for m in document["missing"]] == ["events"]
+    assert "events" not in document["data"]
 
 
-def test_aid_requests_are_never_exported_from_raw_tables(tmp_path: Path) -> None:
+def test_tables_no_feature_declares_are_never_exported(tmp_path: Path) -> None:
     db = Database(tmp_path / "x.db")
     fill(db)
     db.execute("CREATE TABLE aid_requests (id INTEGER PRIMARY KEY, secret TEXT)")
-    document = operations.export_database(db, ["@admin:example.org"], domains=[])
-    assert "aid_requests" not in document["data"]
-    assert any(m.startswith("aid_requests:") for m in document["missing"])
+    db.execute("INSERT INTO aid_requests (secret) VALUES ('a private need')")
+    document = DataRights(db, []).export(["@admin:example.org"])
+    assert document["data"] == {}
+    assert "a private need" not in json.dumps(document)
 
 
 def test_write_export_round_trips_and_is_private(tmp_path: Path) -> None:
     config = make_config(tmp_path, admins=["@admin:example.org"])
-    db = Database(config.storage.database)
-    db.migrate()
-    db.execute("CREATE TABLE IF NOT EXISTS schedules_extra (id INTEGER PRIMARY KEY, cron TEXT)")
-    db.close()
-    target = operations.write_export(config, tmp_path / "out" / "export.json")
+    app = Application(config)
+    app.db.migrate(app.migrations)
+    target = app.data_rights.write_export(config.bot.admins, tmp_path / "out" / "export.json")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     document = json.loads(target.read_text(encoding="utf-8"))
     assert document["viewers"] == ["@admin:example.org"]
     assert document["schema_version"] >= 1
-    assert json.loads(operations.export_json(config))["data"] == document["data"]
+    assert {"events", "places", "aid_requests", "schedules"} <= set(document["data"])
+    assert json.loads(app.data_rights.export_json(config.bot.admins))["data"] == document["data"]
+    app.db.close()
 
 
-def test_two_domains_claiming_one_section_is_an_error(tmp_path: Path) -> None:
+def test_two_features_claiming_one_section_is_an_error(tmp_path: Path) -> None:
     db = Database(tmp_path / "x.db")
 
-    def rows(db: Database, viewers: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    def rows(viewers: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         return {"places": []}
 
     with pytest.raises(ValueError, match="places"):
-        operations.export_database(
-            db,
-            [],
-            domains=[
-                domain("bot.storage.a", export_rows=rows),
-                domain("bot.storage.b", export_rows=rows),
-            ],
-        )
+        DataRights(db, [feature("a", export=rows), feature("b", export=rows)]).export([])
 
 
-def test_storage_domains_are_discovered_by_module_name() -> None:
-    names = [m.__name__ for m in operations.storage_domains()]
-    assert "bot.core.storage.rooms" in names
-    assert "bot.core.storage.operations" in names
-    assert "bot.core.config" not in names
+def test_every_feature_holding_members_data_declares_how_to_forget_it(tmp_path: Path) -> None:
+    app = Application(make_config(tmp_path))
+    forgetting = {f.name for f in app.features if f.forget is not None}
+    assert forgetting == {"relay", "gatherings", "places", "aid", "schedules"}
+    assert all(f.forget_keeps for f in app.features if f.forget is not None)
+    app.db.close()
 
 
 # ---- forget registry ---------------------------------------------------------------------------
 
 
-def test_forget_calls_every_domain_that_can_forget(fresh_db: Database) -> None:
+def test_forget_calls_every_feature_that_can_forget(fresh_db: Database) -> None:
     calls: list[tuple[str, str]] = []
 
-    def rsvps(db: Database, user_id: str) -> dict[str, int]:
+    def rsvps(user_id: str) -> dict[str, int]:
         calls.append(("rsvps", user_id))
         return {"RSVPs": 2}
 
-    def offers(db: Database, user_id: str) -> dict[str, int]:
+    def offers(user_id: str) -> dict[str, int]:
         calls.append(("offers", user_id))
         return {"standing offers": 1, "RSVPs": 1}
 
-    report = operations.forget_user(
+    report = DataRights(
         fresh_db,
-        "@ana:example.org",
-        domains=[
-            domain("bot.gatherings.store", forget_user=rsvps),
-            domain("bot.core.storage.rooms"),
-            domain("bot.aid.store", forget_user=offers, FORGET_KEEPS=("Anonymised aid records.",)),
+        [
+            feature("gatherings", forget=rsvps),
+            feature("rooms"),
+            feature("aid", forget=offers, forget_keeps=("Anonymised aid records.",)),
         ],
-    )
+    ).forget("@ana:example.org")
     assert calls == [("rsvps", "@ana:example.org"), ("offers", "@ana:example.org")]
     assert report.erased == {"RSVPs": 3, "standing offers": 1}
     assert report.kept == ("Anonymised aid records.",)
@@ -160,27 +161,24 @@ def test_forget_calls_every_domain_that_can_forget(fresh_db: Database) -> None:
 # ---- health ----------------------------------------------------------------------------------
 
 
-def fake_services(tmp_path: Path, *, last_sync_at: float | None, connected: bool) -> Any:
+def health_for(
+    tmp_path: Path, *, last_sync_at: float | None, connected: bool, translation: Any = None
+) -> Health:
     db = Database(tmp_path / "h.db")
-    db.migrate()
-    return SimpleNamespace(
-        config=make_config(tmp_path),
-        db=db,
-        matrix=SimpleNamespace(last_sync_at=last_sync_at, connected=connected, stats=SendStats()),
-        scheduler=SimpleNamespace(job_count=lambda: 3),
-        metrics=Metrics(),
-        translation=None,
-    )
+    db.migrate(ALL_MIGRATIONS)
+    matrix = SimpleNamespace(last_sync_at=last_sync_at, connected=connected, stats=SendStats())
+    scheduler = SimpleNamespace(job_count=lambda: 3)
+    return Health(matrix, db, scheduler, Metrics(), translation, sync_timeout_ms=30000)  # type: ignore[arg-type]
 
 
 def test_health_is_ok_after_a_recent_sync_and_writes_the_probe(tmp_path: Path) -> None:
-    services = fake_services(tmp_path, last_sync_at=100.0, connected=True)
-    healthy, report = health.check(services, now=110.0)
+    health = health_for(tmp_path, last_sync_at=100.0, connected=True)
+    healthy, report = health.check(now=110.0)
     assert healthy
     assert report["status"] == "ok"
     assert report["reason"] is None
     assert report["sync_age_seconds"] == 10.0
-    assert services.db.query_one("SELECT checked_at FROM health")["checked_at"]
+    assert health.db.query_one("SELECT checked_at FROM health")["checked_at"]
 
 
 @pytest.mark.parametrize(
@@ -194,34 +192,34 @@ def test_health_is_ok_after_a_recent_sync_and_writes_the_probe(tmp_path: Path) -
 def test_health_names_the_sync_problem(
     tmp_path: Path, last_sync_at: float | None, connected: bool, now: float, reason: str
 ) -> None:
-    services = fake_services(tmp_path, last_sync_at=last_sync_at, connected=connected)
-    healthy, report = health.check(services, now=now)
+    health = health_for(tmp_path, last_sync_at=last_sync_at, connected=connected)
+    healthy, report = health.check(now=now)
     assert not healthy
     assert report["reason"] == reason
 
 
 def test_health_fails_when_the_database_cannot_be_written(tmp_path: Path) -> None:
-    services = fake_services(tmp_path, last_sync_at=100.0, connected=True)
-    services.db.close()
-    healthy, report = health.check(services, now=101.0)
+    health = health_for(tmp_path, last_sync_at=100.0, connected=True)
+    health.db.close()
+    healthy, report = health.check(now=101.0)
     assert not healthy
     assert report["reason"].startswith("database: not writable (ProgrammingError")
 
 
 def test_metrics_copy_running_totals_without_counting_twice(tmp_path: Path) -> None:
-    services = fake_services(tmp_path, last_sync_at=100.0, connected=True)
-    services.translation = SimpleNamespace(stats={"apertium": EngineStats(calls=4, failures=1)})
-    updater = health.MetricsUpdater(services)
-    services.matrix.stats.retries = 2
-    services.matrix.stats.rate_limited = 1
-    updater.update(now=107.5)
-    updater.update(now=107.5)
-    services.matrix.stats.retries = 5
-    services.translation.stats["apertium"].cache_hits = 6
-    updater.update(now=108.0)
+    translation = SimpleNamespace(stats={"apertium": EngineStats(calls=4, failures=1)})
+    health = health_for(tmp_path, last_sync_at=100.0, connected=True, translation=translation)
+    stats = health.matrix.stats
+    stats.retries = 2
+    stats.rate_limited = 1
+    health.update_metrics(now=107.5)
+    health.update_metrics(now=107.5)
+    stats.retries = 5
+    translation.stats["apertium"].cache_hits = 6
+    health.update_metrics(now=108.0)
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(services.metrics.render().decode())
+        for family in text_string_to_metric_families(health.metrics.render().decode())
         for s in family.samples
     }
     assert samples[("liaison_send_retries_total", ())] == 5
@@ -234,10 +232,17 @@ def test_metrics_copy_running_totals_without_counting_twice(tmp_path: Path) -> N
     assert samples[(key, (("engine", "apertium"), ("result", "cache_hit")))] == 6
 
 
-def test_install_adds_nothing_without_a_web_server(tmp_path: Path) -> None:
-    services = fake_services(tmp_path, last_sync_at=None, connected=False)
-    services.web = None
-    health.install(services, lambda listener: None)  # must not fail
+def test_without_a_web_server_nothing_is_served_and_the_feed_command_says_why(
+    tmp_path: Path,
+) -> None:
+    app = Application(make_config(tmp_path))
+    assert app.core.web is None
+    gatherings = app.feature("gatherings").service
+    assert isinstance(gatherings, Gatherings)
+    with pytest.raises(CommandError) as refused:
+        gatherings.feed_url("!room:example.org")
+    assert "web server is off" in refused.value.message
+    app.db.close()
 
 
 # ---- logs ------------------------------------------------------------------------------------
@@ -284,24 +289,3 @@ def test_tokens_are_masked_in_log_lines() -> None:
     )
     SecretFilter().filter(record)
     assert "sekrit" not in JsonFormatter().format(record)
-
-
-def test_export_prefers_the_domain_listing_and_never_exports_tokens(tmp_path: Path) -> None:
-    @dataclasses.dataclass(frozen=True)
-    class Place:
-        id: str
-        name: str
-
-    def listing(db: Database) -> list[Place]:
-        return [Place("nour", "Salle Nour")]
-
-    db = Database(tmp_path / "x.db")
-    db.execute("CREATE TABLE gathering_feeds (scope TEXT, feed_token TEXT)")
-    db.execute("INSERT INTO gathering_feeds VALUES ('room', 'capability-secret')")
-    document = operations.export_database(
-        db, [], domains=[domain("bot.places.store", listing=listing)]
-    )
-    assert document["data"]["places"] == [{"id": "nour", "name": "Salle Nour"}]
-    assert document["sources"]["places"].endswith(".listing")
-    assert document["data"]["events"] == [{"scope": "room"}]
-    assert "capability-secret" not in json.dumps(document)

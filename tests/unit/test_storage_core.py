@@ -7,20 +7,21 @@ from pathlib import Path
 from bot.core.storage import ledger as inbox
 from bot.core.storage import rooms
 from bot.core.storage.database import Database
+from tests.support.schema import ALL_MIGRATIONS
 
 
 def test_migrations_apply_once_and_record_the_version(tmp_path: Path) -> None:
     db = Database(tmp_path / "liaison.db")
-    applied = db.migrate()
+    applied = db.migrate(ALL_MIGRATIONS)
     assert applied
     version = db.schema_version()
     assert version == len(applied)
-    assert db.pending_migrations() == []
-    assert db.migrate() == []
+    assert db.pending_migrations(ALL_MIGRATIONS) == []
+    assert db.migrate(ALL_MIGRATIONS) == []
     assert db.schema_version() == version
     db.close()
     reopened = Database(tmp_path / "liaison.db")
-    assert reopened.migrate() == []
+    assert reopened.migrate(ALL_MIGRATIONS) == []
     assert reopened.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert reopened.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert reopened.integrity_ok()

@@ -12,6 +12,7 @@ from bot.translation.apertium import ApertiumTranslator
 from bot.translation.base import TranslationError
 from bot.translation.deep import DeepTranslator
 from bot.translation.service import TranslationService, build_translation_service
+from tests.support.schema import ALL_MIGRATIONS
 
 
 class FakeEngine:
@@ -39,7 +40,7 @@ class FakeEngine:
 @pytest.fixture
 def db() -> Iterator[Database]:
     database = Database(":memory:")
-    database.migrate()
+    database.migrate(ALL_MIGRATIONS)
     yield database
     database.close()
 

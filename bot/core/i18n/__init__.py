@@ -8,9 +8,11 @@ usual translation tools work on them. A missing translation falls back to Englis
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 
 log = logging.getLogger(__name__)
@@ -68,3 +70,35 @@ def base_language(lang: str) -> str:
 
 def is_rtl(lang: str) -> bool:
     return base_language(lang) in RTL_LANGUAGES
+
+
+def language_name(code: str, in_lang: str) -> str:
+    """``code``'s name in ``in_lang`` ("French", "français", "francés"); the code if unknown."""
+    try:
+        return str(Locale.parse(base_language(code)).get_display_name(in_lang) or code)
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+class Phrasebook:
+    """What the bot says, in a room's language: catalog messages and commands to type."""
+
+    def __init__(self, catalogs: Catalogs, command_prefix: str) -> None:
+        self.catalogs = catalogs
+        self.prefix = command_prefix
+
+    def text(self, lang: str, message: str, **params: Any) -> str:
+        """A catalog message in ``lang`` with its placeholders filled."""
+        return self.catalogs.translate(lang, message, **params)
+
+    def translator(self, lang: str) -> Callable[..., str]:
+        """``text`` fixed to one language, for renderers that take a ``t`` function."""
+
+        def t(message: str, **params: Any) -> str:
+            return self.catalogs.translate(lang, message, **params) if message else ""
+
+        return t
+
+    def command(self, text: str) -> str:
+        """A command for members to type, in code style with this bot's prefix: `!event list`."""
+        return f"`{self.prefix}{text}`"

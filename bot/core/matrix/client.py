@@ -306,10 +306,19 @@ class MatrixClient:
             raise MatrixError(f"room creation failed: {_describe(response)}", _errcode(response))
         return str(response.room_id)
 
-    async def reject_invite(self, room_id: str) -> None:
-        await self._with_retries(lambda: self.client.room_leave(room_id), "leave")
+    async def create_room(self, name: str, *, invite: list[str], alias: str | None = None) -> str:
+        """A new private room named ``name`` with ``invite`` invited; its room id."""
+        response = await self._with_retries(
+            lambda: self.client.room_create(
+                visibility=RoomVisibility.private, name=name, invite=invite, alias=alias
+            ),
+            "create room",
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise MatrixError(f"room creation failed: {_describe(response)}", _errcode(response))
+        return str(response.room_id)
 
-    async def leave(self, room_id: str) -> None:
+    async def reject_invite(self, room_id: str) -> None:
         await self._with_retries(lambda: self.client.room_leave(room_id), "leave")
 
     def power_level(self, room_id: str, user_id: str) -> int:
@@ -350,9 +359,6 @@ class MatrixClient:
     def room_name(self, room_id: str) -> str:
         room = self.client.rooms.get(room_id)
         return str(room.display_name) if room is not None else room_id
-
-    def joined_room_ids(self) -> list[str]:
-        return list(self.client.rooms)
 
     def is_joined(self, room_id: str) -> bool:
         return room_id in self.client.rooms

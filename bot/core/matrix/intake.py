@@ -83,7 +83,6 @@ class IncomingEvent:
 
 
 Listener = Callable[[IncomingEvent], Awaitable[None]]
-InviteHandler = Callable[[str, str | None], Awaitable[None]]
 
 HANDLED_TYPES = frozenset(
     {"m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.sticker"}

@@ -1,15 +1,16 @@
-"""The one SQLite database: connection settings, migrations, small helpers.
+"""The one SQLite database: connection settings, the migration runner, small helpers.
 
-Each domain module in ``bot/storage`` declares its own ``sqlite_utils.Migrations`` set
-(append-only, one function per step) and registers it with :func:`register`. The sets are
-independent, so two domains never fight over a migration number.
+The core and each feature's ``store.py`` declare their own ``sqlite_utils.Migrations`` set
+(append-only, one function per step); the composition root hands every set to
+:meth:`Database.migrate`. The sets are independent, so two features never fight over a
+migration number.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +21,10 @@ from sqlite_utils import Migrations
 
 log = logging.getLogger(__name__)
 
-_MIGRATION_SETS: list[Migrations] = []
-
 
 def migration_set(name: str) -> Migrations:
-    """Create and register the migration set of one storage domain."""
-    migrations = Migrations(f"liaison.{name}")
-    _MIGRATION_SETS.append(migrations)
-    return migrations
+    """The migration set of one storage domain (its name is recorded in every database)."""
+    return Migrations(f"liaison.{name}")
 
 
 def utcnow() -> datetime:
@@ -63,12 +60,10 @@ class Database:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
 
-    def migrate(self) -> list[str]:
-        """Apply every pending migration of every domain; return the names applied."""
-        import bot.stores  # noqa: F401  (importing it registers every domain)
-
+    def migrate(self, sets: Sequence[Migrations]) -> list[str]:
+        """Apply every pending migration of ``sets``; return the names applied."""
         applied: list[str] = []
-        for migrations in _MIGRATION_SETS:
+        for migrations in sets:
             pending = [m.name for m in migrations.pending(self.db)]
             migrations.apply(self.db)
             applied.extend(f"{migrations.name}:{name}" for name in pending)
@@ -81,10 +76,8 @@ class Database:
         table = self.db.table("_sqlite_migrations")
         return table.count if table.exists() else 0
 
-    def pending_migrations(self) -> list[str]:
-        import bot.stores  # noqa: F401
-
-        return [f"{m.name}:{p.name}" for m in _MIGRATION_SETS for p in m.pending(self.db)]
+    def pending_migrations(self, sets: Sequence[Migrations]) -> list[str]:
+        return [f"{m.name}:{p.name}" for m in sets for p in m.pending(self.db)]
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

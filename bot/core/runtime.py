@@ -1,0 +1,95 @@
+"""One running bot's life: start (migrate, log in, replay, sync, serve), run, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from sqlite_utils import Migrations
+
+from bot.core.feature import Core
+from bot.core.matrix.intake import EventIntake, IncomingEvent, Listener
+from bot.core.matrix.sync import SyncLoop
+from bot.core.router import Router
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self,
+        core: Core,
+        router: Router,
+        listeners: Sequence[Listener],
+        migrations: Sequence[Migrations],
+    ) -> None:
+        self.core = core
+        self.router = router
+        self.listeners = list(listeners)
+        self.migrations = list(migrations)
+        self.sync = SyncLoop(
+            core.matrix,
+            core.db,
+            core.tasks,
+            core.config.bot,
+            on_first_sync=core.scheduler.start,
+        )
+        self.intake: EventIntake | None = None
+        self._stop = asyncio.Event()
+        self._sync_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Migrate, log in, replay what a crash left unhandled, then start syncing."""
+        core = self.core
+        core.db.migrate(self.migrations)
+        await core.matrix.login()
+        intake = EventIntake(core.db, core.matrix.user_id, self.listeners)
+        self.intake = intake
+        self.sync.replay_after_first_sync(intake.pending())
+        intake.on_handled = self._count_event
+        self.router.on_command = self._count_command
+        self._sync_task = asyncio.create_task(self.sync.run(intake), name="sync")
+        if core.web is not None:
+            await core.web.start()
+
+    async def run(self) -> None:
+        """Run until :meth:`request_stop` (SIGINT/SIGTERM in the CLI), then shut down cleanly."""
+        await self.start()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def stop(self) -> None:
+        """Stop syncing, finish handled events, flush sends, close the database."""
+        core = self.core
+        self._stop.set()
+        self.sync.stop()
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync_task
+            self._sync_task = None
+        core.scheduler.shutdown()
+        if core.web is not None:
+            await core.web.stop()
+        if self.intake is not None:
+            await self.intake.drain(timeout=20)
+        await core.tasks.drain(timeout=10)
+        await core.matrix.close()
+        if core.translation is not None:
+            await core.translation.aclose()
+        core.db.close()
+        log.info("stopped")
+
+    def _count_event(self, event: IncomingEvent, outcome: str, seconds: float) -> None:
+        self.core.metrics.events_handled.labels(outcome).inc()
+        self.core.metrics.handle_seconds.observe(seconds)
+
+    def _count_command(self, family: str, outcome: str, seconds: float) -> None:
+        self.core.metrics.commands.labels(family, outcome).inc()

@@ -1,0 +1,92 @@
+"""The directory of self-organised places: who may register, change and remove a place.
+
+Gatherings point at places by id; they read the directory through :class:`Places` (``get``,
+``registered_in``), never through its tables.
+"""
+
+from __future__ import annotations
+
+from bot.core.errors import CommandError, UsageError
+from bot.core.i18n import Phrasebook
+from bot.core.rooms import Rooms
+from bot.core.storage.database import Database
+from bot.core.text.forms import clean_id, new_id
+from bot.places import forms, store
+from bot.places.forms import PlaceValues
+from bot.places.store import Place
+
+
+class Places:
+    def __init__(self, db: Database, rooms: Rooms, phrases: Phrasebook) -> None:
+        self.db = db
+        self.rooms = rooms
+        self.phrases = phrases
+
+    # ---- the directory, as other features read it --------------------------------------------
+
+    def get(self, place_id: str) -> Place | None:
+        return store.get(self.db, place_id)
+
+    def exists(self, place_id: str) -> bool:
+        return store.get(self.db, clean_id(place_id)) is not None
+
+    def registered_in(self, place_id: str, room_id: str) -> bool:
+        """Whether ``room_id`` registered the place (its contact is shown only there)."""
+        return store.registered_in(self.db, place_id, room_id)
+
+    def listing(self, country: str | None = None) -> list[Place]:
+        return store.listing(self.db, country)
+
+    # ---- changes from members -----------------------------------------------------------------
+
+    def find(self, word: str | None) -> Place:
+        """The place with this id; the same refusal for a removed or unknown one."""
+        if not word:
+            raise UsageError("Give the place's id, such as {example}.", example="`p4kx`")
+        place = store.get(self.db, clean_id(word))
+        if place is None:
+            raise CommandError(
+                "I know no place with the id {id}. {list} shows the directory.",
+                id=f"`{word}`",
+                list=self.phrases.command("place list"),
+            )
+        return place
+
+    def register(
+        self, *, command_event_id: str, creator: str, room_id: str, values: PlaceValues
+    ) -> Place:
+        """Add a place registered in ``room_id``; a replayed command returns the first one."""
+        existing = store.by_command(self.db, command_event_id)
+        while existing is None:
+            existing = store.add(
+                self.db,
+                new_id(lambda c: store.exists(self.db, c)),
+                command_event_id,
+                creator=creator,
+                room_id=room_id,
+                **values,  # type: ignore[arg-type]
+            )
+        return existing
+
+    def edit(self, word: str | None, user_id: str, changes: str) -> Place:
+        """Apply ``changes`` (``<field> <value>`` or ``field: value`` lines) for its owner."""
+        place = self.find(word)
+        self._require_owner(place, user_id)
+        for name, value in forms.parse_changes(changes).items():
+            store.update(self.db, place.id, name, value)
+        updated = store.get(self.db, place.id)
+        assert updated is not None
+        return updated
+
+    def remove(self, word: str | None, user_id: str) -> Place:
+        place = self.find(word)
+        self._require_owner(place, user_id)
+        store.remove(self.db, place.id)
+        return place
+
+    def _require_owner(self, place: Place, user_id: str) -> None:
+        if user_id != place.creator and not self.rooms.is_bot_admin(user_id):
+            raise CommandError(
+                "Only the person who registered {id} or a bot admin may change it. Nothing was changed.",
+                id=f"`{place.id}`",
+            )

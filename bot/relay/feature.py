@@ -1,0 +1,47 @@
+"""The translation relay as a feature: its listener, commands, tables and data-rights hooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.feature import Core, Feature
+from bot.relay import store
+from bot.relay.desk import RelayDesk
+from bot.relay.groups import RelayGroups
+from bot.relay.service import Relay
+from commands import relay as relay_commands
+
+
+@dataclass(frozen=True)
+class RelayFeature:
+    feature: Feature
+    groups: RelayGroups  # what gatherings, schedules and the like ask about groups
+
+
+def build(core: Core) -> RelayFeature:
+    groups = RelayGroups(core.db, core.rooms)
+    relay = Relay(
+        groups,
+        core.db,
+        core.matrix,
+        core.phrases,
+        core.translation,
+        core.tasks,
+        core.metrics,
+        bot_config=core.config.bot,
+        translation_config=core.config.translation,
+    )
+    desk = RelayDesk(
+        groups, relay, core.db, core.rooms, core.phrases, core.translation, core.matrix
+    )
+    db = core.db
+    feature = Feature(
+        name="relay",
+        families=[relay_commands.family.bind(desk)],
+        listeners=[relay.on_event],
+        migrations=[store.migrations],
+        forget=lambda user_id: store.forget_user(db, user_id),
+        forget_keeps=store.FORGET_KEEPS,
+        service=relay,
+    )
+    return RelayFeature(feature, groups)
