@@ -48,7 +48,7 @@ def build_core(config: Config, matrix: MatrixClient | None = None) -> Core:
     ``matrix`` replaces the real client only where no homeserver is wanted (the fuzz tests).
     """
     config.storage.path.mkdir(parents=True, exist_ok=True)
-    db = Database(config.storage.database)
+    db = Database(config.storage.database, key=config.storage.database_key)
     matrix = matrix or MatrixClient(config.matrix, config.storage.path)
     rooms = Rooms(db, matrix, config.bot)
     translation = build_translation_service(config.translation, db)
@@ -116,15 +116,21 @@ class Application:
                 core.scheduler.register_loader(feature.name, loader)
         for extra in extra_families or []:
             self.router.add(extra)
+        self.health = Health(
+            core.matrix,
+            core.db,
+            core.scheduler,
+            core.metrics,
+            core.translation,
+            sync_timeout_ms=config.matrix.sync_timeout_ms,
+        )
+        health = self.health
+
+        async def integrity_checks() -> None:
+            health.schedule_integrity_checks(config.storage.integrity_check_seconds)
+
+        core.scheduler.register_loader("integrity", integrity_checks)
         if core.web is not None:
-            health = Health(
-                core.matrix,
-                core.db,
-                core.scheduler,
-                core.metrics,
-                core.translation,
-                sync_timeout_ms=config.matrix.sync_timeout_ms,
-            )
             health.add_routes(core.web)
             for feature in self.features:
                 for route in feature.routes:

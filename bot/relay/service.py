@@ -98,12 +98,85 @@ class Relay:
         self._pending: dict[tuple[str, str], asyncio.Future[str | None]] = {}
         # reaction copies on their way: (source event id, room) -> (event reacted to, key)
         self._reacting: dict[tuple[str, str], tuple[str, str]] = {}
+        # the relay map's rows the database could not take (locked, read-only): written, in
+        # order, as soon as it takes writes again; looked up meanwhile like the stored ones
+        self._unwritten_sources: dict[str, RelaySource] = {}
+        self._unwritten_copies: dict[tuple[str, str], tuple[str, tuple[str, str] | None]] = {}
+        db.when_writable(self.flush_map)
 
     # ---- intake ---------------------------------------------------------------------------
 
     def pending_copies(self) -> int:
         """Copies queued or being translated and not yet sent."""
         return len(self._pending)
+
+    def unwritten(self) -> int:
+        """Relay map rows kept in memory until the database takes writes again."""
+        return len(self._unwritten_sources) + len(self._unwritten_copies)
+
+    def flush_map(self) -> None:
+        """Write the relay map rows the database refused earlier (one transaction)."""
+        if not self._unwritten_sources and not self._unwritten_copies:
+            return
+        sources = list(self._unwritten_sources.values())
+        copies = list(self._unwritten_copies.items())
+        try:
+            with self.db.transaction():
+                for item in sources:
+                    store.record_source(
+                        self.db, item.event_id, item.room_id, item.sender, item.group, item.kind
+                    )
+                for (source_id, room_id), (event_id, annotation) in copies:
+                    store.record_copy(self.db, source_id, room_id, event_id, annotation)
+        except sqlite3.Error as exc:
+            log.debug("the relay map still waits for the database: %s", exc)
+            return
+        for item in sources:
+            self._unwritten_sources.pop(item.event_id, None)
+        for key, value in copies:
+            if self._unwritten_copies.get(key) == value:
+                del self._unwritten_copies[key]
+        log.warning(
+            "wrote %d relay map row(s) kept while the database was unavailable",
+            len(sources) + len(copies),
+        )
+
+    def _record_source(self, item: RelaySource) -> None:
+        if self._unwritten_sources:
+            self.flush_map()
+        try:
+            store.record_source(
+                self.db, item.event_id, item.room_id, item.sender, item.group, item.kind
+            )
+        except sqlite3.Error as exc:
+            # the copies still go out; the map is written when the database is back
+            log.warning("relaying %s with the map kept in memory: %s", item.event_id, exc)
+            self._unwritten_sources[item.event_id] = item
+
+    def _record_copy(
+        self, source_id: str, room_id: str, event_id: str, annotation: tuple[str, str] | None
+    ) -> None:
+        try:
+            if source_id in self._unwritten_sources:
+                raise sqlite3.OperationalError("its source is not written yet")
+            store.record_copy(self.db, source_id, room_id, event_id, annotation)
+        except sqlite3.Error as exc:
+            log.warning("the copy of %s in %s is kept in memory: %s", source_id, room_id, exc)
+            self._unwritten_copies[(source_id, room_id)] = (event_id, annotation)
+
+    def _source(self, event_id: str) -> RelaySource | None:
+        kept = self._unwritten_sources.get(event_id)
+        return kept if kept is not None else store.source(self.db, event_id)
+
+    def _origin_of(self, event_id: str) -> RelaySource | None:
+        """The relayed source behind ``event_id`` (itself, or what it is a copy of)."""
+        found = self._source(event_id)
+        if found is not None:
+            return found
+        for (source_id, _room), (copy_id, _annotation) in self._unwritten_copies.items():
+            if copy_id == event_id:
+                return self._source(source_id)
+        return store.origin_of(self.db, event_id)
 
     async def on_event(self, event: IncomingEvent) -> None:
         if not self._may_relay(event):
@@ -160,22 +233,17 @@ class Relay:
         targets = self._targets(link)
         if not targets:
             return
-        db = self.db
-        try:
-            store.record_source(
-                db, event.event_id, event.room_id, event.sender, link.group, "message"
-            )
-        except sqlite3.Error as exc:
-            # the copies still go out; only later replies, edits and removals lose their map
-            log.warning("relaying %s without the relay map: %s", event.event_id, exc)
+        self._record_source(
+            RelaySource(event.event_id, event.room_id, event.sender, link.group, "message")
+        )
         terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(event.content, link))
         relates = event.relates_to
         reply = relates.get("m.in_reply_to")
         parent_id = reply.get("event_id") if isinstance(reply, dict) else None
-        parent = store.origin_of(db, parent_id) if isinstance(parent_id, str) else None
+        parent = self._origin_of(parent_id) if isinstance(parent_id, str) else None
         thread_id = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-        thread = store.origin_of(db, thread_id) if isinstance(thread_id, str) else None
+        thread = self._origin_of(thread_id) if isinstance(thread_id, str) else None
         for target in targets:
 
             async def content(target: RoomLink = target) -> dict[str, Any] | None:
@@ -385,8 +453,7 @@ class Relay:
         new_content = event.content.get("m.new_content")
         if not isinstance(original_id, str) or not isinstance(new_content, dict):
             return
-        db = self.db
-        original = store.source(db, original_id)
+        original = self._source(original_id)
         if (
             original is None
             or original.kind != "message"
@@ -399,7 +466,9 @@ class Relay:
         targets = self._targets(link)
         if not targets:
             return
-        store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "edit")
+        self._record_source(
+            RelaySource(event.event_id, event.room_id, event.sender, link.group, "edit")
+        )
         terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(new_content, link))
         # the copy links to the original message, not to the edit event
@@ -444,14 +513,15 @@ class Relay:
             return
         if not isinstance(key, str) or not key:
             return
-        db = self.db
-        root = store.origin_of(db, reacted_to)
+        root = self._origin_of(reacted_to)
         if root is None or root.group != link.group or root.kind != "message":
             return
         targets = self._targets(link)
         if not targets:
             return
-        store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "reaction")
+        self._record_source(
+            RelaySource(event.event_id, event.room_id, event.sender, link.group, "reaction")
+        )
         for target in targets:
 
             async def content(target: RoomLink = target) -> dict[str, Any] | None:
@@ -475,6 +545,11 @@ class Relay:
             for (_, room), annotation in self._reacting.items()
         ):
             return True
+        if any(
+            room == room_id and annotation == (on, key)
+            for (_, room), (_, annotation) in self._unwritten_copies.items()
+        ):
+            return True
         return store.has_reaction(self.db, room_id, on, key)
 
     # ---- redactions -----------------------------------------------------------------------
@@ -484,12 +559,12 @@ class Relay:
         redacted = event.redacts
         if redacted is None:
             return
-        db = self.db
-        original = store.source(db, redacted)
+        original = self._source(redacted)
         if original is None or original.room_id != event.room_id:
             return  # a copy removed by a moderator stays removed only where it was
-        rooms = {c.room_id for c in store.copies_of(db, redacted)}
+        rooms = {c.room_id for c in store.copies_of(self.db, redacted)}
         rooms |= {room for source_id, room in self._pending if source_id == redacted}
+        rooms |= {room for source_id, room in self._unwritten_copies if source_id == redacted}
         if rooms:
             task = self.tasks.spawn(
                 self._redact_copies(event.event_id, redacted, sorted(rooms)), name="relay-redact"
@@ -508,7 +583,11 @@ class Relay:
             except MatrixError as exc:
                 log.warning("could not remove the copy in %s: %s", room_id, exc)
                 return
-            store.forget_copy(self.db, redacted, room_id)
+            self._unwritten_copies.pop((redacted, room_id), None)
+            try:
+                store.forget_copy(self.db, redacted, room_id)
+            except sqlite3.Error as exc:
+                log.warning("the removed copy in %s stays in the relay map: %s", room_id, exc)
             self.metrics.relayed.labels("redaction").inc()
 
         await asyncio.gather(*(one(room) for room in rooms))
@@ -551,10 +630,7 @@ class Relay:
             event_id = done.result()
             if event_id is None:
                 return
-            try:
-                store.record_copy(self.db, source_id, room_id, event_id, annotation)
-            except Exception:
-                log.exception("could not record the copy of %s in %s", source_id, room_id)
+            self._record_copy(source_id, room_id, event_id, annotation)
             self.metrics.relayed.labels(kind).inc()
 
         future.add_done_callback(sent)
@@ -578,6 +654,9 @@ class Relay:
             if pending.cancelled() or pending.exception() is not None:
                 return None
             return pending.result()
+        kept = self._unwritten_copies.get((source_id, room_id))
+        if kept is not None:
+            return kept[0]
         return store.copy_in(self.db, source_id, room_id)
 
     async def _event_in(self, source: RelaySource, room_id: str) -> str | None:
