@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from sqlite_utils import Migrations
 
 from bot.core.feature import Core
+from bot.core.matrix import crosssigning
+from bot.core.matrix.client import MatrixError
 from bot.core.matrix.intake import EventIntake, IncomingEvent, Listener
 from bot.core.matrix.sync import SyncLoop
 from bot.core.router import Router
@@ -34,11 +36,13 @@ class Runtime:
             core.db,
             core.tasks,
             core.config.bot,
-            on_first_sync=core.scheduler.start,
+            on_first_sync=self._first_sync,
         )
         self.intake: EventIntake | None = None
         self._stop = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
+        # one cross-signing pass at a time: two would make two different identities
+        self._cross_signing = asyncio.Lock()
 
     async def start(self) -> None:
         """Migrate, log in, replay what a crash left unhandled, then start syncing."""
@@ -53,6 +57,44 @@ class Runtime:
         self._sync_task = asyncio.create_task(self.sync.run(intake), name="sync")
         if core.web is not None:
             await core.web.start()
+
+    async def _first_sync(self) -> None:
+        core = self.core
+        await core.scheduler.start()
+        matrix_config = core.config.matrix
+        if matrix_config.encryption and matrix_config.cross_signing:
+            # off the sync loop: the homeserver may be slow, and nothing waits for it
+            core.tasks.spawn(self.cross_sign(), name="cross-signing")
+
+    async def cross_sign(self) -> crosssigning.Outcome | None:
+        """Publish the account's cross-signing keys if needed and sign this device.
+
+        Made at the first start, the recovery key goes to a file readable by the owner only
+        (never to the log): the operator keeps it offline and deletes the file.
+        """
+        core = self.core
+        data_dir = core.config.storage.path
+        try:
+            async with self._cross_signing:
+                outcome = await crosssigning.ensure(
+                    core.matrix,
+                    data_dir / crosssigning.KEY_FILE,
+                    password=core.config.matrix.password,
+                )
+        except (crosssigning.CrossSigningError, MatrixError) as exc:
+            log.error("cross-signing not set up: %s", exc)
+            return None
+        if outcome.recovery_key is not None:
+            target = data_dir / crosssigning.RECOVERY_FILE
+            crosssigning.write_private(target, outcome.recovery_key + "\n")
+            log.warning(
+                "made the account's cross-signing keys; the recovery key is in %s: keep it "
+                "offline (a password manager, paper) and delete that file",
+                target,
+            )
+        elif outcome.state != "unchanged":
+            log.info("cross-signing: %s (device %s)", outcome.state, outcome.device_id)
+        return outcome
 
     async def run(self) -> None:
         """Run until :meth:`request_stop` (SIGINT/SIGTERM in the CLI), then shut down cleanly."""

@@ -177,6 +177,9 @@ class MatrixClient:
             log.info("logged in as a new device %s", response.device_id)
         self._write_session()
 
+    def has_session(self) -> bool:
+        return self._read_session() is not None
+
     def _read_session(self) -> dict[str, str] | None:
         try:
             data = json.loads(self.session_path.read_text(encoding="utf-8"))
@@ -194,6 +197,52 @@ class MatrixClient:
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.chmod(tmp, 0o600)
         tmp.replace(self.session_path)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        budget_seconds: float = 30.0,
+    ) -> tuple[int, dict[str, Any]]:
+        """A client-API call nio has no method for (cross-signing): status and JSON answer.
+
+        Network failures, 5xx and 429 answers are retried for ``budget_seconds``; then the last
+        answer is returned (MatrixError if the homeserver never answered).
+        """
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        data = json.dumps(body) if body is not None else None
+        deadline = time.monotonic() + min(budget_seconds, self.retry_budget_seconds)
+        delay = 0.5
+        while True:
+            try:
+                response = await self.client.send(method, path, data, headers)
+                status = response.status
+                try:
+                    answer = await response.json(content_type=None)
+                except (ValueError, aiohttp.ContentTypeError):
+                    answer = {}
+                finally:
+                    response.release()
+            except TRANSIENT_EXCEPTIONS as exc:
+                status, answer = 0, {"errcode": type(exc).__name__}
+            if not isinstance(answer, dict):
+                answer = {}
+            if status == 429:
+                wait = float(answer.get("retry_after_ms", 1000)) / 1000
+            elif status == 0 or status >= 500:
+                wait = delay
+            else:
+                return status, answer
+            if time.monotonic() + wait > deadline:
+                if status == 0:
+                    raise MatrixError(f"{method} {path}: the homeserver did not answer")
+                return status, answer
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 30.0)
 
     # ---- sync ----------------------------------------------------------------------------
 
