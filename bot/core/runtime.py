@@ -13,6 +13,7 @@ from bot.core.feature import Core
 from bot.core.matrix import crosssigning
 from bot.core.matrix.client import MatrixError
 from bot.core.matrix.intake import EventIntake, IncomingEvent, Listener
+from bot.core.matrix.latekeys import LateKeys
 from bot.core.matrix.sync import SyncLoop
 from bot.core.router import Router
 
@@ -31,12 +32,18 @@ class Runtime:
         self.router = router
         self.listeners = list(listeners)
         self.migrations = list(migrations)
+        self.late_keys: LateKeys | None = None
+        if core.config.matrix.encryption:
+            self.late_keys = LateKeys(
+                core.db, core.matrix, core.tasks, core.metrics, core.config.matrix
+            )
         self.sync = SyncLoop(
             core.matrix,
             core.db,
             core.tasks,
             core.config.bot,
             on_first_sync=self._first_sync,
+            late_keys=self.late_keys,
         )
         self.intake: EventIntake | None = None
         self._stop = asyncio.Event()
@@ -49,7 +56,12 @@ class Runtime:
         core = self.core
         core.db.migrate(self.migrations)
         await core.matrix.login()
-        intake = EventIntake(core.db, core.matrix.user_id, self.listeners)
+        intake = EventIntake(
+            core.db,
+            core.matrix.user_id,
+            self.listeners,
+            park=self.late_keys.park if self.late_keys is not None else None,
+        )
         self.intake = intake
         self.sync.replay_after_first_sync(intake.pending())
         intake.on_handled = self._count_event
@@ -61,6 +73,14 @@ class Runtime:
     async def _first_sync(self) -> None:
         core = self.core
         await core.scheduler.start()
+        if self.late_keys is not None:
+            late = self.late_keys
+            # events kept for their key are dropped once too old, even if no key ever comes
+
+            async def expire() -> None:
+                late.expire()
+
+            core.scheduler.every("core:late-keys", 3600, expire)
         matrix_config = core.config.matrix
         if matrix_config.encryption and matrix_config.cross_signing:
             # off the sync loop: the homeserver may be slow, and nothing waits for it

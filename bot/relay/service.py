@@ -199,7 +199,7 @@ class Relay:
 
     def _may_relay(self, event: IncomingEvent) -> bool:
         """Loop guards: never our own or another Liaison's posts, commands, or marked text."""
-        if event.from_liaison or event.undecryptable:
+        if event.from_liaison or event.undecryptable or not event.allows("relay"):
             return False
         if event.sender == self.matrix.user_id:
             return False

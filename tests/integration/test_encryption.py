@@ -16,8 +16,11 @@ from signedjson.sign import verify_signed_json
 
 from bot import cli
 from bot.core.matrix import crosssigning
+from tests.integration.test_relay_support import copy_of
 from tests.support.botharness import BotHarness
 from tests.support.members import Member
+from tests.support.predicates import reply_to, room_with_bot
+from tests.support.relaygroup import ask, is_linked_answer
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +155,55 @@ def _without_password(config: Any, token: str) -> Any:
 
     matrix = dataclasses.replace(config.matrix, password="", access_token=token)
     return dataclasses.replace(config, matrix=matrix)
+
+
+async def linked_encrypted(member: Member, bot: BotHarness, group: str) -> dict[str, str]:
+    rooms = {
+        lang: await room_with_bot(member, bot.user_id, name=f"{group}-{lang}", encrypted=True)
+        for lang in ("fr", "es")
+    }
+    for lang, room in rooms.items():
+        assert is_linked_answer(await ask(member, room, f"!relay link {group} {lang}"), lang, group)
+    return rooms
+
+
+async def test_a_message_whose_key_comes_late_is_relayed_once_even_across_a_restart(
+    bot: BotHarness, new_member: Any
+) -> None:
+    app = await bot.start()
+    alice = await new_member("alice", encryption=True)
+    rooms = await linked_encrypted(alice, bot, "tardif")
+    fr, es = rooms["fr"], rooms["es"]
+    await alice.withhold_keys_from(bot.user_id)
+
+    # the bot cannot read it: it keeps it, asks alice's device for the key, and waits
+    late = await alice.send_text(fr, "premier message sans clé")
+    session = alice.session_of(fr)
+    await alice.wait_for_key_request(bot.user_id, session)
+    assert not [e for e in alice.events(es) if copy_of(bot.user_id, late)(e)]
+    # a command sent meanwhile, under the same missing key, is answered once the key comes
+    command = await alice.send_text(fr, "!room info")
+    await alice.forward_room_key(fr, session, bot.user_id)
+    copy = await alice.wait_for(es, copy_of(bot.user_id, late), timeout=20)
+    assert "premier message sans clé" in copy["content"]["body"]
+    await alice.wait_for(fr, reply_to(command), timeout=20)
+
+    # the same across a restart: kept in the database while the bot is away
+    alice.client.invalidate_outbound_session(fr)  # a new session, whose key the bot lacks
+    later = await alice.send_text(fr, "second message sans clé")
+    session = alice.session_of(fr)
+    await alice.wait_for_key_request(bot.user_id, session)
+    assert app.db.query_one("SELECT count(*) AS n FROM undecrypted")["n"] == 1
+    await bot.stop()
+    await alice.forward_room_key(fr, session, bot.user_id)
+    app = await bot.start()
+    await alice.wait_for(es, copy_of(bot.user_id, later), timeout=30)
+    assert app.db.query_one("SELECT count(*) AS n FROM undecrypted")["n"] == 0
+
+    # once each: a message sent after them has its copy, and no second copy came meanwhile
+    after = await alice.send_text(fr, "troisième")
+    await alice.wait_for(es, copy_of(bot.user_id, after), timeout=20)
+    for source in (late, later):
+        assert len([e for e in alice.events(es) if copy_of(bot.user_id, source)(e)]) == 1
+    replies = [e for e in alice.events(fr) if reply_to(command)(e)]
+    assert len(replies) == 1

@@ -19,6 +19,7 @@ from nio import (
     LoginResponse,
     RoomCreateResponse,
     RoomGetStateEventResponse,
+    RoomKeyRequest,
     RoomPreset,
     RoomSendResponse,
     RoomVisibility,
@@ -92,6 +93,8 @@ class Member:
         self._synced_once = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sync_error: BaseException | None = None
+        # room key requests other users' devices sent to this member: (sender, session id)
+        self.key_requests: list[tuple[str, str]] = []
 
     @classmethod
     async def create(
@@ -192,6 +195,10 @@ class Member:
 
     async def _ingest(self, response: SyncResponse) -> None:
         async with self._changed:
+            # nio answers (or drops) key requests itself and shows them to no callback
+            for event in response.to_device_events:
+                if isinstance(event, RoomKeyRequest):
+                    self.key_requests.append((event.sender, event.session_id))
             for room_id, info in response.rooms.join.items():
                 self._joined.add(room_id)
                 timeline = self._events.setdefault(room_id, [])
@@ -369,6 +376,57 @@ class Member:
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
         return await self.send_raw(room_id, "m.reaction", content)
+
+    # -- room keys (encryption-capable members) ----------------------------------------------
+
+    async def withhold_keys_from(self, user_id: str, timeout: float = 15) -> list[str]:  # noqa: ASYNC109
+        """From now on, share no room key with ``user_id``'s devices; their device ids."""
+        client = self.client
+
+        def known() -> bool:
+            return bool(list(client.device_store.active_user_devices(user_id)))
+
+        if not await self._wait_until(known, timeout):
+            raise AssertionError(f"{self.user_id} never learnt the devices of {user_id}")
+        devices = list(client.device_store.active_user_devices(user_id))
+        for device in devices:
+            client.blacklist_device(device)
+        return [d.id for d in devices]
+
+    def session_of(self, room_id: str) -> str:
+        """The id of the megolm session this member encrypts ``room_id`` with now."""
+        return str(self.client.olm.outbound_group_sessions[room_id].id)
+
+    async def wait_for_key_request(
+        self,
+        from_user: str,
+        session_id: str,
+        timeout: float = 20,  # noqa: ASYNC109
+    ) -> None:
+        """Until ``from_user`` has asked this member's device for ``session_id``'s key."""
+
+        def asked() -> bool:
+            return (from_user, session_id) in self.key_requests
+
+        if not await self._wait_until(asked, timeout):
+            raise AssertionError(f"{from_user} never asked {self.user_id} for {session_id}")
+
+    async def forward_room_key(self, room_id: str, session_id: str, to_user: str) -> None:
+        """Send ``session_id``'s key to ``to_user``'s devices, as a key-sharing client answers
+        a key request (an ``m.forwarded_room_key`` from the device that made the session)."""
+        client, olm = self.client, self.client.olm
+        own_key = olm.account.identity_keys["curve25519"]
+        group_session = olm.inbound_group_store.get(room_id, own_key, session_id)
+        assert group_session is not None, "no such session on this device"
+        for device in client.device_store.active_user_devices(to_user):
+            if olm.session_store.get(device.curve25519) is None:
+                await client.keys_claim({to_user: [device.id]})
+            session = olm.session_store.get(device.curve25519)
+            assert session is not None, f"no Olm session with {device.id}"
+            message = olm._encrypt_forwarding_key(room_id, group_session, session, device)
+            response = await client.to_device(message)
+            if isinstance(response, ErrorResponse):
+                raise AssertionError(f"forwarding the key failed: {response!r}")
 
     async def set_power_level(self, room_id: str, user_id: str, level: int) -> None:
         current = await self.client.room_get_state_event(room_id, "m.room.power_levels")

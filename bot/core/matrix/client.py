@@ -27,6 +27,7 @@ from nio import (
     MegolmEvent,
     MessageDirection,
     RoomCreateResponse,
+    RoomKeyEvent,
     RoomMessagesResponse,
     RoomPreset,
     RoomRedactResponse,
@@ -36,6 +37,7 @@ from nio import (
     UploadResponse,
     WhoamiResponse,
 )
+from nio.event_builders import RoomKeyRequestMessage
 from nio.exceptions import LocalProtocolError
 
 from bot.core.config import MatrixConfig
@@ -79,6 +81,8 @@ class SyncBatch:
     timelines: dict[str, list[dict[str, Any]]]
     invites: dict[str, str | None]  # room id -> inviter
     left: list[str]
+    # megolm sessions whose keys arrived in this sync (room keys and answers to our requests)
+    room_keys: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -161,6 +165,7 @@ class MatrixClient:
                 session["user_id"], session["device_id"], session["access_token"]
             )
             log.info("restored session for device %s", session["device_id"])
+            self._trust_forwarded_keys()
             return
         if self.config.access_token:
             self.client.access_token = self.config.access_token
@@ -176,6 +181,42 @@ class MatrixClient:
                 raise MatrixError(f"login failed: {_describe(response)}")
             log.info("logged in as a new device %s", response.device_id)
         self._write_session()
+        self._trust_forwarded_keys()
+
+    def _trust_forwarded_keys(self) -> None:
+        """Accept a forwarded room key we asked for when the device that made the session sends it.
+
+        nio takes forwarded keys only from our own verified devices. The answer to the bot's
+        key request comes from the sender's device; when that device is the session's creator
+        (its Olm identity key is the session's sender key, nothing forwarded in between, its
+        signing key the one the session claims), the key is exactly what an ``m.room_key``
+        from it would have carried, so it is trusted as much.
+        """
+        olm = self.client.olm
+        if olm is None:
+            return
+        original = olm._should_accept_forward
+
+        def accept(sender: str, sender_key: str, event: Any) -> bool:
+            content = (getattr(event, "source", None) or {}).get("content") or {}
+            request = olm.outgoing_key_requests.get(event.session_id)
+            device = olm.device_store.device_from_sender_key(sender, sender_key)
+            if (
+                request is not None
+                and event.algorithm == "m.megolm.v1.aes-sha2"
+                and request.room_id == event.room_id
+                and request.session_id == event.session_id
+                and content.get("sender_key") == sender_key
+                and not content.get("forwarding_curve25519_key_chain")
+                and device is not None
+                and device.user_id == sender
+                and not device.blacklisted
+                and device.ed25519 == content.get("sender_claimed_ed25519_key")
+            ):
+                return True
+            return bool(original(sender, sender_key, event))
+
+        olm._should_accept_forward = accept  # type: ignore[method-assign]
 
     def has_session(self) -> bool:
         return self._read_session() is not None
@@ -282,13 +323,53 @@ class MatrixClient:
             invites[room_id] = _inviter(invite.invite_state, self.user_id)
         self.last_sync_at = time.monotonic()
         self._have_full_state = True
+        keys = frozenset(
+            str(e.session_id) for e in response.to_device_events if isinstance(e, RoomKeyEvent)
+        )
         return SyncBatch(
             next_batch=response.next_batch,
             since=since,
             timelines=timelines,
             invites=invites,
             left=list(response.rooms.leave),
+            room_keys=keys,
         )
+
+    # ---- late room keys --------------------------------------------------------------------
+
+    def decrypt(self, room_id: str, source: dict[str, Any]) -> dict[str, Any] | None:
+        """The decrypted form of an encrypted event we kept, or None while its key is missing."""
+        if self.client.olm is None:
+            return None
+        event = MegolmEvent.from_dict(source)
+        if not isinstance(event, MegolmEvent):
+            return None
+        event.room_id = room_id
+        decrypted = self.client.olm._decrypt_megolm_no_error(event)
+        if decrypted is None or isinstance(decrypted, MegolmEvent):
+            return None
+        return _source(decrypted)
+
+    async def request_room_key(self, room_id: str, source: dict[str, Any]) -> bool:
+        """Ask the sender's devices for the key of an event we could not decrypt.
+
+        The request id is the session id, so asking again (after a restart) is harmless.
+        Whether the request went out.
+        """
+        if self.client.olm is None:
+            return False
+        event = MegolmEvent.from_dict(source)
+        if not isinstance(event, MegolmEvent) or not event.session_id:
+            return False
+        event.room_id = room_id
+        message: RoomKeyRequestMessage = event.as_key_request(event.sender, self.device_id)
+        self.client.olm.outgoing_to_device_messages.append(message)
+        try:
+            await self.client.send_to_device_messages()
+        except TRANSIENT_EXCEPTIONS as exc:
+            log.warning("room key request not sent yet (%s); it goes with the next sync", exc)
+            return False
+        return True
 
     async def _encryption_upkeep(self) -> None:
         """What sync_forever would do: without it members never receive the room keys."""
