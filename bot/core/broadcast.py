@@ -122,17 +122,23 @@ class Broadcaster:
         kind: str,
         reply_to: str | None = None,
     ) -> str:
-        """Upload ``data`` and post it in ``room_id`` as a file; the event id (MatrixError if not)."""
-        url = await self.matrix.upload(data, mimetype, filename)
+        """Upload ``data`` and post it in ``room_id`` as a file; the event id (MatrixError if not).
+
+        In an encrypted room the file is encrypted before it leaves (the key goes only inside
+        the encrypted event), so the media repository never holds it readable.
+        """
         content: dict[str, Any] = {
             "msgtype": "m.file",
             "body": filename,
             "filename": filename,
-            "url": url,
             "info": {"mimetype": mimetype, "size": len(data)},
             "m.mentions": {},
             LIAISON_KEY: {"kind": kind},
         }
+        if self.matrix.is_encrypted(room_id):
+            content["file"] = await self.matrix.upload_encrypted(data, mimetype, filename)
+        else:
+            content["url"] = await self.matrix.upload(data, mimetype, filename)
         if reply_to is not None:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         return await self.matrix.send(room_id, content, txn_id=txn_id_for(txn_key, room_id))

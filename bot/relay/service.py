@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 HTML_FORMAT = "org.matrix.custom.html"
 UNTRANSLATED = N_("[untranslated]")
+FILE_HELD_BACK = N_(
+    "[A file was shared in an encrypted room. It is not copied into this room, which is not encrypted.]"
+)
 SHORTENED = N_("[shortened: too long to relay in full; the whole message is in the original.]")
 
 
@@ -62,6 +65,15 @@ class Rendered:
     text: str
     html: str
     marker: str | None
+
+
+def consents_to_unencrypted(link: RoomLink) -> bool:
+    """Whether the encrypted room of ``link`` agreed that its words go to unencrypted rooms.
+
+    A steward gives that consent when linking (``allow_unencrypted`` on the link); until a
+    link carries it, media from an encrypted room never reaches an unencrypted one.
+    """
+    return bool(getattr(link, "allow_unencrypted", False))
 
 
 class Relay:
@@ -296,6 +308,15 @@ class Relay:
         msgtype = str(content.get("msgtype") or "m.text")
         source = await language
         rendered = await self._translated(content, source, target, link.group, terms)
+        media: dict[str, Any] | None = None
+        if msgtype in MEDIA_TYPES:
+            media = await self._media(content, link, target)
+            if media is None:
+                # the file stays behind: its caption goes, with a note saying why
+                note = self.phrases.text(target.language, FILE_HELD_BACK)
+                text = f"{rendered.text}\n{note}" if rendered.text else note
+                rendered = Rendered(text, text_to_html(text), rendered.marker)
+                msgtype = "m.text"
         matrix = self.matrix
         name = neutralise_pings(strip_invisible(matrix.display_name(event.room_id, event.sender)))
 
@@ -310,8 +331,8 @@ class Relay:
                 html=html,
             )
             copy: dict[str, Any] = {"msgtype": msgtype}
-            if msgtype in MEDIA_TYPES:
-                copy.update({k: content[k] for k in MEDIA_FIELDS if k in content})
+            if media is not None:
+                copy.update(media)
                 copy["filename"] = str(content.get("filename") or content.get("body") or "")
             copy.update(
                 {
@@ -379,6 +400,40 @@ class Relay:
         out, failed = await self._translate(body, source, target, group, terms, False)
         text = neutralise_pings(out)
         return Rendered(text, text_to_html(text), self._marker(target) if failed else None)
+
+    async def _media(
+        self, content: dict[str, Any], link: RoomLink, target: RoomLink
+    ) -> dict[str, Any] | None:
+        """The file fields of a media copy for ``target``; None when the file must stay behind.
+
+        A file's key never goes into an unencrypted room: an encrypted file (``file``, key
+        inside) is forwarded only into encrypted rooms; into an unencrypted one it is decrypted
+        and uploaded again, plainly, only where the encrypted room consented to unencrypted
+        rooms, and otherwise stays behind. Encrypted thumbnails follow the same rule.
+        """
+        info = content.get("info")
+        info = dict(info) if isinstance(info, dict) else {}
+        encrypted_file = content.get("file")
+        if self.matrix.is_encrypted(target.room_id):
+            fields = {k: content[k] for k in MEDIA_FIELDS if k in content}
+            return fields if ("url" in fields or "file" in fields) else None
+        info.pop("thumbnail_file", None)
+        if not isinstance(encrypted_file, dict):
+            url = content.get("url")
+            return {"url": url, "info": info} if isinstance(url, str) else None
+        if not consents_to_unencrypted(link):
+            return None
+        try:
+            data = await self.matrix.download_decrypted(encrypted_file)
+            mimetype = str(info.get("mimetype") or encrypted_file.get("mimetype") or "")
+            filename = str(content.get("filename") or content.get("body") or "file")
+            url = await self.matrix.upload(data, mimetype or "application/octet-stream", filename)
+        except MatrixError as exc:
+            log.warning("the file of a relayed message stays behind: %s", exc)
+            return None
+        info.pop("thumbnail_url", None)
+        info["size"] = len(data)
+        return {"url": url, "info": info}
 
     def _marker(self, target: RoomLink) -> str:
         return self.phrases.text(target.language, UNTRANSLATED)

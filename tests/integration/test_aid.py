@@ -56,7 +56,8 @@ def state(db: Any) -> list[tuple[Any, ...]]:
 @pytest.fixture
 async def desk(synapse, tmp_path, new_member, apertium):  # type: ignore[no-untyped-def]
     admin = await new_member("admin")
-    alice = await new_member("alice")
+    # alice follows private requests in a direct chat with the bot, which is encrypted
+    alice = await new_member("alice", encryption=True)
     bob = await new_member("bob")
     carol = await new_member("carol")
     oncall = await new_member("oncall")

@@ -4,6 +4,7 @@ late room keys, media that never leaks its key, encrypted uploads and direct cha
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import stat
 from pathlib import Path
@@ -11,15 +12,21 @@ from typing import Any
 
 import aiohttp
 import pytest
+from nio.crypto import decrypt_attachment, encrypt_attachment
 from signedjson.key import decode_verify_key_base64
 from signedjson.sign import verify_signed_json
 
 from bot import cli
 from bot.core.matrix import crosssigning
+from bot.relay import service as relay_service
+from bot.relay.service import FILE_HELD_BACK
+from tests.integration.test_gatherings import ID
 from tests.integration.test_relay_support import copy_of
 from tests.support.botharness import BotHarness
+from tests.support.history import room_history
+from tests.support.i18n import said, said_pattern
 from tests.support.members import Member
-from tests.support.predicates import reply_to, room_with_bot
+from tests.support.predicates import from_bot, reply_to, room_with_bot
 from tests.support.relaygroup import ask, is_linked_answer
 
 pytestmark = pytest.mark.integration
@@ -207,3 +214,134 @@ async def test_a_message_whose_key_comes_late_is_relayed_once_even_across_a_rest
         assert len([e for e in alice.events(es) if copy_of(bot.user_id, source)(e)]) == 1
     replies = [e for e in alice.events(fr) if reply_to(command)(e)]
     assert len(replies) == 1
+
+
+async def upload_encrypted(member: Member, data: bytes, name: str) -> dict[str, Any]:
+    """``data`` uploaded as an encrypted attachment: the ``file`` object of an event."""
+    ciphertext, keys = encrypt_attachment(data)
+    response, _ = await member.client.upload(
+        lambda *_: ciphertext, content_type="application/octet-stream", filesize=len(ciphertext)
+    )
+    return {**keys, "url": response.content_uri}
+
+
+async def decrypted_file(member: Member, file: dict[str, Any]) -> bytes:
+    response = await member.client.download(mxc=file["url"])
+    return bytes(
+        decrypt_attachment(response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"])
+    )
+
+
+async def plain_file(member: Member, url: str) -> bytes:
+    response = await member.client.download(mxc=url)
+    return bytes(response.body)
+
+
+async def file_answer(member: Member, room: str, text: str) -> dict[str, Any]:
+    sent = await member.send_text(room, text)
+
+    def answer(event: dict[str, Any]) -> bool:
+        content = event.get("content", {})
+        relates = content.get("m.relates_to", {}).get("m.in_reply_to", {})
+        return relates.get("event_id") == sent and content.get("msgtype") in ("m.file", "m.notice")
+
+    event = await member.wait_for(room, answer, timeout=20)
+    assert event["content"]["msgtype"] == "m.file", event["content"].get("body")
+    return dict(event["content"])
+
+
+async def test_no_key_reaches_an_unencrypted_room_and_files_are_encrypted_where_rooms_are(
+    synapse: Any, tmp_path: Path, new_member: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = await new_member("alice", encryption=True)
+    bot = BotHarness(synapse, tmp_path / "bot", bot={"admins": [alice.user_id]})
+    try:
+        await bot.start()
+        fr = await room_with_bot(alice, bot.user_id, name="chiffré-fr", encrypted=True)
+        es = await room_with_bot(alice, bot.user_id, name="abierto-es")
+        en = await room_with_bot(alice, bot.user_id, name="encrypted-en", encrypted=True)
+        for lang, room in (("fr", fr), ("es", es), ("en", en)):
+            answer = await ask(alice, room, f"!relay link fichiers {lang}")
+            assert is_linked_answer(answer, lang, "fichiers"), answer
+
+        picture = b"\x89PNG\r\n\x1a\n" + b"banner of the assembly" * 50
+        file = await upload_encrypted(alice, picture, "banner.png")
+        key = file["key"]["k"]
+        sent = await alice.send_raw(
+            fr,
+            "m.room.message",
+            {
+                "msgtype": "m.image",
+                "body": "la banderole",
+                "filename": "banner.png",
+                "file": file,
+                "info": {"mimetype": "image/png", "size": len(picture), "thumbnail_file": file},
+            },
+        )
+        # into the encrypted room, the file object goes as it is (inside an encrypted event)
+        encrypted_copy = await alice.wait_for(en, copy_of(bot.user_id, sent), timeout=20)
+        assert encrypted_copy["type"] == "m.room.message"
+        assert encrypted_copy.get("decrypted") is True
+        assert encrypted_copy["content"]["file"]["url"] == file["url"]
+        assert await decrypted_file(alice, encrypted_copy["content"]["file"]) == picture
+        # into the unencrypted room: the caption with a note, and never the key
+        await alice.wait_for(es, copy_of(bot.user_id, sent), timeout=20)
+        raw = [e for e in await room_history(alice, es) if copy_of(bot.user_id, sent)(e)]
+        assert len(raw) == 1
+        assert key not in json.dumps(raw[0])
+        assert "file" not in raw[0]["content"]
+        assert "url" not in raw[0]["content"]
+        assert "thumbnail_file" not in json.dumps(raw[0])
+        assert "la banderole" in raw[0]["content"]["body"]
+        assert said("es", FILE_HELD_BACK) in raw[0]["content"]["body"]
+
+        # where the encrypted room consented to unencrypted rooms: decrypted, uploaded plainly
+        monkeypatch.setattr(relay_service, "consents_to_unencrypted", lambda link: True)
+        sent = await alice.send_raw(
+            fr,
+            "m.room.message",
+            {"msgtype": "m.file", "body": "minutes.txt", "file": file, "info": {"size": 1}},
+        )
+        await alice.wait_for(es, copy_of(bot.user_id, sent), timeout=20)
+        raw = [e for e in await room_history(alice, es) if copy_of(bot.user_id, sent)(e)]
+        assert key not in json.dumps(raw[0])
+        assert "file" not in raw[0]["content"]
+        assert await plain_file(alice, raw[0]["content"]["url"]) == picture
+
+        # the bot's own files in an encrypted room are encrypted: a calendar, the aid export
+        body = await ask(alice, en, "!event add Assembly | 2030-05-04 18:00 | Mujawara Tunis")
+        gathering = said_pattern("en", "Gathering {id} created.", id=ID).search(body)
+        assert gathering, body
+        ics = await file_answer(alice, en, f"!event ics {gathering.group('id')}")
+        assert "url" not in ics
+        assert b"BEGIN:VCALENDAR" in await decrypted_file(alice, ics["file"])
+        assert b"Assembly" in await decrypted_file(alice, ics["file"])
+        export = await file_answer(alice, en, "!aid export")
+        assert "url" not in export
+        assert (await decrypted_file(alice, export["file"])).decode("utf-8-sig").startswith("id,")
+
+        # the direct chat the bot opens: encrypted, direct, invite-only, closed to guests
+        assert bot.app is not None
+        notices = bot.app.feature("aid").service.notices  # what follows a request privately
+        opened = await notices.direct_room(alice.user_id, "en")
+        await notices.send(opened, "Your aid request is recorded.", txn_key="test-dm")
+        dm = await alice.wait_for_invite(bot.user_id)
+        assert dm == opened
+        state = {
+            (e["type"], e["state_key"]): e["content"]
+            for e in (await alice.client.room_get_state(dm)).events
+        }
+        assert state[("m.room.encryption", "")]["algorithm"] == "m.megolm.v1.aes-sha2"
+        assert state[("m.room.guest_access", "")]["guest_access"] == "forbidden"
+        assert state[("m.room.join_rules", "")]["join_rule"] == "invite"
+        invites = [
+            e["content"]
+            for e in await room_history(alice, dm)
+            if e["type"] == "m.room.member" and e["content"].get("membership") == "invite"
+        ]
+        assert invites
+        assert all(invite.get("is_direct") is True for invite in invites)
+        notice = await alice.wait_for(dm, from_bot(bot.user_id, contains="recorded"), timeout=20)
+        assert notice.get("decrypted") is True
+    finally:
+        await bot.stop()

@@ -75,6 +75,17 @@ class FakeMatrix:
         self.uploads.append((filename, data))
         return f"mxc://test/{len(self.uploads)}"
 
+    async def upload_encrypted(
+        self, data: bytes, content_type: str, filename: str
+    ) -> dict[str, Any]:
+        self.uploads.append((filename, data))
+        return {
+            "url": f"mxc://test/{len(self.uploads)}",
+            "key": {"k": "test"},
+            "iv": "",
+            "hashes": {},
+        }
+
     def power_level(self, room_id: str, user_id: str) -> int:
         return self.power.get((room_id, user_id), 0)
 

@@ -17,6 +17,7 @@ from nio import (
     ErrorResponse,
     JoinError,
     LoginResponse,
+    MegolmEvent,
     RoomCreateResponse,
     RoomGetStateEventResponse,
     RoomKeyRequest,
@@ -95,6 +96,8 @@ class Member:
         self._sync_error: BaseException | None = None
         # room key requests other users' devices sent to this member: (sender, session id)
         self.key_requests: list[tuple[str, str]] = []
+        # events whose room key had not arrived yet: (room, index in its timeline, event)
+        self._undecrypted: list[tuple[str, int, MegolmEvent]] = []
 
     @classmethod
     async def create(
@@ -209,11 +212,29 @@ class Member:
                         continue
                     if event_id:
                         self._seen.add(event_id)
+                    if isinstance(event, MegolmEvent):
+                        event.room_id = room_id
+                        self._undecrypted.append((room_id, len(timeline), event))
                     timeline.append(source)
+            self._decrypt_late()
             for room_id in response.rooms.leave:
                 self._joined.discard(room_id)
             self._synced_once.set()
             self._changed.notify_all()
+
+    def _decrypt_late(self) -> None:
+        """As a client does: a message whose key came after it is shown once the key is here."""
+        olm = self.client.olm
+        if olm is None:
+            return
+        still: list[tuple[str, int, MegolmEvent]] = []
+        for room_id, index, event in self._undecrypted:
+            decrypted = olm._decrypt_megolm_no_error(event)
+            if decrypted is None or isinstance(decrypted, MegolmEvent):
+                still.append((room_id, index, event))
+            else:
+                self._events[room_id][index] = _record(decrypted)
+        self._undecrypted = still
 
     async def _wait_until(self, check: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
         async with self._changed:
@@ -330,6 +351,22 @@ class Member:
             raise AssertionError(f"{self.user_id} could not join {room_id}: {response!r}")
         if not await self._wait_until(lambda: room_id in self._joined, timeout):
             raise AssertionError(f"{self.user_id}: join of {room_id} not seen in sync")
+
+    async def wait_for_invite(self, inviter: str, timeout: float = 20) -> str:  # noqa: ASYNC109
+        """Until ``inviter`` invites this member into a room; join it and return its id."""
+        found: list[str] = []
+
+        def invited() -> bool:
+            for room_id, room in self.client.invited_rooms.items():
+                if room_id not in self._joined and inviter in (room.inviter, *room.users):
+                    found.append(room_id)
+                    return True
+            return False
+
+        if not await self._wait_until(invited, timeout):
+            raise AssertionError(f"{self.user_id} was not invited by {inviter} within {timeout} s")
+        await self.join(found[0])
+        return found[0]
 
     async def invite(self, room_id: str, user_id: str) -> None:
         response = await self.client.room_invite(room_id, user_id)

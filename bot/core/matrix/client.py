@@ -7,6 +7,7 @@ nio reports failures as ``ErrorResponse`` objects; this module turns them into r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
     ErrorResponse,
     JoinResponse,
     LoginResponse,
@@ -37,8 +39,9 @@ from nio import (
     UploadResponse,
     WhoamiResponse,
 )
+from nio.crypto import decrypt_attachment, encrypt_attachment
 from nio.event_builders import RoomKeyRequestMessage
-from nio.exceptions import LocalProtocolError
+from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.core.config import MatrixConfig
 
@@ -146,6 +149,8 @@ class MatrixClient:
         self.connected = False
         self._have_full_state = False
         self._creators: dict[str, set[str]] = {}
+        # direct chats made in this run -> the person invited (see _know_devices)
+        self._invited: dict[str, str] = {}
 
     # ---- session -------------------------------------------------------------------------
 
@@ -418,10 +423,33 @@ class MatrixClient:
             raise MatrixError(f"join failed: {_describe(response)}", _errcode(response))
 
     async def create_direct_room(self, user_id: str, name: str | None = None) -> str:
-        """A new private direct chat with ``user_id`` (invited, trusted as in a DM); its room id.
+        """A new private direct chat with ``user_id``; its room id.
 
-        Not idempotent on the homeserver: callers remember the room they got.
+        Marked direct, invite-only, closed to guests, and end-to-end encrypted when the bot
+        speaks encryption (the presets alone leave guest access open). Not idempotent on the
+        homeserver: callers remember the room they got.
         """
+        initial_state: list[dict[str, Any]] = [
+            {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
+            {
+                "type": "m.room.guest_access",
+                "state_key": "",
+                "content": {"guest_access": "forbidden"},
+            },
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "invited"},
+            },
+        ]
+        if self.config.encryption:
+            initial_state.append(
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            )
         response = await self._with_retries(
             lambda: self.client.room_create(
                 visibility=RoomVisibility.private,
@@ -429,11 +457,13 @@ class MatrixClient:
                 invite=[user_id],
                 preset=RoomPreset.trusted_private_chat,
                 name=name,
+                initial_state=initial_state,
             ),
             "create room",
         )
         if not isinstance(response, RoomCreateResponse):
             raise MatrixError(f"room creation failed: {_describe(response)}", _errcode(response))
+        self._invited[str(response.room_id)] = user_id
         return str(response.room_id)
 
     async def create_room(self, name: str, *, invite: list[str], alias: str | None = None) -> str:
@@ -502,8 +532,21 @@ class MatrixClient:
         return list(room.users) if room is not None else []
 
     async def upload(self, data: bytes, content_type: str, filename: str) -> str:
-        """Upload a file; return its mxc:// URI."""
+        """Upload a file as it is (the media repository can read it); return its mxc:// URI."""
+        return await self._upload(data, content_type, filename)
 
+    async def upload_encrypted(
+        self, data: bytes, content_type: str, filename: str
+    ) -> dict[str, Any]:
+        """Upload a file encrypted (for an encrypted room): the event's ``file`` object.
+
+        The homeserver stores only ciphertext; the key travels inside the (encrypted) event.
+        """
+        ciphertext, keys = encrypt_attachment(data)
+        uri = await self._upload(ciphertext, "application/octet-stream", None)
+        return {**keys, "url": uri, "mimetype": content_type}
+
+    async def _upload(self, data: bytes, content_type: str, filename: str | None) -> str:
         async def attempt() -> Any:
             response, _keys = await self.client.upload(
                 lambda *_: data, content_type=content_type, filename=filename, filesize=len(data)
@@ -514,6 +557,21 @@ class MatrixClient:
         if not isinstance(response, UploadResponse):
             raise MatrixError(f"upload failed: {_describe(response)}", _errcode(response))
         return str(response.content_uri)
+
+    async def download_decrypted(self, file: dict[str, Any]) -> bytes:
+        """The plain bytes of an encrypted attachment (an event's ``file`` object)."""
+        try:
+            url = str(file["url"])
+            key, sha256, iv = file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+        except (KeyError, TypeError) as exc:
+            raise MatrixError(f"not an encrypted file object ({exc})") from None
+        response = await self._with_retries(lambda: self.client.download(mxc=url), "download")
+        if not isinstance(response, DownloadResponse):
+            raise MatrixError(f"download failed: {_describe(response)}", _errcode(response))
+        try:
+            return bytes(decrypt_attachment(response.body, key, sha256, iv))
+        except EncryptionError as exc:
+            raise MatrixError(f"the attachment does not decrypt: {exc}") from None
 
     # ---- the one send path ---------------------------------------------------------------
 
@@ -622,6 +680,7 @@ class MatrixClient:
         else:
 
             async def attempt() -> Any:
+                await self._know_devices(room_id)
                 return await self.client.room_send(
                     room_id,
                     job.event_type,
@@ -635,6 +694,26 @@ class MatrixClient:
             self.stats.sent += 1
             return str(response.event_id)
         raise MatrixError(f"send failed: {_describe(response)}", _errcode(response))
+
+    async def _know_devices(self, room_id: str) -> None:
+        """In an encrypted room, learn every member's devices (the invited ones too) first.
+
+        Otherwise a message sent right after a room is made (a direct chat) would be encrypted
+        for nobody but the bot, and the person invited could never read it.
+        """
+        olm = self.client.olm
+        room = self.client.rooms.get(room_id)
+        if olm is None or room is None or not room.encrypted:
+            return
+        invitee = self._invited.get(room_id)
+        if invitee is not None and invitee not in room.users:
+            # the sync may show the room before the invitation in it
+            room.add_member(invitee, None, None, invited=True)
+        olm.update_tracked_users(room)
+        if self.client.should_query_keys:
+            # LocalProtocolError: the sync loop's upkeep is querying them right now
+            with contextlib.suppress(LocalProtocolError):
+                await self.client.keys_query()
 
     async def _with_retries(self, attempt: Callable[[], Awaitable[Any]], what: str) -> Any:
         """Retry transient failures with backoff; honour ``retry_after_ms`` on HTTP 429."""
