@@ -36,6 +36,7 @@ from bot.gatherings import feature as gatherings
 from bot.places import feature as places
 from bot.relay import feature as relay
 from bot.schedules import feature as schedules
+from bot.translation import feature as translation
 from bot.translation import store as translation_store
 from bot.translation.service import build_translation_service
 from commands import help as help_commands
@@ -78,12 +79,14 @@ def build_features(core: Core, extra: Sequence[FeatureBuilder] = ()) -> list[Fea
     """
     relay_feature = relay.build(core)
     places_feature = places.build(core)
+    cache = translation.build(core)
     built = [
         relay_feature.feature,
         gatherings.build(core, relay_feature.groups, places_feature.places),
         places_feature.feature,
         aid.build(core),
         schedules.build(core, relay_feature.groups),
+        *([cache] if cache is not None else []),
         *(build(core) for build in extra),
     ]
     return [*built, forget.build(core, built)]

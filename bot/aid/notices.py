@@ -61,7 +61,13 @@ class AidNotices:
         return self.phrases.translator(lang)
 
     async def card(self, request: AidRequest, room_id: str, lang: str) -> str:
-        description = await self.broadcast.translate(request.description, request.lang, lang)
+        description = await self.broadcast.translate(
+            request.description,
+            request.lang,
+            lang,
+            author=request.requester,
+            remember=self.privacy.may_cache(request),
+        )
         return render.card(
             request,
             self.translator(lang),
@@ -211,7 +217,13 @@ class AidNotices:
 
     async def announce_offer(self, offer: Offer, request: AidRequest) -> None:
         async def text(lang: str, room_id: str) -> str:
-            translated = await self.broadcast.translate(offer.text, offer.lang, lang)
+            translated = await self.broadcast.translate(
+                offer.text,
+                offer.lang,
+                lang,
+                author=offer.offerer,
+                remember=self.privacy.may_cache(request, offer.room_id, offer.offerer),
+            )
             return self.phrases.text(
                 lang,
                 "New offer on aid request #{id} from {who}: {text}",

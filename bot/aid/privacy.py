@@ -76,6 +76,18 @@ class AidPrivacy:
             raise not_found(request_id)
         return request
 
+    def may_cache(self, request: AidRequest, room_id: str | None = None, author: str | None = None) -> bool:
+        """Whether a translation of what was written may be kept in the translation cache.
+
+        Never for a coordinators-only or anonymous request, nor for what was written in a
+        direct chat (``room_id``/``author``: where and by whom, the request's by default).
+        """
+        if request.private:
+            return False
+        where = request.room_id if room_id is None else room_id
+        who = request.requester if author is None else author
+        return bool(where) and not self.is_private_room(where, who or "")
+
     def may_manage(self, request: AidRequest, user_id: str) -> bool:
         """The person who asked, the helper who claimed, coordinators and bot admins."""
         return (

@@ -510,6 +510,11 @@ class MutualAid:
                     "Aid request {id} is still open: close it first, then erase it.",
                     id=f"#{target.id}",
                 )
+            written = [
+                target.description,
+                *(o.text for o in store.offers_on(self.db, target.id)),
+                *(e.note or "" for e in store.history(self.db, target.id)),
+            ]
             if not store.forget(
                 self.db, target.id, event_id=cmd.event_id, actor=cmd.sender, now=utcnow()
             ):
@@ -517,6 +522,9 @@ class MutualAid:
                     "The personal details of aid request {id} were already erased.",
                     id=f"#{target.id}",
                 )
+            # their translations too, and no trace left in the database file's free pages
+            self.broadcast.forget_translations(written)
+            self.db.checkpoint()
         return number
 
     def audit(self, cmd: Command) -> Audit:

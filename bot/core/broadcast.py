@@ -34,17 +34,36 @@ class Broadcaster:
         self.translation = translation
 
     async def translate(
-        self, text: str, source: str, target: str, *, glossary: Sequence[str] = ()
+        self,
+        text: str,
+        source: str,
+        target: str,
+        *,
+        glossary: Sequence[str] = (),
+        author: str | None = None,
+        remember: bool = True,
     ) -> str:
-        """``text`` in ``target``; the original when no engine can or will (never raises)."""
+        """``text`` in ``target``; the original when no engine can or will (never raises).
+
+        ``author`` wrote it; ``remember=False`` keeps it out of the translation cache (what
+        only some people may read: private requests, direct chats).
+        """
         if not text or source == target or self.translation is None:
             return text
         try:
-            outcome = await self.translation.translate(text, source, target, glossary=glossary)
+            outcome = await self.translation.translate(
+                text, source, target, glossary=glossary, author=author, remember=remember
+            )
         except Exception:
             log.exception("translation for a broadcast failed")
             return text
         return outcome.text
+
+    def forget_translations(self, texts: Sequence[str]) -> int:
+        """Erase the cached translations of these texts (their author asked to be forgotten)."""
+        if self.translation is None:
+            return 0
+        return self.translation.forget_texts(texts)
 
     async def post(
         self,

@@ -126,6 +126,8 @@ class DataRights:
                 for label, count in feature.forget(user_id).items():
                     erased[label] = erased.get(label, 0) + int(count)
             kept.extend(feature.forget_keeps)
+        # erased rows are zeroed in place (secure_delete); empty the write-ahead log as well
+        self.db.checkpoint()
         log.info("forgot a member: %d row(s) in %d categorie(s)", sum(erased.values()), len(erased))
         return ForgetReport(erased, tuple(dict.fromkeys(kept)))
 

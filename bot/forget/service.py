@@ -24,9 +24,6 @@ ALWAYS_KEPT = (
         "Messages you wrote stay in the rooms: the homeserver keeps them, not me. Delete them in your Matrix app if you wish."
     ),
     N_(
-        "Cached translations are stored under a hash of the original text, without any name: nothing links them to you."
-    ),
-    N_(
         "The ids of events I already handled are kept for up to 7 days, without content or sender, so that nothing is handled twice."
     ),
 )

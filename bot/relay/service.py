@@ -307,7 +307,10 @@ class Relay:
         """
         msgtype = str(content.get("msgtype") or "m.text")
         source = await language
-        rendered = await self._translated(content, source, target, link.group, terms)
+        private = self.groups.rooms.is_private_with(event.room_id, event.sender)
+        rendered = await self._translated(
+            content, source, target, link.group, terms, author=event.sender, remember=not private
+        )
         media: dict[str, Any] | None = None
         if msgtype in MEDIA_TYPES:
             media = await self._media(content, link, target)
@@ -379,7 +382,11 @@ class Relay:
         target: RoomLink,
         group: str,
         terms: Sequence[str],
+        *,
+        author: str,
+        remember: bool,
     ) -> Rendered:
+        """``remember=False``: what a direct chat says never goes into the translation cache."""
         body = content.get("body") if isinstance(content.get("body"), str) else ""
         assert isinstance(body, str)
         formatted = content.get("formatted_body")
@@ -394,10 +401,14 @@ class Relay:
             assert isinstance(formatted, str)
             clean = sanitize_html(strip_invisible(formatted))
             if html_to_text(clean):
-                out, failed = await self._translate(clean, source, target, group, terms, True)
+                out, failed = await self._translate(
+                    clean, source, target, group, terms, True, author, remember
+                )
                 html = sanitize_html(neutralise_pings_html(out))
                 return Rendered(html_to_text(html), html, self._marker(target) if failed else None)
-        out, failed = await self._translate(body, source, target, group, terms, False)
+        out, failed = await self._translate(
+            body, source, target, group, terms, False, author, remember
+        )
         text = neutralise_pings(out)
         return Rendered(text, text_to_html(text), self._marker(target) if failed else None)
 
@@ -446,13 +457,21 @@ class Relay:
         group: str,
         terms: Sequence[str],
         html: bool,
+        author: str,
+        remember: bool,
     ) -> tuple[str, bool]:
         """The text in the target language, and whether every engine failed."""
         translation = self.translation
         if translation is None or not text.strip():
             return text, False
         outcome = await translation.translate(
-            text, source, target.language, glossary=terms, html=html
+            text,
+            source,
+            target.language,
+            glossary=terms,
+            html=html,
+            author=author,
+            remember=remember,
         )
         db = self.db
         try:
