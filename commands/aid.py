@@ -100,7 +100,7 @@ async def offers(ctx: CommandContext, aid: MutualAid) -> None:
 # ---- the lifecycle -----------------------------------------------------------------------------
 
 
-async def _now_status(ctx: CommandContext, request_id: int, status: str) -> None:
+async def _now_status(ctx: CommandContext, request_id: str, status: str) -> None:
     await ctx.reply(
         "Aid request {id} is now {status}.",
         id=f"#{request_id}",
@@ -117,7 +117,7 @@ async def _now_status(ctx: CommandContext, request_id: int, status: str) -> None
 )
 async def claim(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.claim(typed(ctx))
-    await _now_status(ctx, entry.request_id, entry.status)
+    await _now_status(ctx, aid.shown_id(entry), entry.status)
 
 
 @family.command(
@@ -129,7 +129,7 @@ async def claim(ctx: CommandContext, aid: MutualAid) -> None:
 )
 async def update(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.progress(typed(ctx), "update")
-    await _now_status(ctx, entry.request_id, entry.status)
+    await _now_status(ctx, aid.shown_id(entry), entry.status)
 
 
 @family.command(
@@ -141,7 +141,7 @@ async def update(ctx: CommandContext, aid: MutualAid) -> None:
 )
 async def partial(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.progress(typed(ctx), "partial")
-    await _now_status(ctx, entry.request_id, entry.status)
+    await _now_status(ctx, aid.shown_id(entry), entry.status)
 
 
 @family.command(
@@ -159,7 +159,7 @@ async def partial(ctx: CommandContext, aid: MutualAid) -> None:
 )
 async def close(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.close(typed(ctx))
-    await _now_status(ctx, entry.request_id, entry.status)
+    await _now_status(ctx, aid.shown_id(entry), entry.status)
 
 
 # ---- looking ------------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ class AidNotices:
 
     async def after_change(self, request: AidRequest, entry: HistoryEntry) -> None:
         """Tell the person who asked that their request was claimed or closed."""
-        current = store.get_request(self.db, request.id) or request
+        current = store.get_request(self.db, request.key) or request
         key = f"aid-tell:{entry.id}"
         if entry.action == "claim":
             await self.tell_requester(
@@ -239,7 +239,7 @@ class AidNotices:
         now = utcnow()
         found = store.standing_offers_in(self.db, request.category, request.country, now)
         for offer in found:
-            store.record_match(self.db, offer.id, request.id, now)
+            store.record_match(self.db, offer.id, request.key, now)
             await self.announce_match(offer, request)
         return found
 
@@ -247,7 +247,7 @@ class AidNotices:
         now = utcnow()
         found = store.active_requests_in(self.db, offer.category or "", offer.country or "")
         for request in found:
-            store.record_match(self.db, offer.id, request.id, now)
+            store.record_match(self.db, offer.id, request.key, now)
             await self.announce_match(offer, request)
         return found
 

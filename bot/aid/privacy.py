@@ -69,9 +69,9 @@ class AidPrivacy:
             return True
         return request.requester == sender and self.is_private_room(room_id, sender)
 
-    def visible(self, request_id: int, room_id: str, sender: str) -> AidRequest:
+    def visible(self, request_id: str, room_id: str, sender: str) -> AidRequest:
         """The request if it may be seen here; otherwise the same refusal as an unknown id."""
-        request = store.get_request(self.db, request_id)
+        request = store.request_by_ref(self.db, request_id)
         if request is None or not self.can_see(request, room_id, sender):
             raise not_found(request_id)
         return request
