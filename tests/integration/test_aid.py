@@ -150,9 +150,7 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
                 assert post["content"]["m.mentions"]["user_ids"] == list(bot.config.aid.on_call)
             else:
                 assert post["content"]["m.mentions"] == {}
-    stored = {
-        r["public_id"]: r["visibility"] for r in rows(desk.db, "SELECT * FROM aid_requests")
-    }
+    stored = {r["public_id"]: r["visibility"] for r in rows(desk.db, "SELECT * FROM aid_requests")}
     assert stored == {n: v for (v, _s), n in made.items()}
     network_ids = {made[("network", s)] for s in FORMS}
     private_ids = set(made.values()) - network_ids

@@ -286,7 +286,7 @@ def probe_feature(core: Core) -> Feature:
 
 async def forget_report(member: Any, bot_user_id: str) -> str:
     """The full report of ``!forget me confirm`` typed in a shared room: in a direct chat."""
-    dm = await member.wait_for_invite(bot_user_id)
+    dm = await member.wait_for_invite(bot_user_id, "What I erased")
     event = await member.wait_for(dm, from_bot(bot_user_id, contains="What remains"), timeout=20)
     return str(event["content"]["body"])
 

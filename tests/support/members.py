@@ -352,12 +352,20 @@ class Member:
         if not await self._wait_until(lambda: room_id in self._joined, timeout):
             raise AssertionError(f"{self.user_id}: join of {room_id} not seen in sync")
 
-    async def wait_for_invite(self, inviter: str, timeout: float = 20) -> str:  # noqa: ASYNC109
-        """Until ``inviter`` invites this member into a room; join it and return its id."""
+    async def wait_for_invite(
+        self,
+        inviter: str,
+        name: str | None = None,
+        timeout: float = 20,  # noqa: ASYNC109
+    ) -> str:
+        """Until ``inviter`` invites this member into a room (named ``name``, if given); join
+        it and return its id."""
         found: list[str] = []
 
         def invited() -> bool:
             for room_id, room in self.client.invited_rooms.items():
+                if name is not None and room.name != name:
+                    continue
                 if room_id not in self._joined and inviter in (room.inviter, *room.users):
                     found.append(room_id)
                     return True
