@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core import config as config_module
 from bot.core.datarights import backup, backup_keys
 from bot.core.errors import ConfigError
+from bot.core.storage.database import DatabaseKeyError
 from bot.core.logsetup import configure
 
 if TYPE_CHECKING:
@@ -95,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         print(missing, file=sys.stderr)  # noqa: T201
         return 1
     if args.command in ("migrate", "backup", "export"):
-        return _operate(Application(config), args)
+        try:
+            app = Application(config)
+        except DatabaseKeyError as exc:
+            print(exc, file=sys.stderr)  # noqa: T201
+            return 1
+        return _operate(app, args)
     if args.command == "crypto":
         return _run_until_signal_code(_bootstrap(config, args))
 
@@ -103,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         app = Application(config)
         await _serve(app.run(), app.request_stop)
 
-    return _run_until_signal(run())
+    try:
+        return _run_until_signal(run())
+    except DatabaseKeyError as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return 1
 
 
 def _operate(app: Application, args: argparse.Namespace) -> int:
