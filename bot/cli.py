@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from bot.core import config as config_module
 from bot.core.datarights import backup, backup_keys
 from bot.core.errors import ConfigError
-from bot.core.storage.database import DatabaseKeyError
 from bot.core.logsetup import configure
+from bot.core.storage.database import DatabaseKeyError
 
 if TYPE_CHECKING:
     from bot.app import Application

@@ -76,7 +76,9 @@ class AidPrivacy:
             raise not_found(request_id)
         return request
 
-    def may_cache(self, request: AidRequest, room_id: str | None = None, author: str | None = None) -> bool:
+    def may_cache(
+        self, request: AidRequest, room_id: str | None = None, author: str | None = None
+    ) -> bool:
         """Whether a translation of what was written may be kept in the translation cache.
 
         Never for a coordinators-only or anonymous request, nor for what was written in a

@@ -8,9 +8,8 @@ itself runs through every feature's forget hook (:class:`DataRights`).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import logging
+from datetime import datetime, timedelta
 
 from bot.core.broadcast import Broadcaster
 from bot.core.datarights import DataRights, ForgetReport

@@ -9,8 +9,8 @@ Private aid requests and what is written in direct chats are never cached at all
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database as SqliteUtilsDatabase
@@ -51,10 +51,10 @@ def m002_cache_authors(db: SqliteUtilsDatabase) -> None:
         )
         """
     )
-    db.execute("CREATE INDEX translation_cache_authors_author ON translation_cache_authors (author)")
     db.execute(
-        "CREATE TABLE maintenance_runs (job TEXT PRIMARY KEY, last_run_at TEXT NOT NULL)"
+        "CREATE INDEX translation_cache_authors_author ON translation_cache_authors (author)"
     )
+    db.execute("CREATE TABLE maintenance_runs (job TEXT PRIMARY KEY, last_run_at TEXT NOT NULL)")
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,7 @@ def prune_cache(db: Database, older_than: datetime) -> int:
         cursor = db.execute(
             "DELETE FROM translation_cache WHERE created_at < ?", (iso(older_than),)
         )
-        db.execute(
-            "DELETE FROM translation_cache_authors WHERE created_at < ?", (iso(older_than),)
-        )
+        db.execute("DELETE FROM translation_cache_authors WHERE created_at < ?", (iso(older_than),))
     return cursor.rowcount
 
 

@@ -13,7 +13,7 @@ import pytest
 from tests.integration.test_relay_support import copy_of
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said
-from tests.support.predicates import from_bot, joined, room_with_bot
+from tests.support.predicates import from_bot, room_with_bot
 from tests.support.relaygroup import ask, is_linked_answer
 
 pytestmark = pytest.mark.integration
