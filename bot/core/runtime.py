@@ -108,12 +108,18 @@ class Runtime:
             target = data_dir / crosssigning.RECOVERY_FILE
             crosssigning.write_private(target, outcome.recovery_key + "\n")
             log.warning(
-                "made the account's cross-signing keys; the recovery key is in %s: keep it "
-                "offline (a password manager, paper) and delete that file",
+                "made the account's cross-signing keys (master key %s); the recovery key is "
+                "in %s: keep it offline (a password manager, paper) and delete that file",
+                outcome.master_key,
                 target,
             )
         elif outcome.state != "unchanged":
-            log.info("cross-signing: %s (device %s)", outcome.state, outcome.device_id)
+            log.info(
+                "cross-signing: %s (device %s, master key %s)",
+                outcome.state,
+                outcome.device_id,
+                outcome.master_key,
+            )
         return outcome
 
     async def run(self) -> None:
