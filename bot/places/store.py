@@ -112,9 +112,9 @@ def add(
 
 
 def by_command(db: Database, command_event_id: str) -> Place | None:
+    """The place a command made, even if removed since: a replay must find it, not retry."""
     row = db.query_one(
-        f"SELECT {_COLUMNS} FROM places WHERE command_event_id = ? AND removed = 0",
-        (command_event_id,),
+        f"SELECT {_COLUMNS} FROM places WHERE command_event_id = ?", (command_event_id,)
     )
     return _place(row) if row else None
 

@@ -1,0 +1,141 @@
+"""Each feature's service built the way its ``feature.py`` builds it, on a fresh database.
+
+The core parts are real (rooms, phrases, broadcast, scheduler) and stand on :class:`FakeMatrix`,
+so unit tests exercise a service's rules with no homeserver: what a member would be refused,
+the rows left afterwards, and what was sent where.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from bot.aid import feature as aid_feature
+from bot.aid.service import MutualAid
+from bot.core.broadcast import Broadcaster
+from bot.core.config import Config, from_dict
+from bot.core.errors import CommandError
+from bot.core.feature import Core, Feature
+from bot.core.i18n import Catalogs, Phrasebook
+from bot.core.matrix.client import MatrixClient
+from bot.core.metrics import Metrics
+from bot.core.rooms import Rooms
+from bot.core.scheduler import Scheduler
+from bot.core.storage.database import Database
+from bot.core.tasks import TaskSpawner
+from bot.forget import feature as forget_feature
+from bot.forget.service import Forgetting
+from bot.gatherings import feature as gatherings_feature
+from bot.gatherings.service import Gatherings
+from bot.places import feature as places_feature
+from bot.places.service import Places
+from bot.relay import feature as relay_feature
+from bot.relay.desk import RelayDesk
+from bot.relay.groups import RelayGroups
+from bot.schedules import feature as schedules_feature
+from bot.schedules.service import Schedules
+from tests.support.fakematrix import FakeMatrix, SentEvent
+
+BOT = "@liaison:test"
+S = TypeVar("S")
+
+
+@functools.cache
+def catalogs() -> Catalogs:
+    """The shipped catalogs, read once for the whole run (they are never changed)."""
+    return Catalogs()
+
+
+def make_config(
+    *, admins: Sequence[str] = (), coordinator_rooms: Sequence[str] = (), **aid: Any
+) -> Config:
+    return from_dict(
+        {
+            "matrix": {
+                "homeserver": "https://matrix.example.org",
+                "user_id": BOT,
+                "password": "pw",
+            },
+            "bot": {"admins": list(admins)},
+            "aid": {"coordinator_rooms": list(coordinator_rooms), **aid},
+        },
+        environ={},
+    )
+
+
+@dataclass(frozen=True)
+class World:
+    """A fresh database, the fake homeserver, and the core parts built on them."""
+
+    db: Database
+    fake: FakeMatrix
+    core: Core
+
+    def sent_to(self, room_id: str) -> list[SentEvent]:
+        return [s for s in self.fake.sent if s.room_id == room_id]
+
+
+def world(db: Database, config: Config | None = None) -> World:
+    config = config or make_config()
+    fake = FakeMatrix(user_id=config.matrix.user_id)
+    matrix = cast(MatrixClient, fake)  # FakeMatrix answers every call the services make
+    rooms = Rooms(db, matrix, config.bot)
+    core = Core(
+        config=config,
+        db=db,
+        matrix=matrix,
+        phrases=Phrasebook(catalogs(), config.bot.command_prefix),
+        rooms=rooms,
+        broadcast=Broadcaster(matrix, rooms, None),
+        scheduler=Scheduler(),  # never started: jobs are only recorded
+        tasks=TaskSpawner(),
+        metrics=Metrics(),
+        translation=None,
+        web=None,
+    )
+    return World(db, fake, core)
+
+
+def _service(found: object, kind: type[S]) -> S:
+    assert isinstance(found, kind), f"expected a {kind.__name__}, got {found!r}"
+    return found
+
+
+def _bound(feature: Feature, kind: type[S]) -> S:
+    """The service the feature's (first) command family was bound to."""
+    return _service(feature.families[0].service, kind)
+
+
+def mutual_aid(w: World) -> MutualAid:
+    return _service(aid_feature.build(w.core).service, MutualAid)
+
+
+def relay_desk(w: World) -> tuple[RelayDesk, RelayGroups]:
+    built = relay_feature.build(w.core)
+    return _bound(built.feature, RelayDesk), built.groups
+
+
+def places(w: World) -> Places:
+    return places_feature.build(w.core).places
+
+
+def gatherings(w: World) -> Gatherings:
+    groups = relay_feature.build(w.core).groups
+    feature = gatherings_feature.build(w.core, groups, places(w))
+    return _service(feature.service, Gatherings)
+
+
+def schedules(w: World) -> Schedules:
+    groups = relay_feature.build(w.core).groups
+    return _service(schedules_feature.build(w.core, groups).service, Schedules)
+
+
+def forgetting(w: World, others: Sequence[Feature]) -> Forgetting:
+    return _bound(forget_feature.build(w.core, others), Forgetting)
+
+
+def refusal(error: CommandError) -> tuple[str, dict[str, Any]]:
+    """What the member reads, before translation: the catalog message id and its values."""
+    return error.message, error.params
