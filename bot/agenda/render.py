@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, get_timezone_name
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.agenda.service import Occurrence
@@ -62,12 +62,14 @@ def zone_text(moment: datetime, zone: ZoneInfo, lang: str) -> str:
 def when_text(start: datetime, end: datetime | None, tz: str, lang: str) -> str:
     """'samedi 5 décembre 2026, 18:00 – 21:00' in the gathering's zone (the zone apart)."""
     zone = ZoneInfo(tz)
-    text = f"{day_text(start, zone, lang)}, {time_text(start, zone, lang)}"
+    # the locale's own way of joining a date and a time ("{1}, {0}", "{1}، {0}")
+    joined = str(get_datetime_format("full", locale=_locale(lang)))
+    text = joined.format(time_text(start, zone, lang), day_text(start, zone, lang))
     if end is not None:
         if end.astimezone(zone).date() == start.astimezone(zone).date():
             text += f" – {time_text(end, zone, lang)}"
         else:
-            text += f" – {day_text(end, zone, lang)}, {time_text(end, zone, lang)}"
+            text += " – " + joined.format(time_text(end, zone, lang), day_text(end, zone, lang))
     return text
 
 
