@@ -131,7 +131,8 @@ class Agenda:
         except Exception:  # a page is still served in the original language
             log.exception("translation for the public agenda failed")
             return Text(text, source)
-        if not outcome.translated:
+        if not outcome.translated or outcome.text.strip().casefold() == text.strip().casefold():
+            # a name the engine left as it was is not a translation worth marking
             return Text(text, source)
         return Text(outcome.text, target, original=text, original_lang=source)
 
