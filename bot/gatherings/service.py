@@ -245,7 +245,8 @@ class Gatherings:
         view = await self.view(gathering, room_id, lang)
         text = render.details(view, store.rsvps(self.db, gathering.id), self.text(lang))
         url = self.public_url(gathering)
-        if url is not None:
+        # the agenda's address is told in the rooms whose agenda it is, not to any room asking
+        if url is not None and self.scope(room_id).key == self.scope(gathering.room_id).key:
             text += "\n" + self.phrases.text(lang, "On the public agenda: {url}", url=url)
         return text
 
