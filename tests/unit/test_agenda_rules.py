@@ -186,3 +186,24 @@ def test_a_new_address_is_for_the_groups_first_room_admins(stack: Publishing, w:
 )
 def test_the_visitors_language(query: str, header: str, expected: tuple[str, bool]) -> None:
     assert negotiate(query, header, "en") == expected
+
+
+async def test_publishing_through_edit_follows_the_same_rules(stack: Publishing, w: World) -> None:
+    gathering = add(stack, "Assembly | 2030-12-03 18:00")
+    with pytest.raises(CommandError) as refused:  # its creator may edit it, not publish it
+        await stack.gatherings.change(gathering, ALICE, "public yes", lang="en", cause="$e1")
+    assert refused.value.message == NOT_PUBLISHER
+    assert not published(w.db, gathering)
+    changed = await stack.gatherings.change(
+        gathering, ADMIN, "public: oui\ntitle: General assembly", lang="fr", cause="$e2"
+    )
+    assert changed.published
+    assert changed.title == "General assembly"
+
+    place = stack.places.register(
+        command_event_id="$pl", creator=ALICE, room_id=ROOM, values={"name": "La Grange"}
+    )
+    with pytest.raises(CommandError):
+        stack.places.edit(place.id, ADMIN, "public yes")
+    assert stack.places.edit(place.id, ALICE, "public: sí").published
+    assert not stack.places.edit(place.id, ALICE, "public no").published
