@@ -77,7 +77,7 @@ def build_features(core: Core, extra: Sequence[FeatureBuilder] = ()) -> list[Fea
     take part in ``!forget me`` and exports like them.
     """
     relay_feature = relay.build(core)
-    places_feature = places.build(core)
+    places_feature = places.build(core, relay_feature.groups)
     built = [
         relay_feature.feature,
         gatherings.build(core, relay_feature.groups, places_feature.places),

@@ -136,6 +136,11 @@ class CommandContext:
         return self.event.sender
 
     @property
+    def thread_root(self) -> str | None:
+        """The thread the command was typed in: answers and files go there too."""
+        return self.event.thread_root
+
+    @property
     def timezone(self) -> ZoneInfo:
         return self.rooms.timezone(self.room_id)
 
@@ -155,7 +160,11 @@ class CommandContext:
         """Answer with text already in the room's language (Markdown)."""
         self._replies += 1
         content = message_content(
-            text, lang=self.lang, reply_to=self.event.event_id, mentions=mentions
+            text,
+            lang=self.lang,
+            reply_to=self.event.event_id,
+            mentions=mentions,
+            thread_root=self.thread_root,
         )
         # the same command answered again after a crash reuses these ids: no second reply
         txn = txn_id_for("reply", self.event.event_id, str(self._replies))

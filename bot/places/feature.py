@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.core.feature import Core, Feature
 from bot.places import store
 from bot.places.service import Places
+from bot.relay.groups import RelayGroups
 from commands import place as place_commands
 
 
@@ -16,8 +17,8 @@ class PlacesFeature:
     places: Places  # what gatherings read
 
 
-def build(core: Core) -> PlacesFeature:
-    places = Places(core.db, core.rooms, core.phrases)
+def build(core: Core, groups: RelayGroups) -> PlacesFeature:
+    places = Places(core.db, core.rooms, core.phrases, groups)
     db = core.db
     feature = Feature(
         name="places",

@@ -122,6 +122,7 @@ class Relay:
             if event.relates_to.get("rel_type") == "m.replace":
                 self._on_edit(event, link)
             else:
+                await self._bring_thread_root(event, link)
                 self._on_message(event, link)
 
     def _may_relay(self, event: IncomingEvent) -> bool:
@@ -153,6 +154,30 @@ class Relay:
         ]
 
     # ---- messages -------------------------------------------------------------------------
+
+    async def _bring_thread_root(self, event: IncomingEvent, link: RoomLink) -> None:
+        """A thread whose root was never relayed starts, in the other rooms, from a copy of it.
+
+        The root is fetched from the homeserver and relayed like any message (the same loop
+        guards apply: a command, a marked or a no-relay root stays where it is, and the
+        thread's messages then arrive in the other rooms outside any thread).
+        """
+        root_id = event.thread_root
+        if root_id is None or event.msgtype not in RELAYED_TYPES or not self._targets(link):
+            return
+        if store.origin_of(self.db, root_id) is not None:
+            return
+        source = await self.matrix.fetch_event(event.room_id, root_id)
+        if source is None:
+            return
+        root = IncomingEvent.from_source(event.room_id, source)
+        if root.type != "m.room.message" or root.relates_to.get("rel_type"):
+            return
+        if not self._may_relay(root):
+            return
+        self._on_message(root, link)
+        # the thread's copies wait for the root's; the ledger waits for both
+        event.completions.extend(root.completions)
 
     def _on_message(self, event: IncomingEvent, link: RoomLink) -> None:
         if event.msgtype not in RELAYED_TYPES:
@@ -194,18 +219,21 @@ class Relay:
         thread: RelaySource | None,
         relates: dict[str, Any],
     ) -> dict[str, Any] | None:
-        """The reply (and thread) relation pointing at the matching events in ``room_id``."""
+        """The reply (and thread) relation pointing at the matching events in ``room_id``.
+
+        In a thread, a real reply stays a reply to the matching message; a fallback reply
+        (for clients without threads) points at the latest matching message, else the root.
+        """
         reply_to = await self._event_in(parent, room_id) if parent else None
         root = await self._event_in(thread, room_id) if thread else None
         if root is not None:
-            relation: dict[str, Any] = {
+            falling_back = bool(relates.get("is_falling_back")) or reply_to is None
+            return {
                 "rel_type": "m.thread",
                 "event_id": root,
-                "is_falling_back": bool(relates.get("is_falling_back")),
+                "is_falling_back": falling_back,
+                "m.in_reply_to": {"event_id": reply_to or root},
             }
-            if reply_to is not None:
-                relation["m.in_reply_to"] = {"event_id": reply_to}
-            return relation
         if reply_to is not None:
             return {"m.in_reply_to": {"event_id": reply_to}}
         return None

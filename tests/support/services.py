@@ -118,7 +118,7 @@ def relay_desk(w: World) -> tuple[RelayDesk, RelayGroups]:
 
 
 def places(w: World) -> Places:
-    return places_feature.build(w.core).places
+    return places_feature.build(w.core, relay_feature.build(w.core).groups).places
 
 
 def gatherings(w: World) -> Gatherings:
