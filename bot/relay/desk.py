@@ -110,7 +110,10 @@ class RelayDesk:
             )
         if args:
             target = args[0]
-            if not target.startswith(("!", "#")) or ":" not in target:
+            # room ids of room version 12 carry no server name; aliases always do
+            is_id = target.startswith("!") and len(target) > 1
+            is_alias = target.startswith("#") and ":" in target
+            if not (is_id or is_alias) or any(c.isspace() for c in target):
                 raise UsageError(
                     "{space} is not a space id or address: they look like {example}.",
                     space=f"`{target}`",

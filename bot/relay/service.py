@@ -122,8 +122,7 @@ class Relay:
             if event.relates_to.get("rel_type") == "m.replace":
                 self._on_edit(event, link)
             else:
-                await self._bring_thread_root(event, link)
-                self._on_message(event, link)
+                await self._relay_message(event, link)
 
     def _may_relay(self, event: IncomingEvent) -> bool:
         """Loop guards: never our own or another Liaison's posts, commands, or marked text."""
@@ -155,31 +154,81 @@ class Relay:
 
     # ---- messages -------------------------------------------------------------------------
 
-    async def _bring_thread_root(self, event: IncomingEvent, link: RoomLink) -> None:
-        """A thread whose root was never relayed starts, in the other rooms, from a copy of it.
-
-        The root is fetched from the homeserver and relayed like any message (the same loop
-        guards apply: a command, a marked or a no-relay root stays where it is, and the
-        thread's messages then arrive in the other rooms outside any thread).
-        """
+    async def _relay_message(self, event: IncomingEvent, link: RoomLink) -> None:
+        """Find what the message answers (its reply and thread) in the relay's terms, then relay it."""
+        if event.msgtype not in RELAYED_TYPES or not self._targets(link):
+            return
         root_id = event.thread_root
-        if root_id is None or event.msgtype not in RELAYED_TYPES or not self._targets(link):
-            return
-        if store.origin_of(self.db, root_id) is not None:
-            return
-        source = await self.matrix.fetch_event(event.room_id, root_id)
-        if source is None:
-            return
-        root = IncomingEvent.from_source(event.room_id, source)
+        thread = await self._thread_origin(event, link, root_id) if root_id else None
+        reply = event.relates_to.get("m.in_reply_to")
+        parent_id = reply.get("event_id") if isinstance(reply, dict) else None
+        parent: RelaySource | None = None
+        if isinstance(parent_id, str):
+            if parent_id == root_id:
+                parent = thread
+            else:
+                parent = await self._origin(parent_id, event.room_id, link.group)
+        self._on_message(event, link, parent, thread)
+
+    async def _origin(self, event_id: str, room_id: str, group: str) -> RelaySource | None:
+        """The relayed original behind ``event_id``: from the relay map, or from the marker on
+        another Liaison's copy (one Liaison per homeserver, sharing rooms)."""
+        found = store.origin_of(self.db, event_id)
+        if found is not None:
+            return found
+        fetched = await self.matrix.fetch_event(room_id, event_id)
+        return self._foreign_origin(fetched, group) if fetched is not None else None
+
+    def _foreign_origin(self, source: dict[str, Any], group: str) -> RelaySource | None:
+        """What another Liaison's copy stands for: its original, in the room the marker names."""
+        content = source.get("content")
+        marker = content.get(LIAISON_KEY) if isinstance(content, dict) else None
+        if source.get("sender") == self.matrix.user_id or not isinstance(marker, dict):
+            return None
+        original, room = marker.get("source"), marker.get("room")
+        if marker.get("kind") != "relay" or not isinstance(original, str):
+            return None
+        if not isinstance(room, str):
+            return None
+        return RelaySource(original, room, "", group, "message")
+
+    async def _thread_origin(
+        self, event: IncomingEvent, link: RoomLink, root_id: str
+    ) -> RelaySource | None:
+        """The thread's root in the relay's terms.
+
+        A root never relayed starts the thread, in the other rooms, from a copy of it: it is
+        fetched from the homeserver and relayed like any message (the same loop guards apply:
+        a command, a marked or a no-relay root stays where it is, and the thread's messages
+        then arrive in the other rooms outside any thread).
+        """
+        found = store.origin_of(self.db, root_id)
+        if found is not None:
+            return found
+        fetched = await self.matrix.fetch_event(event.room_id, root_id)
+        if fetched is None:
+            return None
+        foreign = self._foreign_origin(fetched, link.group)
+        if foreign is not None:
+            return foreign
+        root = IncomingEvent.from_source(event.room_id, fetched)
         if root.type != "m.room.message" or root.relates_to.get("rel_type"):
-            return
-        if not self._may_relay(root):
-            return
-        self._on_message(root, link)
+            return None
+        if not self._may_relay(root) or root.msgtype not in RELAYED_TYPES:
+            return None
+        self._on_message(root, link, None, None)
         # the thread's copies wait for the root's; the ledger waits for both
         event.completions.extend(root.completions)
+        return RelaySource(root.event_id, root.room_id, root.sender, link.group, "message")
 
-    def _on_message(self, event: IncomingEvent, link: RoomLink) -> None:
+    def _on_message(
+        self,
+        event: IncomingEvent,
+        link: RoomLink,
+        parent: RelaySource | None,
+        thread: RelaySource | None,
+    ) -> None:
+        """Queue the copies; ``parent`` and ``thread`` are what it replies to and its thread."""
         if event.msgtype not in RELAYED_TYPES:
             return
         targets = self._targets(link)
@@ -196,11 +245,6 @@ class Relay:
         terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(event.content, link))
         relates = event.relates_to
-        reply = relates.get("m.in_reply_to")
-        parent_id = reply.get("event_id") if isinstance(reply, dict) else None
-        parent = store.origin_of(db, parent_id) if isinstance(parent_id, str) else None
-        thread_id = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-        thread = store.origin_of(db, thread_id) if isinstance(thread_id, str) else None
         for target in targets:
 
             async def content(target: RoomLink = target) -> dict[str, Any] | None:
@@ -279,7 +323,7 @@ class Relay:
                     "format": HTML_FORMAT,
                     "formatted_body": formatted,
                     "m.mentions": {},
-                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id, "room": event.room_id},
                 }
             )
             return copy
@@ -458,7 +502,7 @@ class Relay:
                     "m.new_content": new,
                     "m.relates_to": {"rel_type": "m.replace", "event_id": copy_id},
                     "m.mentions": {},
-                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id, "room": event.room_id},
                 }
 
             self._enqueue(event.event_id, target.room_id, content, "edit", event=event)
@@ -489,7 +533,7 @@ class Relay:
                 self._reacting[(event.event_id, target.room_id)] = (on, key)
                 return {
                     "m.relates_to": {"rel_type": "m.annotation", "event_id": on, "key": key},
-                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id, "room": event.room_id},
                 }
 
             self._enqueue(

@@ -9,6 +9,7 @@ or removes the group's own rooms: other children of an adopted space are left al
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 SPACE_CHILD = "m.space.child"
 SPACE_TYPE = "m.space"
-# Synapse's default power to change a space's rooms (state_default): moderators cannot.
+# the person who asked for a new space gets to run it with the bot
 OWNER_LEVEL = 100
 
 
@@ -139,6 +140,9 @@ class RelaySpaces:
 
     async def _sync(self, space: GroupSpace) -> SpaceUpdate:
         group = space.group
+        with contextlib.suppress(MatrixError):
+            # a space created moments ago: its state comes with the next sync
+            await self.matrix.wait_for_room(space.space_id, timeout=10)
         if not self.matrix.is_joined(space.space_id):
             return SpaceUpdate(space, problem="absent")
         needed = self.matrix.state_level(space.space_id, SPACE_CHILD)
