@@ -7,6 +7,7 @@ from bot.core.errors import UsageError
 from bot.core.i18n import N_, language_name
 from bot.relay.desk import RelayDesk
 from bot.relay.groups import RoomLink
+from bot.relay.render import space_markdown
 from bot.relay.spaces import SpaceUpdate
 
 family: CommandFamily[RelayDesk] = CommandFamily(
@@ -109,14 +110,22 @@ async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
 
 @family.command(
     "space",
-    usage="relay space [space]",
+    usage="relay space [space|off]",
     help=N_(
-        "Shows the group as a Matrix space listing its rooms by language: creates one, or adopts an existing space (its id or address) where I may change the rooms. Kept up to date as rooms join or leave the group."
+        "Shows the group as a Matrix space listing its rooms by language: creates one, or adopts an existing space (its id or address) where I may change the rooms. Kept up to date as rooms join or leave the group; off stops that."
     ),
     permission=Permission.ROOM_ADMIN,
-    examples=("relay space", "relay space #mujawara:example.org"),
+    examples=("relay space", "relay space #mujawara:example.org", "relay space off"),
 )
 async def space(ctx: CommandContext, desk: RelayDesk) -> None:
+    if [a.lower() for a in ctx.args] == ["off"]:
+        released = desk.release_space(ctx.room_id)
+        await ctx.reply(
+            "The relay group {group} no longer keeps a space: {space} stays as it is, and I stop changing it.",
+            group=f"`{released.group}`",
+            space=space_markdown(released.name or released.group, released.space_id),
+        )
+        return
     update = await desk.space(ctx.room_id, ctx.args, ctx.sender)
     if update.problem is not None:
         await _space_problem(ctx, update)

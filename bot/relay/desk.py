@@ -14,7 +14,7 @@ from bot.relay import store
 from bot.relay.groups import RelayGroups, valid_group
 from bot.relay.service import Relay
 from bot.relay.spaces import RelaySpaces, SpaceUpdate
-from bot.relay.store import MODES, RelayHealth, RoomLink, RouteUse
+from bot.relay.store import MODES, GroupSpace, RelayHealth, RoomLink, RouteUse
 from bot.translation.service import EngineStats, TranslationService
 
 MAX_TERM = 80
@@ -126,6 +126,10 @@ class RelayDesk:
             assert update is not None
             return update
         return await self.spaces.create(current.group, user_id)
+
+    def release_space(self, room_id: str) -> GroupSpace:
+        """``!relay space off``: the group stops keeping its space (left as it is)."""
+        return self.spaces.release(self.current(room_id).group)
 
     async def sync_space(self, group: str) -> SpaceUpdate | None:
         """Bring the group's space in step after a room joined or left; None without a space."""

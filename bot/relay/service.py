@@ -117,7 +117,7 @@ class Relay:
         if not link.sends:
             return
         if event.type == "m.reaction":
-            self._on_reaction(event, link)
+            await self._on_reaction(event, link)
         elif event.type == "m.room.message":
             if event.relates_to.get("rel_type") == "m.replace":
                 self._on_edit(event, link)
@@ -509,19 +509,19 @@ class Relay:
 
     # ---- reactions ------------------------------------------------------------------------
 
-    def _on_reaction(self, event: IncomingEvent, link: RoomLink) -> None:
+    async def _on_reaction(self, event: IncomingEvent, link: RoomLink) -> None:
         relates = event.relates_to
         reacted_to, key = relates.get("event_id"), relates.get("key")
         if relates.get("rel_type") != "m.annotation" or not isinstance(reacted_to, str):
             return
         if not isinstance(key, str) or not key:
             return
-        db = self.db
-        root = store.origin_of(db, reacted_to)
-        if root is None or root.group != link.group or root.kind != "message":
-            return
         targets = self._targets(link)
         if not targets:
+            return
+        db = self.db
+        root = await self._origin(reacted_to, event.room_id, link.group)
+        if root is None or root.group != link.group or root.kind != "message":
             return
         store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "reaction")
         for target in targets:

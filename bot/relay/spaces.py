@@ -116,6 +116,14 @@ class RelaySpaces:
         space = store.set_space(self.db, group, space_id, name, False, requester)
         return await self._sync(space)
 
+    def release(self, group: str) -> GroupSpace:
+        """Stop keeping the group's space; the space stays as it is. The space it was."""
+        space = self.space_of(group)
+        if space is None:
+            raise CommandError("The relay group {group} has no space.", group=f"`{group}`")
+        store.drop_space(self.db, group)
+        return space
+
     async def _join_space(self, target: str) -> str:
         try:
             space_id = await self.matrix.resolve_alias(target) if target.startswith("#") else target

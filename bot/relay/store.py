@@ -376,6 +376,13 @@ def set_space(
     return found
 
 
+def drop_space(db: Database, group: str) -> None:
+    """The group keeps no space any more (the space itself is left as it is)."""
+    with db.transaction():
+        db.execute("DELETE FROM relay_space_children WHERE grp = ?", (group,))
+        db.execute("DELETE FROM relay_spaces WHERE grp = ?", (group,))
+
+
 def rename_space(db: Database, group: str, name: str) -> None:
     db.execute("UPDATE relay_spaces SET name = ? WHERE grp = ?", (name, group))
 

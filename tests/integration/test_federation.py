@@ -228,6 +228,14 @@ async def test_two_liaisons_on_two_homeservers_copy_each_message_once(
         edit = await alice.edit(fr, hello, "Bonjour de Paris, à tous.")
         edit_es = await bob.wait_for(es, copy_of(here.user_id, edit), timeout=30)
         assert edit_es["content"]["m.relates_to"]["event_id"] == hello_es["event_id"]
+        # a reaction on one Liaison's copy reaches the original through the other Liaison
+        liked = await bob.react(es, hello_es["event_id"], "👍")
+        like_fr = await alice.wait_for(fr, copy_of(there.user_id, liked), timeout=30)
+        assert like_fr["content"]["m.relates_to"] == {
+            "rel_type": "m.annotation",
+            "event_id": hello,
+            "key": "👍",
+        }
         last = await bob.send_text(es, "Hasta pronto.")
         await alice.wait_for(fr, copy_of(there.user_id, last), timeout=30)
 
@@ -243,7 +251,11 @@ async def test_two_liaisons_on_two_homeservers_copy_each_message_once(
             (here.user_id, again),
             (here.user_id, edit),
         ]
-        assert copies(alice, fr) == [(there.user_id, reply), (there.user_id, last)]
+        assert copies(alice, fr) == [
+            (there.user_id, reply),
+            (there.user_id, liked),
+            (there.user_id, last),
+        ]
         # every command was answered by the Liaison it was meant for, and only by it
         for member, room, bot, sent in asked:
             answered_by = {e["sender"] for e in member.events(room) if reply_to(sent)(e)}

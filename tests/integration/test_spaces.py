@@ -161,3 +161,16 @@ async def test_group_space_follows_the_group(bot: BotHarness, new_member) -> Non
         after=mark,
     )
     assert set(children(await alice.state(ours))) == {fr, es}
+
+    # the group can stop keeping a space: the space stays as it is, nothing more changes in it
+    stopped = await ask(alice, fr, "!relay space off")
+    assert says(
+        "fr",
+        "The relay group {group} no longer keeps a space: {space} stays as it is, and I stop changing it.",
+        stopped,
+        group=f"`{group}`",
+    ), stopped
+    left = await answer_event(alice, en, "!relay unlink")
+    assert left["content"]["body"]
+    assert "matrix.to" not in await ask(alice, fr, "!relay list")
+    assert set(children(await alice.state(ours))) == {fr, es}
