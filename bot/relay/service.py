@@ -195,15 +195,19 @@ class Relay:
     async def _thread_origin(
         self, event: IncomingEvent, link: RoomLink, root_id: str
     ) -> RelaySource | None:
-        """The thread's root in the relay's terms.
+        """The thread's root in the relay's terms, copied first where a room lacks it.
 
-        A root never relayed starts the thread, in the other rooms, from a copy of it: it is
-        fetched from the homeserver and relayed like any message (the same loop guards apply:
-        a command, a marked or a no-relay root stays where it is, and the thread's messages
-        then arrive in the other rooms outside any thread).
+        A thread reaches a room that has no copy of its root (the room joined the group
+        later, or the root went out when no other room received) with a copy of the root
+        first. A root that never went out is copied only if it was written while this room
+        was sending to the group: what was said before the room joined, while it was paused
+        or receive-only, or marked not to be relayed, stays where it was said, and the
+        thread's messages then arrive in the other rooms outside any thread.
         """
         found = store.origin_of(self.db, root_id)
         if found is not None:
+            if found.kind == "message" and found.sender:
+                await self._complete_root(found, link, event)
             return found
         fetched = await self.matrix.fetch_event(event.room_id, root_id)
         if fetched is None:
@@ -212,14 +216,48 @@ class Relay:
         if foreign is not None:
             return foreign
         root = IncomingEvent.from_source(event.room_id, fetched)
-        if root.type != "m.room.message" or root.relates_to.get("rel_type"):
-            return None
-        if not self._may_relay(root) or root.msgtype not in RELAYED_TYPES:
+        if not self._may_copy_root(root) or not self._said_while_sending(root, link):
             return None
         self._on_message(root, link, None, None)
         # the thread's copies wait for the root's; the ledger waits for both
         event.completions.extend(root.completions)
         return RelaySource(root.event_id, root.room_id, root.sender, link.group, "message")
+
+    async def _complete_root(
+        self, origin: RelaySource, link: RoomLink, event: IncomingEvent
+    ) -> None:
+        """Copy a relayed root into the rooms of the group that have no copy of it yet."""
+        missing = [
+            target
+            for target in self._targets(link)
+            if target.room_id != origin.room_id
+            and (origin.event_id, target.room_id) not in self._pending
+            and store.copy_in(self.db, origin.event_id, target.room_id) is None
+        ]
+        home = self.groups.link_of(origin.room_id)
+        if not missing or home is None or home.group != link.group:
+            return
+        fetched = await self.matrix.fetch_event(origin.room_id, origin.event_id)
+        if fetched is None:
+            return
+        root = IncomingEvent.from_source(origin.room_id, fetched)
+        if not self._may_copy_root(root):
+            return
+        self._on_message(root, home, None, None, targets=missing)
+        event.completions.extend(root.completions)
+
+    def _may_copy_root(self, root: IncomingEvent) -> bool:
+        """A thread's root the relay would have copied as a message of its own."""
+        return (
+            root.type == "m.room.message"
+            and not root.relates_to.get("rel_type")
+            and root.msgtype in RELAYED_TYPES
+            and self._may_relay(root)
+        )
+
+    def _said_while_sending(self, root: IncomingEvent, link: RoomLink) -> bool:
+        since = store.sending_since_ms(self.db, link.room_id)
+        return since is not None and root.origin_server_ts >= since
 
     def _on_message(
         self,
@@ -227,11 +265,16 @@ class Relay:
         link: RoomLink,
         parent: RelaySource | None,
         thread: RelaySource | None,
+        *,
+        targets: list[RoomLink] | None = None,
     ) -> None:
-        """Queue the copies; ``parent`` and ``thread`` are what it replies to and its thread."""
+        """Queue the copies; ``parent`` and ``thread`` are what it replies to and its thread.
+
+        ``targets`` narrows the rooms (a thread's root copied where it is missing).
+        """
         if event.msgtype not in RELAYED_TYPES:
             return
-        targets = self._targets(link)
+        targets = self._targets(link) if targets is None else targets
         if not targets:
             return
         db = self.db

@@ -109,6 +109,42 @@ def m002_spaces(db: Any) -> None:
     )
 
 
+# milliseconds since the epoch, as homeservers stamp events
+_NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+_SENDS = "{row}.mode != 'receive' AND {row}.paused = 0"
+
+
+@migrations()
+def m003_sending_since(db: Any) -> None:
+    """When each room last started sending to its group (linked, resumed, left receive-only).
+
+    A thread's root that never went out is copied later only if it was written since then.
+    Triggers keep it, so every way a link changes keeps it alike; rooms linked before this
+    upgrade count from the upgrade.
+    """
+    db.execute("ALTER TABLE relay_links ADD COLUMN sending_since_ms INTEGER")
+    db.execute(
+        f"UPDATE relay_links SET sending_since_ms = {_NOW_MS} WHERE {_SENDS.format(row='relay_links')}"
+    )
+    db.execute(
+        f"""CREATE TRIGGER relay_links_sending_insert AFTER INSERT ON relay_links
+            WHEN {_SENDS.format(row="NEW")}
+            BEGIN
+              UPDATE relay_links SET sending_since_ms = {_NOW_MS} WHERE room_id = NEW.room_id;
+            END"""
+    )
+    db.execute(
+        f"""CREATE TRIGGER relay_links_sending_update AFTER UPDATE OF mode, paused ON relay_links
+            WHEN ({_SENDS.format(row="NEW")}) != ({_SENDS.format(row="OLD")})
+            BEGIN
+              UPDATE relay_links
+                SET sending_since_ms = CASE WHEN {_SENDS.format(row="NEW")}
+                                            THEN {_NOW_MS} ELSE NULL END
+                WHERE room_id = NEW.room_id;
+            END"""
+    )
+
+
 @dataclass(frozen=True)
 class RoomLink:
     group: str
@@ -195,6 +231,13 @@ def link(
     found = room_link(db, room_id)
     assert found is not None
     return found
+
+
+def sending_since_ms(db: Database, room_id: str) -> int | None:
+    """When the room last started sending to its group (ms since the epoch); None if it
+    does not send now."""
+    row = db.query_one("SELECT sending_since_ms FROM relay_links WHERE room_id = ?", (room_id,))
+    return int(row["sending_since_ms"]) if row and row["sending_since_ms"] is not None else None
 
 
 def unlink(db: Database, room_id: str) -> RoomLink | None:

@@ -17,7 +17,8 @@ from tests.integration.test_relay_support import (
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said_pattern
 from tests.support.members import Member
-from tests.support.predicates import from_bot, reply_to
+from tests.support.predicates import from_bot, reply_to, room_with_bot
+from tests.support.relaygroup import ask, is_linked_answer
 
 pytestmark = pytest.mark.integration
 
@@ -104,15 +105,35 @@ async def test_threads_across_the_group(rbot, new_member) -> None:
     assert thread_of(refused) == root
     assert "`zzzz`" in refused["content"]["body"]
 
-    # a thread whose root was never relayed starts, in the other room, from a copy of it
+    # what was said while the room was paused stays here, even when a thread grows on it
     await ask_in_thread(alice, fr, root, "!relay pause")
-    unrelayed = await alice.send_text(fr, "Qui vient au marché samedi ?")
+    private = await alice.send_text(fr, "Entre nous : la clé est chez Samia.")
     await ask_in_thread(alice, fr, root, "!relay resume")
-    late = await in_thread(alice, fr, unrelayed, "Moi, je viens.")
+    follow = await in_thread(alice, fr, private, "Moi, je viens.")
+    follow_es = await bob.wait_for(es, copy_of(rbot.user_id, follow))
+    assert thread_of(follow_es) is None
+    assert not any(copy_of(rbot.user_id, private)(e) for e in bob.events(es))
+
+    # a root that went out when no room received it reaches them with the thread's first reply
+    await ask(bob, es, "!relay pause")
+    lonely = await alice.send_text(fr, "Qui vient au marché samedi ?")
+    await ask(bob, es, "!relay resume")
+    late = await in_thread(alice, fr, lonely, "Nous venons à trois.")
     late_es = await bob.wait_for(es, copy_of(rbot.user_id, late))
-    root_copy = next(e for e in bob.events(es) if copy_of(rbot.user_id, unrelayed)(e))
-    assert thread_of(late_es) == root_copy["event_id"]
-    assert bob.events(es).index(root_copy) < bob.events(es).index(late_es)
+    lonely_es = next(e for e in bob.events(es) if copy_of(rbot.user_id, lonely)(e))
+    assert thread_of(late_es) == lonely_es["event_id"]
+    assert bob.events(es).index(lonely_es) < bob.events(es).index(late_es)
+
+    # a room that joins the group later gets the root's copy before the thread's next message
+    en = await room_with_bot(alice, rbot.user_id, name="assembly-en")
+    assert is_linked_answer(await ask(alice, en, "!relay link mujawara en"), "en", "mujawara")
+    more = await in_thread(alice, fr, root, "La salle est réservée.")
+    more_en = await alice.wait_for(en, copy_of(rbot.user_id, more))
+    root_en = next(e for e in alice.events(en) if copy_of(rbot.user_id, root)(e))
+    assert thread_of(more_en) == root_en["event_id"]
+    more_es = await bob.wait_for(es, copy_of(rbot.user_id, more))
+    assert thread_of(more_es) == root_es
+    assert sum(copy_of(rbot.user_id, root)(e) for e in bob.events(es)) == 1
 
     # a gathering announced in the thread: its notices and reminders stay in it, in each room
     created = await alice.wait_for(
