@@ -655,7 +655,7 @@ class MatrixClient:
                     self.stats.rate_limited += 1
                     retry_after = getattr(response, "retry_after_ms", None) or 1000
                     wait = retry_after / 1000
-                elif errcode in PERMANENT_ERRORS:
+                elif errcode in PERMANENT_ERRORS or _refused_for_good(response):
                     return response
                 else:
                     wait = delay
@@ -721,6 +721,16 @@ def _inviter(invite_state: list[Any], own_user_id: str) -> str | None:
             sender = getattr(event, "sender", None)
             return str(sender) if sender else None
     return None
+
+
+def _refused_for_good(response: Any) -> bool:
+    """An HTTP 4xx answer (but a timeout or a rate limit): asking again changes nothing.
+
+    Synapse answers some refusals with the generic ``M_UNKNOWN`` (a relation to an event it
+    does not know, say), so the HTTP status decides, not only the error code.
+    """
+    status = getattr(getattr(response, "transport_response", None), "status", None)
+    return isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
 
 
 def _errcode(response: Any) -> str | None:
