@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.core.feature import Core, Feature
 from bot.places import store
+from bot.places.public import PlacePages, PublicPlaces
 from bot.places.service import Places
 from bot.relay.groups import RelayGroups
 from commands import place as place_commands
@@ -15,10 +16,11 @@ from commands import place as place_commands
 class PlacesFeature:
     feature: Feature
     places: Places  # what gatherings read
+    public: PublicPlaces  # what the public pages read
 
 
-def build(core: Core, groups: RelayGroups) -> PlacesFeature:
-    places = Places(core.db, core.rooms, core.phrases, groups)
+def build(core: Core, groups: RelayGroups, pages: PlacePages | None = None) -> PlacesFeature:
+    places = Places(core.db, core.rooms, core.phrases, groups, pages)
     db = core.db
     feature = Feature(
         name="places",
@@ -30,4 +32,4 @@ def build(core: Core, groups: RelayGroups) -> PlacesFeature:
         forget_keeps=store.FORGET_KEEPS,
         service=places,
     )
-    return PlacesFeature(feature, places)
+    return PlacesFeature(feature, places, PublicPlaces(core.db))

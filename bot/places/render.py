@@ -15,6 +15,8 @@ def card(place: Place, t: Text, *, show_contact: bool, space: str | None = None)
     locality = ", ".join(p for p in (place.city, place.country) if p)
     if locality:
         lines.append(locality)
+    if place.address:
+        lines.append(t("Public address: {address}", address=place.address))
     if place.languages:
         lines.append(t("Languages: {languages}", languages=place.languages))
     if place.capacity:

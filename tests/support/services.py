@@ -7,15 +7,19 @@ the rows left afterwards, and what was sent where.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from bot.agenda import feature as agenda_feature
+from bot.agenda.addresses import AgendaAddresses
+from bot.agenda.service import Agenda
 from bot.aid import feature as aid_feature
 from bot.aid.service import MutualAid
 from bot.core.broadcast import Broadcaster
-from bot.core.config import Config, from_dict
+from bot.core.config import Config, WebConfig, from_dict
 from bot.core.errors import CommandError
 from bot.core.feature import Core, Feature
 from bot.core.i18n import Catalogs, Phrasebook
@@ -25,6 +29,7 @@ from bot.core.rooms import Rooms
 from bot.core.scheduler import Scheduler
 from bot.core.storage.database import Database
 from bot.core.tasks import TaskSpawner
+from bot.core.web import WebServer
 from bot.forget import feature as forget_feature
 from bot.forget.service import Forgetting
 from bot.gatherings import feature as gatherings_feature
@@ -125,6 +130,36 @@ def gatherings(w: World) -> Gatherings:
     groups = relay_feature.build(w.core).groups
     feature = gatherings_feature.build(w.core, groups, places(w))
     return _service(feature.service, Gatherings)
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """Gatherings, places and the public agenda built together, as ``bot/app.py`` does."""
+
+    gatherings: Gatherings
+    places: Places
+    agenda: Agenda
+    addresses: AgendaAddresses
+
+
+def publishing(w: World, public_url: str | None = "https://agenda.example.org") -> Publishing:
+    """The publishing stack; ``public_url=None`` for a bot whose web server is off."""
+    web = None
+    if public_url is not None:
+        web = WebServer(WebConfig(enabled=True, public_url=public_url))  # never started
+    core = dataclasses.replace(w.core, web=web)
+    groups = relay_feature.build(core).groups
+    where = agenda_feature.addresses(core, groups)
+    built_places = places_feature.build(core, groups, where)
+    feature = gatherings_feature.build(core, groups, built_places.places, where)
+    public = gatherings_feature.public(core, built_places.public)
+    built_agenda = agenda_feature.build(core, where, public, built_places.public)
+    return Publishing(
+        _service(feature.service, Gatherings),
+        built_places.places,
+        _service(built_agenda.service, Agenda),
+        where,
+    )
 
 
 def schedules(w: World) -> Schedules:
