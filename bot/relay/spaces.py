@@ -90,7 +90,7 @@ class RelaySpaces:
         The person asking must be allowed to change that space's rooms, and so must the bot;
         otherwise nothing changes and the refusal says what is missing.
         """
-        space_id = await self._join_space(target)
+        space_id = await self._joined_space(target)
         if self.matrix.room_type(space_id) != SPACE_TYPE:
             raise CommandError(
                 "{space} is a room, not a space. Nothing was changed.", space=f"`{target}`"
@@ -124,17 +124,23 @@ class RelaySpaces:
         store.drop_space(self.db, group)
         return space
 
-    async def _join_space(self, target: str) -> str:
+    async def _joined_space(self, target: str) -> str:
+        """The room id of ``target``, a space the bot is already in.
+
+        The bot never joins a space just because a command names it: it enters rooms only on
+        an invitation from an allowed inviter, so a command cannot send it anywhere else.
+        """
         try:
             space_id = await self.matrix.resolve_alias(target) if target.startswith("#") else target
-            if not self.matrix.is_joined(space_id):
-                space_id = await self.matrix.join(space_id)
-                await self.matrix.wait_for_room(space_id)
         except MatrixError:
+            space_id = None
+        if space_id is None or not self.matrix.is_joined(space_id):
             raise CommandError(
-                "I am not in the space {space} and could not join it. Invite me there first, then try again. Nothing was changed.",
+                "I am not in the space {space}. Invite me there first, then try again. Nothing was changed.",
                 space=f"`{target}`",
-            ) from None
+            )
+        with contextlib.suppress(MatrixError):
+            await self.matrix.wait_for_room(space_id, timeout=10)
         return space_id
 
     # ---- keeping the space in step with the group ---------------------------------------------

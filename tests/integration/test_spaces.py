@@ -117,7 +117,16 @@ async def test_group_space_follows_the_group(bot: BotHarness, new_member) -> Non
     assert "La Grange" in card
     assert space not in card
 
-    # adopting a space: the person asking must be able to change its rooms, and so must the bot
+    # adopting a space: the bot must be in it already (a command never sends it anywhere)...
+    elsewhere = await alice.create_room(name="not for the bot", space=True)
+    refused = await ask(alice, fr, f"!relay space {elsewhere}")
+    assert says(
+        "fr",
+        "I am not in the space {space}. Invite me there first, then try again. Nothing was changed.",
+        refused,
+        space=f"`{elsewhere}`",
+    ), refused
+    # ...the person asking must be able to change its rooms, and so must the bot
     theirs = await bob.create_room(name="bob's space", space=True, invite=[bot.user_id])
     await bob.wait_for(theirs, joined(bot.user_id), timeout=30)
     refused = await ask(alice, fr, f"!relay space {theirs}")
