@@ -24,6 +24,7 @@ from bot.core.i18n import Catalogs, Phrasebook
 from bot.core.matrix.client import MatrixClient
 from bot.core.matrix.intake import Listener
 from bot.core.metrics import Metrics
+from bot.core.retention import Retention
 from bot.core.rooms import Rooms
 from bot.core.router import Router
 from bot.core.runtime import Runtime
@@ -53,7 +54,11 @@ def build_core(config: Config, matrix: MatrixClient | None = None) -> Core:
     db = Database(config.storage.database, key=config.storage.database_key)
     matrix = matrix or MatrixClient(config.matrix, config.storage.path)
     rooms = Rooms(db, matrix, config.bot)
-    translation = build_translation_service(config.translation, db)
+    translation = build_translation_service(
+        config.translation,
+        db,
+        retention=config.retention.translation_cache(config.translation.cache_days),
+    )
     return Core(
         config=config,
         db=db,
@@ -137,6 +142,15 @@ class Application:
             health.schedule_integrity_checks(config.storage.integrity_check_seconds)
 
         core.scheduler.register_loader("integrity", integrity_checks)
+        self.retention = Retention(
+            core.db, config.retention, [p for f in self.features for p in f.pruners]
+        )
+        retention = self.retention
+
+        async def prune() -> None:
+            retention.schedule(core.scheduler)
+
+        core.scheduler.register_loader("retention", prune)
         if core.web is not None:
             health.add_routes(core.web)
             for feature in self.features:

@@ -13,6 +13,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -141,6 +142,36 @@ class AidConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long what grows with traffic is kept; pruned by one persisted job."""
+
+    inbox_days: int = 7
+    relay_map_days: int = 90
+    every_seconds: int = 86400
+    batch_rows: int = 500
+    batch_pause_seconds: float = 0.05
+    # seconds instead of days when > 0 (for tests and the soak benchmark)
+    inbox_seconds: int = 0
+    relay_map_seconds: int = 0
+    translation_cache_seconds: int = 0
+
+    @property
+    def inbox(self) -> timedelta:
+        return _horizon(self.inbox_seconds, self.inbox_days)
+
+    @property
+    def relay_map(self) -> timedelta:
+        return _horizon(self.relay_map_seconds, self.relay_map_days)
+
+    def translation_cache(self, cache_days: int) -> timedelta:
+        return _horizon(self.translation_cache_seconds, cache_days)
+
+
+def _horizon(seconds: int, days: int) -> timedelta:
+    return timedelta(seconds=seconds) if seconds > 0 else timedelta(days=days)
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
     format: str = "text"
@@ -156,6 +187,7 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
     aid: AidConfig = field(default_factory=AidConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
 
@@ -324,6 +356,15 @@ def _check(config: Config) -> list[str]:
         problems.append("aid.check_interval_seconds: must be at least 1")
     if config.aid.stale_after_seconds < 0:
         problems.append("aid.stale_after_seconds: must not be negative")
+    r = config.retention
+    for name in ("inbox_days", "relay_map_days", "every_seconds", "batch_rows"):
+        if getattr(r, name) < 1:
+            problems.append(f"retention.{name}: must be at least 1")
+    for name in ("inbox_seconds", "relay_map_seconds", "translation_cache_seconds"):
+        if getattr(r, name) < 0:
+            problems.append(f"retention.{name}: must not be negative")
+    if not 0 <= r.batch_pause_seconds <= 10:
+        problems.append("retention.batch_pause_seconds: must be between 0 and 10")
     if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("logging.level: one of DEBUG, INFO, WARNING, ERROR")
     if config.logging.format not in ("text", "json"):

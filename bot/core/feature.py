@@ -3,7 +3,8 @@
 A feature is one folder under ``bot/``; its ``feature.py`` builds its service from the few
 core parts it uses (taken from :class:`Core`, which only composition code ever sees) and
 returns a :class:`Feature`: its command families, event listeners, scheduled-job loaders, web
-routes, migrations, and the hooks that export or forget a member's data.
+routes, migrations, the hooks that export or forget a member's data, and how long the rows
+that grow with traffic are kept (its pruners).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.core.i18n import Phrasebook
 from bot.core.matrix.client import MatrixClient
 from bot.core.matrix.intake import Listener
 from bot.core.metrics import Metrics
+from bot.core.retention import Pruner
 from bot.core.rooms import Rooms
 from bot.core.scheduler import Loader, Scheduler
 from bot.core.storage.database import Database
@@ -57,6 +59,7 @@ class Feature:
     export_sections: Sequence[str] = ()
     forget: ForgetHook | None = None
     forget_keeps: Sequence[str] = field(default_factory=tuple)
+    pruners: Sequence[Pruner] = ()  # tables that grow with traffic, and their horizons
     service: object = None  # the feature's main service, for operators' tools and tests
 
 

@@ -55,6 +55,8 @@ class Runtime:
         """Migrate, log in, replay what a crash left unhandled, then start syncing."""
         core = self.core
         core.db.migrate(self.migrations)
+        # once, for a file made before incremental vacuum: a full rewrite, before any traffic
+        core.db.make_incremental()
         await core.matrix.login()
         intake = EventIntake(
             core.db,

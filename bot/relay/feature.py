@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.feature import Core, Feature
+from bot.core.retention import Pruner
 from bot.relay import store
 from bot.relay.desk import RelayDesk
 from bot.relay.groups import RelayGroups
@@ -31,6 +32,7 @@ def build(core: Core) -> RelayFeature:
         core.metrics,
         bot_config=core.config.bot,
         translation_config=core.config.translation,
+        map_horizon=core.config.retention.relay_map,
     )
     spaces = RelaySpaces(core.db, core.matrix, groups)
     desk = RelayDesk(
@@ -44,6 +46,13 @@ def build(core: Core) -> RelayFeature:
         migrations=[store.migrations],
         forget=lambda user_id: store.forget_user(db, user_id),
         forget_keeps=store.FORGET_KEEPS,
+        pruners=[
+            Pruner(
+                "relay_map",
+                core.config.retention.relay_map,
+                lambda cutoff, limit: store.prune_map(db, cutoff, limit),
+            )
+        ],
         service=relay,
     )
     return RelayFeature(feature, groups)

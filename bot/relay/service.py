@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.config import BotConfig, TranslationConfig
@@ -56,6 +58,14 @@ FILE_HELD_BACK = N_(
     "[A file was shared in an encrypted room. It is not copied into this room, which is not encrypted.]"
 )
 SHORTENED = N_("[shortened: too long to relay in full; the whole message is in the original.]")
+EDIT_PAST_HORIZON = N_(
+    "[edited: the original message is older than the relay keeps track of, so its new text comes as a new message.]"
+)
+REDACTION_PAST_HORIZON = N_(
+    "That message is older than the relay keeps track of: its copies in the other rooms of the group stay. Ask their admins to remove them if they should go too."
+)
+# one notice per room at most this often, however many old messages a moderator removes
+PAST_HORIZON_NOTICE_EVERY = 600.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,7 @@ class Relay:
         *,
         bot_config: BotConfig,
         translation_config: TranslationConfig,
+        map_horizon: timedelta = timedelta(days=90),
     ) -> None:
         self.groups = groups
         self.db = db
@@ -115,6 +126,10 @@ class Relay:
         self._unwritten_sources: dict[str, RelaySource] = {}
         self._unwritten_copies: dict[tuple[str, str], tuple[str, tuple[str, str] | None]] = {}
         db.when_writable(self.flush_map)
+        # how long the relay map keeps a message (retention.relay_map_days)
+        self.map_horizon = map_horizon
+        # room -> when it last heard that a removed message was too old to follow
+        self._told_past_horizon: dict[str, float] = {}
 
     # ---- intake ---------------------------------------------------------------------------
 
@@ -205,7 +220,7 @@ class Relay:
             await self._on_reaction(event, link)
         elif event.type == "m.room.message":
             if event.relates_to.get("rel_type") == "m.replace":
-                self._on_edit(event, link)
+                await self._on_edit(event, link)
             else:
                 await self._relay_message(event, link)
 
@@ -414,11 +429,14 @@ class Relay:
         terms: Sequence[str],
         language: Awaitable[str],
         budget: int = MAX_COPY_BYTES,
+        *,
+        note: str | None = None,
     ) -> dict[str, Any]:
         """The copy's content for ``target``: attributed, translated, defused.
 
         A copy too large for the homeserver (``budget`` bytes of content) is cut, as plain
         text, with a note saying the whole message is in the original the copy links to.
+        ``note`` (a catalog message) is added below the text, in the target's language.
         """
         msgtype = str(content.get("msgtype") or "m.text")
         source = await language
@@ -435,6 +453,13 @@ class Relay:
                 text = f"{rendered.text}\n{note}" if rendered.text else note
                 rendered = Rendered(text, text_to_html(text), rendered.marker)
                 msgtype = "m.text"
+        if note is not None:
+            said = self.phrases.text(target.language, note)
+            text = f"{rendered.text}\n{said}" if rendered.text else said
+            html = (
+                f"{rendered.html}<br>{text_to_html(said)}" if rendered.html else text_to_html(said)
+            )
+            rendered = Rendered(text, html, rendered.marker)
         matrix = self.matrix
         name = neutralise_pings(strip_invisible(matrix.display_name(event.room_id, event.sender)))
 
@@ -636,16 +661,22 @@ class Relay:
 
     # ---- edits ----------------------------------------------------------------------------
 
-    def _on_edit(self, event: IncomingEvent, link: RoomLink) -> None:
-        """Re-translate an edit onto the copies, only when the author edits their own message."""
+    async def _on_edit(self, event: IncomingEvent, link: RoomLink) -> None:
+        """Re-translate an edit onto the copies, only when the author edits their own message.
+
+        The edit of a message older than the relay map's horizon has no copies to change any
+        more: its new text goes out as a new message with a note saying so.
+        """
         original_id = event.relates_to.get("event_id")
         new_content = event.content.get("m.new_content")
         if not isinstance(original_id, str) or not isinstance(new_content, dict):
             return
         original = self._source(original_id)
+        if original is None:
+            await self._edit_past_horizon(event, link, original_id, new_content)
+            return
         if (
-            original is None
-            or original.kind != "message"
+            original.kind != "message"
             or original.sender != event.sender
             or original.room_id != event.room_id  # an edit must come from the original's room
         ):
@@ -692,6 +723,96 @@ class Relay:
                 }
 
             self._enqueue(event.event_id, target.room_id, content, "edit", event=event)
+
+    async def _past_horizon(
+        self, room_id: str, event_id: str, link: RoomLink
+    ) -> IncomingEvent | None:
+        """The message ``event_id`` if it left the relay map by age: a message of this room,
+        written while the room sent to its group, before the map was last pruned. None for
+        anything the relay never copied (a command, a marked message, what came before the
+        link or while paused), so an edit or removal never brings those out."""
+        try:
+            horizon = store.pruned_before(self.db)
+        except sqlite3.Error as exc:
+            log.warning("could not read the relay map's horizon: %s", exc)
+            return None
+        if horizon is None:
+            return None
+        fetched = await self.matrix.fetch_event(room_id, event_id)
+        if fetched is None:
+            return None
+        found = IncomingEvent.from_source(room_id, fetched)
+        written = datetime.fromtimestamp(found.origin_server_ts / 1000, UTC)
+        if found.type != "m.room.message" or found.relates_to.get("rel_type") == "m.replace":
+            return None
+        if written >= horizon or not self._said_while_sending(found, link):
+            return None
+        return found
+
+    async def _edit_past_horizon(
+        self,
+        event: IncomingEvent,
+        link: RoomLink,
+        original_id: str,
+        new_content: dict[str, Any],
+    ) -> None:
+        if new_content.get("msgtype") not in RELAYED_TYPES or not self._targets(link):
+            return
+        original = await self._past_horizon(event.room_id, original_id, link)
+        if original is None or original.sender != event.sender:
+            return
+        if original.msgtype not in RELAYED_TYPES or not self._may_relay(original):
+            return
+        log.info("the edit %s changes a message past the relay map's horizon", event.event_id)
+        shown = IncomingEvent(
+            event.room_id,
+            original_id,
+            event.sender,
+            "m.room.message",
+            new_content,
+            event.origin_server_ts,
+            event.source,
+        )
+        terms = self.groups.glossary(link.group)
+        language = asyncio.ensure_future(self._source_language(new_content, link))
+        self._record_source(
+            RelaySource(event.event_id, event.room_id, event.sender, link.group, "message")
+        )
+        for target in self._targets(link):
+
+            async def content(target: RoomLink = target) -> dict[str, Any] | None:
+                return await self._render(
+                    shown, new_content, link, target, terms, language, note=EDIT_PAST_HORIZON
+                )
+
+            self._enqueue(event.event_id, target.room_id, content, "message", event=event)
+
+    async def _redaction_past_horizon(self, event: IncomingEvent, redacted: str) -> None:
+        """Tell the room, once in a while, that removing an old message leaves its copies."""
+        link = self.groups.link_of(event.room_id)
+        if link is None or not self._targets(link):
+            return
+        found = await self._past_horizon(event.room_id, redacted, link)
+        if found is None or found.sender == self.matrix.user_id:
+            return
+        now = time.monotonic()
+        told = self._told_past_horizon.get(event.room_id)
+        if told is not None and now - told < PAST_HORIZON_NOTICE_EVERY:
+            return
+        self._told_past_horizon[event.room_id] = now
+        text = self.phrases.text(link.language, REDACTION_PAST_HORIZON)
+        content = {
+            "msgtype": "m.notice",
+            "body": text,
+            "m.mentions": {},
+            LIAISON_KEY: {"kind": "relay-note"},
+        }
+        try:
+            await self.matrix.send(
+                event.room_id, content, txn_id=txn_id_for("relay-past-horizon", event.event_id)
+            )
+        except MatrixError as exc:
+            log.warning("could not tell %s about an old removed message: %s", event.room_id, exc)
 
     # ---- reactions ------------------------------------------------------------------------
 
@@ -749,7 +870,13 @@ class Relay:
         if redacted is None:
             return
         original = self._source(redacted)
-        if original is None or original.room_id != event.room_id:
+        if original is None:
+            task = self.tasks.spawn(
+                self._redaction_past_horizon(event, redacted), name="relay-redact-old"
+            )
+            event.completions.append(task)
+            return
+        if original.room_id != event.room_id:
             return  # a copy removed by a moderator stays removed only where it was
         rooms = {c.room_id for c in store.copies_of(self.db, redacted)}
         rooms |= {room for source_id, room in self._pending if source_id == redacted}

@@ -145,6 +145,16 @@ def m003_sending_since(db: Any) -> None:
     )
 
 
+@migrations()
+def m004_map_horizon(db: Any) -> None:
+    """The relay map is pruned by age; how far back it was pruned is kept, so an edit or a
+    redaction of an older message is known for what it is (not mistaken for one never relayed)."""
+    db.execute("CREATE INDEX relay_sources_created ON relay_sources (created_at)")
+    db.execute(
+        "CREATE TABLE relay_map_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), pruned_before TEXT)"
+    )
+
+
 @dataclass(frozen=True)
 class RoomLink:
     group: str
@@ -370,6 +380,34 @@ def counterpart(db: Database, event_id: str, room_id: str) -> str | None:
     if origin.room_id == room_id:
         return origin.event_id
     return copy_in(db, origin.event_id, room_id)
+
+
+def prune_map(db: Database, older_than: datetime, limit: int = 500) -> int:
+    """Forget up to ``limit`` relayed events recorded before ``older_than`` and the links to
+    their copies; how many rows went. Notes how far back the map now reaches."""
+    cutoff = iso(older_than)
+    with db.transaction():
+        doomed = "SELECT event_id FROM relay_sources WHERE created_at < ? LIMIT ?"
+        copies = db.execute(
+            f"DELETE FROM relay_copies WHERE source_event_id IN ({doomed})",  # noqa: S608
+            (cutoff, limit),
+        ).rowcount
+        sources = db.execute(
+            f"DELETE FROM relay_sources WHERE event_id IN ({doomed})",  # noqa: S608
+            (cutoff, limit),
+        ).rowcount
+        db.execute(
+            "INSERT INTO relay_map_horizon (id, pruned_before) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET pruned_before = max(pruned_before, excluded.pruned_before)",
+            (cutoff,),
+        )
+    return int(copies + sources)
+
+
+def pruned_before(db: Database) -> datetime | None:
+    """Relayed events recorded before this moment may have left the relay map."""
+    row = db.query_one("SELECT pruned_before FROM relay_map_horizon WHERE id = 1")
+    return from_iso(row["pruned_before"]) if row and row["pruned_before"] else None
 
 
 def is_copy(db: Database, event_id: str) -> bool:

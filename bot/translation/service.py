@@ -60,6 +60,7 @@ class TranslationService:
         cache: bool = True,
         max_in_flight: int = 16,
         cache_days: int = 30,
+        retention: timedelta | None = None,
     ) -> None:
         self.engines = [e for e in engines if e.name != "none"]
         # a burst (a message to many rooms, many messages at once) is admitted a few at a time,
@@ -68,7 +69,7 @@ class TranslationService:
         self.db = db
         self.timeout = timeout
         self.cache = cache and db is not None
-        self.retention = timedelta(days=cache_days)
+        self.retention = retention or timedelta(days=cache_days)
         self.stats: dict[str, EngineStats] = {e.name: EngineStats() for e in self.engines}
         # translations not yet written: many answers arriving at once cost one commit, not one each
         self._unwritten: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
@@ -242,12 +243,12 @@ class TranslationService:
             del self._unwritten[item]
         self._unwritten_authors = {a for a in self._unwritten_authors if not doomed(a[0])}
 
-    def prune(self, now: datetime | None = None) -> int:
-        """Erase cached translations older than the retention; how many."""
+    def prune(self, older_than: datetime, limit: int = 500) -> int:
+        """Erase up to ``limit`` cached translations (and notes of their authors) made before
+        ``older_than``; how many rows went (0: nothing is left to erase)."""
         if self.db is None:
             return 0
-        moment = now or utcnow()
-        return translation_cache.prune_cache(self.db, moment - self.retention)
+        return translation_cache.prune_cache(self.db, older_than, limit)
 
     async def aclose(self) -> None:
         self.flush_cache()
@@ -356,8 +357,13 @@ def _cache_key(text: str, glossary: Sequence[str], html: bool) -> str:
     return f"{'html' if html else 'text'}\x1e{terms}\x1e{text}"
 
 
-def build_translation_service(config: TranslationConfig, db: Database | None) -> TranslationService:
-    """Engines in the configured order; ``none`` (or an empty list) means never translate."""
+def build_translation_service(
+    config: TranslationConfig, db: Database | None, retention: timedelta | None = None
+) -> TranslationService:
+    """Engines in the configured order; ``none`` (or an empty list) means never translate.
+
+    ``retention`` replaces ``config.cache_days`` (short horizons in tests and the soak).
+    """
     from bot.translation.apertium import ApertiumTranslator
     from bot.translation.deep import DeepTranslator
 
@@ -383,4 +389,5 @@ def build_translation_service(config: TranslationConfig, db: Database | None) ->
         cache=config.cache,
         max_in_flight=max(48, config.max_concurrency),
         cache_days=config.cache_days,
+        retention=retention,
     )

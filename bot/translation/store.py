@@ -57,6 +57,14 @@ def m002_cache_authors(db: SqliteUtilsDatabase) -> None:
     db.execute("CREATE TABLE maintenance_runs (job TEXT PRIMARY KEY, last_run_at TEXT NOT NULL)")
 
 
+@migrations()
+def m003_authors_by_age(db: SqliteUtilsDatabase) -> None:
+    """The retention job erases authors' notes by age, a batch at a time."""
+    db.execute(
+        "CREATE INDEX translation_cache_authors_created ON translation_cache_authors (created_at)"
+    )
+
+
 @dataclass(frozen=True)
 class CachedTranslation:
     translation: str
@@ -130,14 +138,22 @@ def put_cached(
     )
 
 
-def prune_cache(db: Database, older_than: datetime) -> int:
-    """Forget translations made before ``older_than``; return how many were removed."""
+def prune_cache(db: Database, older_than: datetime, limit: int = 500) -> int:
+    """Forget at most ``limit`` translations made before ``older_than`` (and as many notes of
+    who wrote what); how many rows went. Small batches keep each write short."""
+    cutoff = iso(older_than)
     with db.transaction():
         cursor = db.execute(
-            "DELETE FROM translation_cache WHERE created_at < ?", (iso(older_than),)
+            "DELETE FROM translation_cache WHERE rowid IN (SELECT rowid FROM translation_cache"
+            " WHERE created_at < ? LIMIT ?)",
+            (cutoff, limit),
         )
-        db.execute("DELETE FROM translation_cache_authors WHERE created_at < ?", (iso(older_than),))
-    return cursor.rowcount
+        authors = db.execute(
+            "DELETE FROM translation_cache_authors WHERE rowid IN (SELECT rowid FROM"
+            " translation_cache_authors WHERE created_at < ? LIMIT ?)",
+            (cutoff, limit),
+        )
+    return int(cursor.rowcount + authors.rowcount)
 
 
 def forget_author(db: Database, author: str) -> int:
@@ -163,16 +179,3 @@ def forget_texts(db: Database, texts: Iterable[str]) -> int:
             ).rowcount
             db.execute("DELETE FROM translation_cache_authors WHERE text_hash = ?", (digest,))
     return removed
-
-
-def last_run(db: Database, job: str) -> datetime | None:
-    row = db.query_one("SELECT last_run_at FROM maintenance_runs WHERE job = ?", (job,))
-    return datetime.fromisoformat(row["last_run_at"]) if row else None
-
-
-def record_run(db: Database, job: str, when: datetime) -> None:
-    db.execute(
-        "INSERT INTO maintenance_runs (job, last_run_at) VALUES (?, ?)"
-        " ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at",
-        (job, iso(when)),
-    )

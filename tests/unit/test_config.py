@@ -163,6 +163,18 @@ RULE_CASES = [
         "events.reminder_leads[1]: not a duration like 24h, 1h, 30m: 'tomorrow'",
     ),
     (minimal(aid={"categories": []}), "aid.categories: must list at least one category"),
+    (minimal(retention={"relay_map_days": 0}), "retention.relay_map_days: must be at least 1"),
+    (minimal(retention={"inbox_days": 0}), "retention.inbox_days: must be at least 1"),
+    (minimal(retention={"every_seconds": 0}), "retention.every_seconds: must be at least 1"),
+    (minimal(retention={"batch_rows": 0}), "retention.batch_rows: must be at least 1"),
+    (
+        minimal(retention={"relay_map_seconds": -1}),
+        "retention.relay_map_seconds: must not be negative",
+    ),
+    (
+        minimal(retention={"batch_pause_seconds": 11}),
+        "retention.batch_pause_seconds: must be between 0 and 10",
+    ),
     (minimal(aid={"stale_days": 0}), "aid.stale_days: must be at least 1"),
     (
         minimal(aid={"check_interval_seconds": 0}),

@@ -19,13 +19,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot import cli
 from bot.aid import render
 from bot.app import Application
-from bot.core.config import WebConfig, from_dict
+from bot.core.config import RetentionConfig, WebConfig, from_dict
 from bot.core.health import Health
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.matrix.latekeys import LateKeys
 from bot.core.metrics import Metrics
+from bot.core.retention import JOB, Retention
 from bot.core.scheduler import Scheduler
-from bot.core.storage import ledger
+from bot.core.storage import ledger, maintenance
 from bot.core.storage.database import Database, DatabaseKeyError, utcnow
 from bot.core.tasks import TaskSpawner
 from bot.core.web import WebServer
@@ -67,7 +68,9 @@ async def test_private_text_is_never_cached_and_authors_can_be_forgotten(
     assert fresh_db.query("SELECT * FROM translation_cache_authors") == []
 
 
-async def test_the_cache_expires_and_the_daily_job_remembers_its_last_run(tmp_path: Path) -> None:
+async def test_the_cache_expires_and_the_retention_job_remembers_its_last_run(
+    tmp_path: Path,
+) -> None:
     db = Database(tmp_path / "liaison.db")
     db.migrate(ALL_MIGRATIONS)
     service = TranslationService([Echo()], db, timeout=5, cache_days=30)
@@ -81,10 +84,12 @@ async def test_the_cache_expires_and_the_daily_job_remembers_its_last_run(tmp_pa
     # an expired entry is not used even before the job erases it
     assert cache.get_entry(db, "ancien", "fr", "es", "echo", utcnow() - service.retention) is None
     assert cache.get_entry(db, "récent", "fr", "es", "echo", utcnow() - service.retention)
-    keeping = cache_feature.CacheKeeping(db, service)
-    assert cache.last_run(db, cache_feature.PRUNE_JOB) is None
-    assert await keeping.prune() == 1
-    assert cache.last_run(db, cache_feature.PRUNE_JOB) is not None
+    keeping = cache_feature.CacheKeeping(service)
+    retention = Retention(db, RetentionConfig(batch_pause_seconds=0), [keeping.pruner()])
+    assert maintenance.last_run(db, JOB) is None
+    run = await retention.run()
+    assert run.erased["translation_cache"] == 1
+    assert maintenance.last_run(db, JOB) is not None
     left = [r["translation"] for r in db.query("SELECT translation FROM translation_cache")]
     assert left == ["[es] récent"]
     db.close()

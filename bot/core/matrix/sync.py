@@ -18,7 +18,7 @@ from bot.core.config import BotConfig
 from bot.core.matrix.client import MatrixClient, MatrixError
 from bot.core.matrix.intake import EventIntake, IncomingEvent
 from bot.core.matrix.latekeys import LateKeys
-from bot.core.storage import ledger, rooms
+from bot.core.storage import rooms
 from bot.core.storage.database import Database
 from bot.core.tasks import TaskSpawner
 
@@ -114,10 +114,6 @@ class SyncLoop:
                     late.ask_again()
             await self._notify()
             if not self.ready.is_set():
-                try:
-                    ledger.prune(self.db)
-                except sqlite3.Error as exc:
-                    log.error("could not prune the event ledger: %s", exc)
                 # schedules start once the rooms are known, so due posts can go out at once
                 await self.on_first_sync()
                 self.ready.set()

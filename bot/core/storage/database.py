@@ -188,6 +188,9 @@ class Database:
         self._on_writable: list[Callable[[], None]] = []
         self.conn = conn
         self._set_busy(self.busy_timeout_ms)
+        if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+            # only a new file can take this without a full VACUUM (see make_incremental)
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         if self.path != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -338,6 +341,69 @@ class Database:
         if busy:
             log.warning("the write-ahead log could not be emptied (a reader is active)")
         return not busy
+
+    # ---- giving space back ------------------------------------------------------------------
+
+    @property
+    def incremental(self) -> bool:
+        """Whether freed pages can be given back to the filesystem a few at a time."""
+        return int(self.conn.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2
+
+    def make_incremental(self) -> bool:
+        """Switch a file made before incremental vacuum to it: one full ``VACUUM``.
+
+        SQLite changes ``auto_vacuum`` on an existing file only by rewriting it, which takes
+        the write lock for as long as the copy lasts and needs free disk space the size of the
+        file; so this runs once, at start, before the bot syncs. Whether the file is (now)
+        incremental; a failure (disk full, locked) leaves the file as it was, to try again at
+        the next start.
+        """
+        if self.path == ":memory:" or self.incremental:
+            return self.incremental
+        before = self.size_bytes()
+        try:
+            self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            self.conn.execute("VACUUM")
+        except sqlite3.Error as exc:
+            log.warning("the database file stays without incremental vacuum for now: %s", exc)
+            return False
+        self.checkpoint()
+        log.info(
+            "the database file now gives freed space back (%d KiB before, %d KiB after)",
+            before // 1024,
+            self.size_bytes() // 1024,
+        )
+        return self.incremental
+
+    def free_pages(self) -> int:
+        return int(self.conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+    def incremental_vacuum(self, pages: int) -> int:
+        """Give up to ``pages`` free pages back to the filesystem; how many went.
+
+        The file shrinks at the next checkpoint (the truncation goes through the log).
+        """
+        if not self.incremental:
+            return 0
+        before = self.free_pages()
+        try:
+            # executescript steps the pragma to its end (execute frees a single page)
+            self.conn.executescript(f"PRAGMA incremental_vacuum({int(pages)})")
+        except sqlite3.Error as exc:
+            self._noted(exc)
+            log.warning("incremental vacuum stopped: %s", exc)
+            return 0
+        return before - self.free_pages()
+
+    def size_bytes(self) -> int:
+        """The file and its write-ahead log, as they take space on disk now."""
+        if self.path == ":memory:":
+            return 0
+        return sum(
+            Path(self.path + suffix).stat().st_size
+            for suffix in ("", "-wal")
+            if Path(self.path + suffix).exists()
+        )
 
     def backup_to(self, target: Path | str) -> None:
         """A consistent online copy through SQLite's backup API (encrypted with the same key)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.core.storage.database import Database, iso, migration_set, utcnow
@@ -84,11 +84,20 @@ def pending(db: Database) -> list[InboxEvent]:
     return [InboxEvent(r["room_id"], json.loads(r["source"])) for r in rows if r["source"]]
 
 
-def prune(db: Database, older_than: timedelta = timedelta(days=7)) -> int:
-    cutoff = iso(utcnow() - older_than)
-    return db.execute(
-        "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?", (cutoff,)
-    ).rowcount
+def prune(db: Database, older_than: datetime, limit: int = 500) -> int:
+    """Forget up to ``limit`` handled events done before ``older_than``; how many went.
+
+    The ledger only guards against a sync delivering an event again, which happens within
+    moments of the first delivery (a retried request, a restart from the saved token), so a
+    few days is plenty; an event not yet handled is never pruned.
+    """
+    return int(
+        db.execute(
+            "DELETE FROM inbox WHERE rowid IN (SELECT rowid FROM inbox"
+            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
+            (iso(older_than), limit),
+        ).rowcount
+    )
 
 
 # ---- events waiting for their room key ------------------------------------------------------
