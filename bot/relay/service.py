@@ -781,9 +781,12 @@ class Relay:
         for target in self._targets(link):
 
             async def content(target: RoomLink = target) -> dict[str, Any] | None:
-                return await self._render(
+                copy = await self._render(
                     shown, new_content, link, target, terms, language, note=EDIT_PAST_HORIZON
                 )
+                # it links to the original, and stands for the edit in the relay map
+                copy[LIAISON_KEY]["source"] = event.event_id
+                return copy
 
             self._enqueue(event.event_id, target.room_id, content, "message", event=event)
 
