@@ -92,6 +92,8 @@ class TranslationConfig:
     cache_days: int = 30
     detect: bool = True
     detect_min_confidence: float = 0.9
+    detect_accuracy: str = "low"
+    detect_languages: tuple[str, ...] = ()
     apertium: EngineConfig = EngineConfig(url="http://127.0.0.1:2737")
     libre: EngineConfig = EngineConfig()
     deepl: EngineConfig = EngineConfig()
@@ -339,6 +341,11 @@ def _check(config: Config) -> list[str]:
         problems.append("translation.max_concurrency: must be at least 1")
     if not 0 <= t.detect_min_confidence <= 1:
         problems.append("translation.detect_min_confidence: must be between 0 and 1")
+    if t.detect_accuracy not in ("low", "high"):
+        problems.append("translation.detect_accuracy: one of low, high")
+    for i, code in enumerate(t.detect_languages):
+        if not re.fullmatch(r"[a-z]{2}", code):
+            problems.append(f"translation.detect_languages[{i}]: not an ISO 639-1 code: {code!r}")
     if not 0 <= config.web.port <= 65535:
         problems.append("web.port: must be between 0 and 65535")
     if config.scheduler.grace_seconds < 0:

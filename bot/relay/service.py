@@ -115,7 +115,9 @@ class Relay:
         self.detector: LanguageDetector | None = None
         if translation_config.detect and translation is not None and translation.engines:
             self.detector = LanguageDetector(
-                min_confidence=translation_config.detect_min_confidence
+                translation_config.detect_min_confidence,
+                low_accuracy=translation_config.detect_accuracy == "low",
+                always=translation_config.detect_languages,
             )
         # (source event id, target room) -> the copy's send, until it is in the relay map
         self._pending: dict[tuple[str, str], asyncio.Future[str | None]] = {}
@@ -647,7 +649,9 @@ class Relay:
         if not isinstance(body, str) or content.get("msgtype") in MEDIA_TYPES:
             return declared
         try:
-            guess = await self.detector.detect(strip_reply_fallback(body))
+            # among the languages of the group's rooms: only those are loaded
+            in_use = [link.language, *(m.language for m in self.groups.members(link.group))]
+            guess = await self.detector.detect(strip_reply_fallback(body), in_use)
             if guess is None or guess[0] == declared:
                 return declared
             supported = await self.translation.supported_targets()

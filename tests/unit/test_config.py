@@ -164,6 +164,14 @@ RULE_CASES = [
     ),
     (minimal(aid={"categories": []}), "aid.categories: must list at least one category"),
     (minimal(retention={"relay_map_days": 0}), "retention.relay_map_days: must be at least 1"),
+    (
+        minimal(translation={"detect_accuracy": "best"}),
+        "translation.detect_accuracy: one of low, high",
+    ),
+    (
+        minimal(translation={"detect_languages": ["portuguese"]}),
+        "translation.detect_languages[0]: not an ISO 639-1 code: 'portuguese'",
+    ),
     (minimal(retention={"inbox_days": 0}), "retention.inbox_days: must be at least 1"),
     (minimal(retention={"every_seconds": 0}), "retention.every_seconds: must be at least 1"),
     (minimal(retention={"batch_rows": 0}), "retention.batch_rows: must be at least 1"),

@@ -1,0 +1,80 @@
+"""Short messages as members of a relay group write them, by language, for detection tests.
+
+Each has at least the 20 letters the detector asks for; most are one chat line (20 to 90
+characters), the length where detection is weakest.
+"""
+
+from __future__ import annotations
+
+SAMPLES: dict[str, tuple[str, ...]] = {
+    "fr": (
+        "On se retrouve devant la mairie à dix heures.",
+        "Qui peut apporter des couvertures ce soir ?",
+        "La réunion est reportée à jeudi prochain.",
+        "Merci pour votre aide, c'était très utile.",
+        "Il nous manque encore deux personnes pour la cuisine.",
+        "Le local sera fermé pendant les vacances.",
+        "Je peux héberger une famille pour quelques nuits.",
+        "N'oubliez pas vos papiers d'identité demain.",
+        "Quelqu'un a des nouvelles de l'avocate ?",
+        "Nous avons besoin de traducteurs pour samedi.",
+        "La manifestation part de la gare à midi.",
+        "Je serai en retard, commencez sans moi.",
+    ),
+    "es": (
+        "Nos vemos delante del ayuntamiento a las diez.",
+        "¿Quién puede traer mantas esta noche?",
+        "La reunión se aplaza hasta el jueves que viene.",
+        "Gracias por vuestra ayuda, fue muy útil.",
+        "Todavía nos faltan dos personas para la cocina.",
+        "El local estará cerrado durante las vacaciones.",
+        "Puedo alojar a una familia unas cuantas noches.",
+        "No olvidéis vuestros documentos mañana.",
+        "¿Alguien sabe algo de la abogada?",
+        "Necesitamos traductores para el sábado.",
+        "La manifestación sale de la estación a mediodía.",
+        "Llegaré tarde, empezad sin mí.",
+    ),
+    "en": (
+        "We meet in front of the town hall at ten.",
+        "Who can bring blankets tonight?",
+        "The meeting is postponed until next Thursday.",
+        "Thanks for your help, it was really useful.",
+        "We still need two more people for the kitchen.",
+        "The space will be closed during the holidays.",
+        "I can host a family for a few nights.",
+        "Don't forget your identity papers tomorrow.",
+        "Has anyone heard from the lawyer?",
+        "We need translators for Saturday.",
+        "The march leaves from the station at noon.",
+        "I'll be late, start without me.",
+    ),
+    "pt": (
+        "Encontramo-nos em frente à câmara às dez horas.",
+        "Quem pode trazer cobertores hoje à noite?",
+        "A reunião foi adiada para a próxima quinta-feira.",
+        "Obrigado pela vossa ajuda, foi muito útil.",
+        "Ainda nos faltam duas pessoas para a cozinha.",
+        "O espaço vai estar fechado durante as férias.",
+        "Posso acolher uma família durante algumas noites.",
+        "Não se esqueçam dos documentos amanhã.",
+        "Alguém tem notícias da advogada?",
+        "Precisamos de tradutores para sábado.",
+        "A manifestação sai da estação ao meio-dia.",
+        "Vou chegar atrasado, comecem sem mim.",
+    ),
+    "ar": (
+        "نلتقي أمام البلدية في الساعة العاشرة.",
+        "من يستطيع أن يحضر بطانيات الليلة؟",
+        "تم تأجيل الاجتماع إلى يوم الخميس القادم.",
+        "شكرا على مساعدتكم، كانت مفيدة جدا.",
+        "ما زلنا نحتاج إلى شخصين للمطبخ.",
+        "سيكون المكان مغلقا خلال العطلة.",
+        "يمكنني استضافة عائلة لبضع ليال.",
+        "لا تنسوا أوراق الهوية غدا.",
+        "هل لدى أحد أخبار عن المحامية؟",
+        "نحتاج إلى مترجمين يوم السبت.",
+        "تنطلق المظاهرة من المحطة عند الظهر.",
+        "سأتأخر، ابدأوا بدوني.",
+    ),
+}
