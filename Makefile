@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint bench soak system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(STAMP)
 
 bench: system-deps $(STAMP)
 	$(BIN)/python -m pytest tests/benchmarks -s -q -p no:cacheprovider --timeout 3600
+
+# The soak alone; SOAK_SECONDS=240 make soak for a short one (default 900 s).
+soak: system-deps $(STAMP)
+	LIAISON_BENCH_SOAK_SECONDS=$${SOAK_SECONDS:-900} $(BIN)/python -m pytest tests/benchmarks/test_soak.py -s -q -p no:cacheprovider --timeout 7200
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
