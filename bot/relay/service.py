@@ -320,6 +320,10 @@ class Relay:
         root = IncomingEvent.from_source(event.room_id, fetched)
         if not self._may_copy_root(root) or not self._said_while_sending(root, link):
             return None
+        if self._left_the_map(root):
+            # copied long ago, past the map's horizon: the thread goes on outside any thread
+            # rather than copying the root a second time
+            return None
         self._on_message(root, link, None, None)
         # the thread's copies wait for the root's; the ledger waits for both
         event.completions.extend(root.completions)
@@ -736,22 +740,29 @@ class Relay:
         anything the relay never copied (a command, a marked message, what came before the
         link or while paused), so an edit or removal never brings those out."""
         try:
-            horizon = store.pruned_before(self.db)
+            if store.pruned_before(self.db) is None:
+                return None  # never pruned: whatever is missing was never relayed
         except sqlite3.Error as exc:
             log.warning("could not read the relay map's horizon: %s", exc)
-            return None
-        if horizon is None:
             return None
         fetched = await self.matrix.fetch_event(room_id, event_id)
         if fetched is None:
             return None
         found = IncomingEvent.from_source(room_id, fetched)
-        written = datetime.fromtimestamp(found.origin_server_ts / 1000, UTC)
         if found.type != "m.room.message" or found.relates_to.get("rel_type") == "m.replace":
             return None
-        if written >= horizon or not self._said_while_sending(found, link):
+        if not self._left_the_map(found) or not self._said_while_sending(found, link):
             return None
         return found
+
+    def _left_the_map(self, event: IncomingEvent) -> bool:
+        """Whether ``event`` was written before the relay map was last pruned."""
+        try:
+            horizon = store.pruned_before(self.db)
+        except sqlite3.Error:
+            return False
+        written = datetime.fromtimestamp(event.origin_server_ts / 1000, UTC)
+        return horizon is not None and written < horizon
 
     async def _edit_past_horizon(
         self,

@@ -2,7 +2,8 @@
 
 Once the retention job has pruned a message from the relay map, its copies can no longer be
 found: the author's edit comes as a new message with a note, a removal leaves the copies and
-the room is told why, a reply arrives without its link; what the relay never copied (a
+the room is told why, a reply arrives without its link, a thread on it goes on outside any
+thread (its root is not copied twice); what the relay never copied (a
 message marked not to be relayed) stays where it was, edited or not.
 """
 
@@ -58,6 +59,25 @@ async def test_edit_reply_and_removal_of_a_message_past_the_horizon(
         reply = await alice.send_text(es, "Gracias.", reply_to=es_copy["event_id"])
         fr_reply = await alice.wait_for(fr, copy_of(bot.user_id, reply))
         assert "m.relates_to" not in fr_reply["content"]
+
+        # a thread on the old original goes on outside any thread; the root is not copied again
+        in_thread = await alice.send_raw(
+            fr,
+            "m.room.message",
+            {
+                "msgtype": "m.text",
+                "body": "Et le marché de dimanche ?",
+                "m.relates_to": {
+                    "rel_type": "m.thread",
+                    "event_id": original,
+                    "is_falling_back": True,
+                    "m.in_reply_to": {"event_id": original},
+                },
+            },
+        )
+        threaded = await alice.wait_for(es, copy_of(bot.user_id, in_thread))
+        assert "m.relates_to" not in threaded["content"]
+        assert len([e for e in alice.events(es) if copy_of(bot.user_id, original)(e)]) == 1
 
         # the edit of a message that was never relayed stays where it was
         await alice.edit(fr, hidden, "!norelay La réunion est toujours secrète.")
