@@ -188,6 +188,28 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
                 hits=stats.cache_hits,
             )
         )
+    pairs = []
+    for pair in await desk.relay.served_pairs(current.group):
+        if pair.engine is None:
+            pairs.append(
+                ctx.t(
+                    "{source}→{target}: no engine, copied untranslated with a marker",
+                    source=pair.source,
+                    target=pair.target,
+                )
+            )
+        elif pair.pivot:
+            path = ctx.t(
+                "{source}→{target} via {pivot}",
+                source=pair.source,
+                target=pair.target,
+                pivot=pair.pivot,
+            )
+            pairs.append(f"{path} ({pair.engine})")
+        else:
+            pairs.append(f"{pair.source}→{pair.target} ({pair.engine})")
+    if pairs:
+        lines.append("- " + ctx.t("Translation pairs: {pairs}.", pairs="; ".join(pairs)))
     if report.routes:
         shown = []
         for route in report.routes:

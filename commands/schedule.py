@@ -24,7 +24,7 @@ def _first(ctx: CommandContext) -> str | None:
 
 
 def _summary(ctx: CommandContext, schedule: Schedule, headline: str) -> str:
-    return render.summary(ctx.t, ctx.command, ctx.lang, schedule, headline)
+    return render.summary(ctx.speaker, ctx.command, ctx.rooms.names, schedule, headline)
 
 
 @family.command(
@@ -47,7 +47,9 @@ async def add(ctx: CommandContext, schedules: Schedules) -> None:
         lang=ctx.lang,
         rest=ctx.rest,
     )
-    await ctx.reply_text(render.confirm_added(ctx.t, ctx.command, ctx.lang, schedule))
+    await ctx.reply_text(
+        render.confirm_added(ctx.speaker, ctx.command, ctx.rooms.names, schedule)
+    )
 
 
 @family.command(
@@ -65,7 +67,7 @@ async def list_schedules(ctx: CommandContext, schedules: Schedules) -> None:
         )
         return
     lines = [ctx.t("**Scheduled posts** (time zone {zone}):", zone=found[0].tz)]
-    lines.extend(render.list_line(ctx.t, ctx.lang, schedule) for schedule in found)
+    lines.extend(render.list_line(ctx.speaker, schedule) for schedule in found)
     await ctx.reply_text("\n".join(lines))
 
 
@@ -81,7 +83,7 @@ async def show(ctx: CommandContext, schedules: Schedules) -> None:
     headline = ctx.t("**Schedule #{id}** by {author}", id=schedule.id, author=author)
     blocks = [
         _summary(ctx, schedule, headline),
-        render.status_line(ctx.t, ctx.command, schedule),
+        render.status_line(ctx.speaker, ctx.command, schedule),
         ctx.t("Text:") + "\n" + "\n".join(f"> {line}" for line in schedule.text.splitlines()),
     ]
     firings = schedules.recent_firings(schedule)

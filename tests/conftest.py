@@ -12,6 +12,7 @@ from bot.core.storage.database import Database
 from bot.dev.devserver.apertium import LocalApertium
 from bot.dev.devserver.synapse import LocalSynapse
 from tests.support.botharness import BotHarness
+from tests.support.i18n import english_leaks
 from tests.support.members import Member
 from tests.support.schema import ALL_MIGRATIONS
 
@@ -55,8 +56,13 @@ _member_ids = itertools.count(1)
 async def new_member(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[MemberFactory]:
     factory = MemberFactory(synapse, tmp_path / "members")
     yield factory
+    leaks: list[str] = []
     for member in factory.created:
+        for room_id in member.rooms_seen():
+            leaks.extend(english_leaks(member.events(room_id)))
         await member.close()
+    # every reply the members of a test read is checked: no English frame in a translated room
+    assert not leaks, "English reached a translated room:\n" + "\n".join(sorted(set(leaks)))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from bot.core.matrix.intake import IncomingEvent
 from bot.core.text.markdown import message_content
 
 if TYPE_CHECKING:
-    from bot.core.i18n import Phrasebook
+    from bot.core.i18n import Phrasebook, Speaker
     from bot.core.rooms import Rooms
 
 S = TypeVar("S")
@@ -142,6 +142,15 @@ class CommandContext:
     def t(self, message: str, **params: Any) -> str:
         """A catalog message in this room's language."""
         return self.phrases.text(self.lang, message, **params)
+
+    @property
+    def speaker(self) -> Speaker:
+        """This room's language as a ``t`` for renderers (``t(...)``, ``t.n(...)``)."""
+        return self.phrases.translator(self.lang)
+
+    def tn(self, singular: str, plural: str, count: int, **params: Any) -> str:
+        """A counted catalog message in this room's language (``{count}`` is ``count``)."""
+        return self.phrases.ntext(self.lang, singular, plural, count, **params)
 
     def command(self, text: str) -> str:
         """A command for members to type, with this bot's prefix: `!event list`."""

@@ -48,11 +48,19 @@ def test_extraction_reads_the_second_argument_of_services_text(tmp_path: Path) -
         "    services.text(lang, 'The gathering {title} starts soon.', title='x')\n"
         "    ctx.t('Plain id')\n"
         "    raise CommandError('Refused {what}', what=1)\n"
-        "    ctx.reply(variable)\n",
+        "    ctx.reply(variable)\n"
+        "    ctx.tn('One room.', '{count} rooms.', n)\n"
+        "    phrases.ntext(lang, 'One day', '{count} days', n)\n",
         encoding="utf-8",
     )
     ids = {m.msgid for m in extract_messages(tmp_path, ("bot",))}
-    assert ids == {"The gathering {title} starts soon.", "Plain id", "Refused {what}"}
+    assert ids == {
+        "The gathering {title} starts soon.",
+        "Plain id",
+        "Refused {what}",
+        ("One room.", "{count} rooms."),
+        ("One day", "{count} days"),
+    }
 
 
 def test_message_ids_built_at_run_time_are_found(tmp_path: Path) -> None:
@@ -138,12 +146,41 @@ def test_every_message_is_translated_in_every_shipped_catalog(
     assert po_path.exists(), f"no catalog for {lang}: run python -m bot.core.i18n.extract"
     catalog = read(po_path, lang)
     problems = []
-    for msgid in sorted(extracted):
+    for msgid in sorted(extracted, key=str):
         message = catalog.get(msgid)
         if message is None or not message.string:
             problems.append(f"untranslated: {msgid!r}")
         elif message.fuzzy:
             problems.append(f"fuzzy: {msgid!r}")
+        elif isinstance(msgid, tuple):
+            forms = list(message.string) if isinstance(message.string, tuple | list) else []
+            allowed = placeholders(msgid[0]) | placeholders(msgid[1])
+            if len(forms) != catalog.num_plurals or not all(forms):
+                problems.append(f"plural forms missing: {msgid!r}")
+            # a form may leave out the number ("une heure", Arabic's dual) but never invent one
+            elif any(not placeholders(str(f)) <= allowed for f in forms):
+                problems.append(f"placeholders differ: {msgid!r} -> {forms!r}")
         elif placeholders(str(message.string)) != placeholders(msgid):
             problems.append(f"placeholders differ: {msgid!r} -> {message.string!r}")
     assert problems == [], f"{lang}: {len(problems)} problem(s)"
+
+
+def test_plural_forms_follow_each_language(tmp_path: Path) -> None:
+    catalog = Catalog(locale="ar", domain="liaison")
+    catalog.add(
+        ("every hour", "every {count} hours"),
+        ("كل {count} ساعة", "كل ساعة", "كل ساعتين", "كل {count} ساعات", "كل {count} ساعة",
+         "كل {count} ساعة"),
+    )  # fmt: skip
+    po_path = tmp_path / "ar" / "LC_MESSAGES" / "liaison.po"
+    po_path.parent.mkdir(parents=True)
+    with po_path.open("wb") as handle:
+        write_po(handle, catalog)
+    catalogs = Catalogs(tmp_path)
+    said = [catalogs.translate_plural("ar", "every hour", "every {count} hours", n) for n in
+            (1, 2, 3, 11, 100)]  # fmt: skip
+    assert said == ["كل ساعة", "كل ساعتين", "كل 3 ساعات", "كل 11 ساعة", "كل 100 ساعة"]
+    assert catalogs.translate_plural("en", "every hour", "every {count} hours", 1) == "every hour"
+    assert catalogs.translate_plural("fr", "every hour", "every {count} hours", 5) == (
+        "every 5 hours"
+    )

@@ -357,8 +357,11 @@ class MatrixClient:
         return user_id
 
     def room_name(self, room_id: str) -> str:
+        """The room's name, else its main alias, else its id (never a made-up member list)."""
         room = self.client.rooms.get(room_id)
-        return str(room.display_name) if room is not None else room_id
+        if room is None:
+            return room_id
+        return str(room.name or room.canonical_alias or room_id)
 
     def is_joined(self, room_id: str) -> bool:
         return room_id in self.client.rooms

@@ -62,7 +62,8 @@ def message_content(
         "format": "org.matrix.custom.html",
         "formatted_body": html,
         "m.mentions": {"user_ids": mentions} if mentions else {},
-        LIAISON_KEY: {"kind": kind},
+        # the language the bot spoke: lets tests (and other tools) check no frame is left untranslated
+        LIAISON_KEY: {"kind": kind, "lang": lang},
     }
     if reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
