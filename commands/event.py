@@ -141,7 +141,14 @@ async def cancel(ctx: CommandContext, gatherings: Gatherings) -> None:
 )
 async def announce(ctx: CommandContext, gatherings: Gatherings) -> None:
     gathering, count = await gatherings.announce_for(_first(ctx), ctx.room_id, ctx.sender)
-    await ctx.reply("Announced {id} in {count} room(s).", id=f"`{gathering.id}`", count=count)
+    await ctx.reply_text(
+        ctx.tn(
+            "Announced {id} in {count} room.",
+            "Announced {id} in {count} rooms.",
+            count,
+            id=f"`{gathering.id}`",
+        )
+    )
 
 
 @family.command(

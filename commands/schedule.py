@@ -47,9 +47,7 @@ async def add(ctx: CommandContext, schedules: Schedules) -> None:
         lang=ctx.lang,
         rest=ctx.rest,
     )
-    await ctx.reply_text(
-        render.confirm_added(ctx.speaker, ctx.command, ctx.rooms.names, schedule)
-    )
+    await ctx.reply_text(render.confirm_added(ctx.speaker, ctx.command, ctx.rooms.names, schedule))
 
 
 @family.command(

@@ -38,9 +38,7 @@ class Broadcaster:
         self, text: str, source: str, target: str, *, glossary: Sequence[str] = ()
     ) -> str:
         """``text`` in ``target``; the original when no engine can or will (never raises)."""
-        translated, _untranslated = await self.translated(
-            text, source, target, glossary=glossary
-        )
+        translated, _untranslated = await self.translated(text, source, target, glossary=glossary)
         return translated
 
     async def translated(

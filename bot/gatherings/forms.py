@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
 from bot.core.text.forms import aliases, clean_id, fold, parse_capacity, parse_edit, parse_form
+from bot.core.time.describe import Speaks
 from bot.core.time.parse import (
     TimeParseError,
     parse_datetime,
@@ -26,6 +27,7 @@ from bot.core.time.parse import (
     rrule_from_text,
 )
 from bot.core.time.recurrence import Recurrence
+from bot.core.time.refusals import time_refusal
 
 FIELD_ALIASES = aliases(
     {
@@ -99,8 +101,15 @@ def field_for(word: str) -> str | None:
 # --- from raw text to values ------------------------------------------------------------------
 
 
-def time_error(exc: TimeParseError) -> CommandError:
-    """A reply quoting the part of the text that was not understood."""
+def time_error(
+    exc: TimeParseError, t: Speaks | None = None, tz: ZoneInfo | None = None
+) -> CommandError:
+    """A reply quoting the part of the text that was not understood (``t``: the room's words,
+    for the replies that restate what was understood)."""
+    if t is not None and tz is not None:
+        shared = time_refusal(exc, t, tz)
+        if shared is not None:
+            return shared
     fragment = f"`{exc.fragment}`"
     if exc.reason == "past":
         return CommandError(
@@ -183,7 +192,8 @@ def _recurrence_from(
     if "FREQ=" in cleaned.upper():
         return rrule_from_text(cleaned, start, tz)
     rule = parse_recurrence(cleaned, lang=lang, tz=tz, now=now)
-    if rule.kind != "rrule":
+    if rule.kind != "rrule" or rule.expression.startswith(("FREQ=HOURLY", "FREQ=MINUTELY")):
+        # a gathering repeats by the day at least; "every 2 hours" is a schedule's business
         raise TimeParseError("bad_recurrence", text)
     local = start.astimezone(tz)
     parts = [p for p in rule.expression.split(";") if not p.startswith(("BYHOUR=", "BYMINUTE="))]
@@ -200,6 +210,7 @@ def resolve(
     place_exists: Callable[[str], bool],
     current_start: datetime | None = None,
     current_end: datetime | None = None,
+    t: Speaks | None = None,
 ) -> Resolved:
     """Turn raw fields into stored values; CommandError quoting whatever is not understood."""
     result = Resolved()
@@ -214,8 +225,12 @@ def resolve(
     start = current_start
     try:
         if "start" in fields:
-            when = parse_when(fields["start"], lang=lang, tz=tz, now=now)
+            when = parse_when(fields["start"], lang=lang, tz=tz, now=now, need_time=True)
             if isinstance(when, Recurrence):
+                if when.kind != "rrule" or when.expression.startswith(
+                    ("FREQ=HOURLY", "FREQ=MINUTELY")
+                ):
+                    raise TimeParseError("bad_recurrence", fields["start"])
                 first = when.next_after(now)
                 if first is None:
                     raise TimeParseError("bad_recurrence", fields["start"])
@@ -245,7 +260,7 @@ def resolve(
             values["rrule"] = result.recurrence.expression
             values["rrule_anchor"] = start
     except TimeParseError as exc:
-        raise time_error(exc) from None
+        raise time_error(exc, t, tz) from None
     for name in ("title", "description", "city", "country", "link"):
         if name in fields:
             values[name] = fields[name].strip()

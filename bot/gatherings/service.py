@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.core.broadcast import Broadcaster, Render
 from bot.core.errors import CommandError, UsageError
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import N_, Phrasebook
 from bot.core.matrix.client import MatrixClient, txn_id_for
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.rooms import Rooms
@@ -160,6 +160,7 @@ class Gatherings:
             place_exists=self.places.exists,
             current_start=current.starts_at if current else None,
             current_end=current.ends_at if current else None,
+            t=self.text(lang),
         )
 
     def add(
@@ -533,7 +534,7 @@ class Gatherings:
             await self._tell_one(
                 gathering,
                 rsvp,
-                "{name}: a place freed up — you are now going to {title} ({id}).",
+                N_("{name}: a place freed up — you are now going to {title} ({id})."),
                 txn_key=f"gathering-promote:{gathering.id}:{rsvp.user_id}:{cause}",
             )
 
@@ -541,7 +542,9 @@ class Gatherings:
         await self._tell_one(
             gathering,
             rsvp,
-            "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up.",
+            N_(
+                "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up."
+            ),
             txn_key=f"gathering-waiting:{cause}",
         )
 

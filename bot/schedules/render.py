@@ -73,9 +73,7 @@ def status_line(t: Text, command: Command, schedule: Schedule) -> str:
     return t("Status: active.")
 
 
-def summary(
-    t: Text, command: Command, names: Names, schedule: Schedule, headline: str
-) -> str:
+def summary(t: Text, command: Command, names: Names, schedule: Schedule, headline: str) -> str:
     """What a confirmation restates: the rule in words, where it posts, the next times."""
     lines = [
         headline,
@@ -86,7 +84,12 @@ def summary(
     upcoming = times(schedule, t.lang)
     if upcoming and schedule.status in {store.ACTIVE, store.DRAFT}:
         lines.append(
-            t.n("Next firing ({zone}):", "Next {count} firings ({zone}):", len(upcoming), zone=schedule.tz)
+            t.n(
+                "Next firing ({zone}):",
+                "Next {count} firings ({zone}):",
+                len(upcoming),
+                zone=schedule.tz,
+            )
         )
         lines.extend(upcoming)
     elif schedule.status == store.PAUSED:

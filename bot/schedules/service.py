@@ -333,7 +333,9 @@ class Schedules:
             if untranslated:
                 # said as plainly as a relayed copy says it: this room reads the original
                 note = self.phrases.text(
-                    lang, "_Not translated: no translation from {language} here._", language=language
+                    lang,
+                    "_Not translated: no translation from {language} here._",
+                    language=language,
                 )
                 return f"{schedule.text}\n\n{note}"
             if translated == schedule.text:

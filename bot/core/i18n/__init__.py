@@ -94,9 +94,7 @@ class Catalogs:
         """The message in ``lang`` with its placeholders filled; English if untranslated."""
         return self._fill(lang, self.gettext(lang, message), message, params)
 
-    def translate_plural(
-        self, lang: str, singular: str, plural: str, n: int, **params: Any
-    ) -> str:
+    def translate_plural(self, lang: str, singular: str, plural: str, n: int, **params: Any) -> str:
         """A counted message (``{count}`` is ``n`` unless given) in the form ``n`` needs."""
         params.setdefault("count", n)
         english = singular if _english_plural(n) == 0 else plural
@@ -187,6 +185,10 @@ class Phrasebook:
         folded -> key: what members read in their language is accepted back as input."""
         return accepted_words(self.catalogs, labels, fold)
 
+    def command(self, text: str) -> str:
+        """A command for members to type, in code style with this bot's prefix: `!event list`."""
+        return f"`{self.prefix}{text}`"
+
 
 def accepted_words(
     catalogs: Catalogs, labels: Mapping[str, str], fold: Callable[[str], str] | None = None
@@ -199,7 +201,3 @@ def accepted_words(
         for lang in catalogs.languages:
             words.setdefault(folding(catalogs.translate(lang, msgid)), key)
     return words
-
-    def command(self, text: str) -> str:
-        """A command for members to type, in code style with this bot's prefix: `!event list`."""
-        return f"`{self.prefix}{text}`"

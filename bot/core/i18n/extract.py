@@ -177,8 +177,7 @@ def built_message_ids(root: Path = ROOT, dirs: Sequence[str] = SOURCE_DIRS) -> l
                     continue
                 spec = KEYWORDS[called] or (1,)
                 if any(
-                    len(node.args) > index - 1 and _is_built(node.args[index - 1])
-                    for index in spec
+                    len(node.args) > index - 1 and _is_built(node.args[index - 1]) for index in spec
                 ):
                     found.append((node.lineno, called))
             problems.extend(

@@ -193,7 +193,7 @@ def tokenize(words: Sequence[str], lex: Lexicon) -> list[Token]:
                 )
                 index += 2
                 continue
-        if kind == "number" and after < count and value <= 23:
+        if kind == "number" and after < count and isinstance(value, int) and value <= 23:
             part = _phrase(words, after, lex)
             part_kind = part.kind if part is not None else _word(words[after], lex)[0]
             if part_kind == "part":
