@@ -29,6 +29,7 @@ def _first(ctx: CommandContext) -> str | None:
         "Registers a place in this room (fields: name, city, country, languages, capacity, "
         "accessibility, contact). The contact is shown only in this room."
     ),
+    aliases=("ajouter", "créer", "añadir", "crear", "أضف"),
     examples=(
         "place add Mujawara Tunis | Tunis | TN | capacity: 60 | languages: ar, fr",
         "lieu add\nnom: La Grange\nville: Die\npays: FR\naccès: plain-pied\ncontact: grange@example.org",
@@ -56,6 +57,7 @@ async def add(ctx: CommandContext, places: Places) -> None:
     "list",
     usage="place list [country]",
     help=N_("Lists the places in the directory, optionally in one country."),
+    aliases=("liste", "lista", "قائمة"),
     examples=("place list", "place list TN"),
 )
 async def list_(ctx: CommandContext, places: Places) -> None:
@@ -76,6 +78,7 @@ async def list_(ctx: CommandContext, places: Places) -> None:
     "show",
     usage="place show <id>",
     help=N_("Shows a place; its contact only in rooms where it was registered."),
+    aliases=("voir", "ver", "عرض"),
     examples=("place show p4kx",),
 )
 async def show(ctx: CommandContext, places: Places) -> None:
@@ -86,6 +89,7 @@ async def show(ctx: CommandContext, places: Places) -> None:
     "edit",
     usage="place edit <id> <field> <value>",
     help=N_("Changes a place (the person who registered it or a bot admin)."),
+    aliases=("modifier", "editar", "تعديل"),
     examples=("place edit p4kx capacity 80", "place edit p4kx contact +216 00 000 000"),
 )
 async def edit(ctx: CommandContext, places: Places) -> None:
@@ -100,6 +104,7 @@ async def edit(ctx: CommandContext, places: Places) -> None:
     "remove",
     usage="place remove <id>",
     help=N_("Removes a place from the directory (the person who registered it or a bot admin)."),
+    aliases=("supprimer", "retirer", "eliminar", "borrar", "حذف"),
     examples=("place remove p4kx",),
 )
 async def remove(ctx: CommandContext, places: Places) -> None:

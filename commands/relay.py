@@ -35,6 +35,7 @@ def _mode_label(ctx: CommandContext, link: RoomLink) -> str:
         "Links this room to a relay group in the given language (also the room's language). receive: gets the group's messages, its own stay here; send: its messages go out, it gets nothing."
     ),
     permission=Permission.ROOM_ADMIN,
+    aliases=("lier", "relier", "vincular", "enlazar", "اربط"),
     examples=("relay link mujawara fr", "relay link mujawara es", "relay link mujawara en receive"),
 )
 async def link(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -63,6 +64,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay unlink",
     help=N_("Takes this room out of its relay group."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("délier", "delier", "desvincular", "افصل"),
     examples=("relay unlink",),
 )
 async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -79,6 +81,7 @@ async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
     "list",
     usage="relay list",
     help=N_("Lists the rooms of this room's relay group with their languages."),
+    aliases=("liste", "lista", "قائمة"),
     examples=("relay list",),
 )
 async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -103,6 +106,7 @@ async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay pause",
     help=N_("Pauses the relay for this room: nothing goes out from it or comes in until resumed."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("pausa", "أوقف"),
     examples=("relay pause",),
 )
 async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -123,6 +127,7 @@ async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay resume",
     help=N_("Resumes a paused relay for this room."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("reprendre", "reanudar", "استئناف"),
     examples=("relay resume",),
 )
 async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -138,6 +143,7 @@ async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Shows how the relay is doing: waiting copies, untranslated messages, engines and translation routes."
     ),
+    aliases=("état", "etat", "estado", "حالة"),
     examples=("relay status",),
 )
 async def status(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -233,6 +239,7 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Terms the group never translates (names of collectives, places, people). Adding and removing needs a room admin."
     ),
+    aliases=("glossaire", "glosario", "مسرد"),
     examples=(
         "relay glossary add Mujawara",
         'relay glossary add "Radio Zinzine"',

@@ -27,9 +27,11 @@ from nio import (
     MegolmEvent,
     MessageDirection,
     RoomCreateResponse,
+    RoomInviteResponse,
     RoomMessagesResponse,
     RoomPreset,
     RoomRedactResponse,
+    RoomResolveAliasResponse,
     RoomSendResponse,
     RoomVisibility,
     SyncResponse,
@@ -317,6 +319,23 @@ class MatrixClient:
         if not isinstance(response, RoomCreateResponse):
             raise MatrixError(f"room creation failed: {_describe(response)}", _errcode(response))
         return str(response.room_id)
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        """The room id an alias (``#coordinators:example.org``) points to; None if none."""
+        response = await self._with_retries(
+            lambda: self.client.room_resolve_alias(alias), "resolve alias"
+        )
+        if isinstance(response, RoomResolveAliasResponse):
+            return str(response.room_id)
+        log.warning("could not resolve %s: %s", alias, _describe(response))
+        return None
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        response = await self._with_retries(
+            lambda: self.client.room_invite(room_id, user_id), "invite"
+        )
+        if not isinstance(response, RoomInviteResponse):
+            raise MatrixError(f"invite failed: {_describe(response)}", _errcode(response))
 
     async def reject_invite(self, room_id: str) -> None:
         await self._with_retries(lambda: self.client.room_leave(room_id), "leave")
