@@ -42,7 +42,8 @@ def usage_line(usage: str, family: str, prefix: str, t: Callable[[str], str]) ->
     shown = []
     for parts in alternatives:
         text = " | ".join(parts)
-        text = _PLACEHOLDER.sub(lambda m: t(f"<{m[1]}>"), text)
+        # the placeholders' ids are declared with N_ beside the help command
+        text = _PLACEHOLDER.sub(lambda m: t(m[0]), text)
         shown.append(f"`{prefix}{text}`")
     return " · ".join(shown)
 
