@@ -17,7 +17,7 @@ from bot.aid.privacy import AidPrivacy
 from bot.aid.store import AidRequest, HistoryEntry, Offer
 from bot.core.broadcast import Broadcaster
 from bot.core.config import AidConfig
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import N_, Phrasebook
 from bot.core.matrix.client import MatrixClient, MatrixError
 from bot.core.rooms import Rooms
 from bot.core.scheduler import Scheduler
@@ -276,7 +276,7 @@ class AidNotices:
             await self.tell_requester(
                 current,
                 key,
-                "Your aid request #{id} was claimed by {helper}, who will follow it up.",
+                N_("Your aid request #{id} was claimed by {helper}, who will follow it up."),
                 id=current.id,
                 helper=self.privacy.person(current.room_id, entry.actor),
             )
@@ -287,7 +287,7 @@ class AidNotices:
             await self.tell_requester(
                 current,
                 key,
-                "Your aid request #{id} was closed: {outcome}.",
+                N_("Your aid request #{id} was closed: {outcome}."),
                 id=current.id,
                 outcome=status,
             )
@@ -377,7 +377,9 @@ class AidNotices:
             await self.tell_requester(
                 request,
                 f"{key}:requester",
-                "Your aid request #{id} expired: its needed-by date passed and nobody had claimed it. You can ask again with new dates.",
+                N_(
+                    "Your aid request #{id} expired: its needed-by date passed and nobody had claimed it. You can ask again with new dates."
+                ),
                 id=request.id,
             )
         elif nudge.kind == "stale_claimer" and request.claimer:

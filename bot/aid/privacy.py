@@ -13,12 +13,12 @@ from bot.aid import store
 from bot.aid.store import AidRequest
 from bot.core.config import AidConfig
 from bot.core.errors import CommandError
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import N_, Phrasebook
 from bot.core.matrix.client import MatrixClient
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database
 
-UNKNOWN_REQUEST = "I know no aid request {id} that can be shown here."
+UNKNOWN_REQUEST = N_("I know no aid request {id} that can be shown here.")
 
 
 def not_found(request_id: int | str) -> CommandError:

@@ -54,7 +54,9 @@ OUTCOMES = forms.aliases(
         "محول": "transferred",
     }
 )
-NOT_YOURS = "Only the person who asked, the helper who claimed it, or a coordinator may change aid request {id}."
+NOT_YOURS = N_(
+    "Only the person who asked, the helper who claimed it, or a coordinator may change aid request {id}."
+)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Field names, kinds and answers are accepted in English, French and Spanish, with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -90,8 +90,10 @@ def answer_for(word: str) -> str | None:
     return ANSWERS.get(cleaned)
 
 
-def kind_for(word: str) -> str | None:
-    return KIND_ALIASES.get(fold(word))
+def kind_for(word: str, shown: Mapping[str, str] | None = None) -> str | None:
+    """A kind from what members type: the aliases, and (``shown``) every kind's name as the
+    bot shows it in any of its languages."""
+    return KIND_ALIASES.get(fold(word)) or (shown or {}).get(fold(word))
 
 
 def field_for(word: str) -> str | None:
@@ -159,8 +161,8 @@ def parse_leads(text: str) -> str:
     return ",".join(str(s) for s in sorted(set(seconds), reverse=True))
 
 
-def parse_kind(text: str) -> str:
-    kind = kind_for(text)
+def parse_kind(text: str, shown: Mapping[str, str] | None = None) -> str:
+    kind = kind_for(text, shown)
     if kind is None:
         raise CommandError(
             "{value} is not a kind of gathering I know. Use one of: {kinds}. Nothing was changed.",
@@ -211,6 +213,7 @@ def resolve(
     current_start: datetime | None = None,
     current_end: datetime | None = None,
     t: Speaks | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> Resolved:
     """Turn raw fields into stored values; CommandError quoting whatever is not understood."""
     result = Resolved()
@@ -269,7 +272,7 @@ def resolve(
     if "place" in fields:
         values.update(parse_place(fields["place"], place_exists))
     if "kind" in fields:
-        values["kind"] = parse_kind(fields["kind"])
+        values["kind"] = parse_kind(fields["kind"], kinds)
     if "capacity" in fields:
         values["capacity"] = parse_capacity(fields["capacity"])
     if "languages" in fields:

@@ -82,6 +82,8 @@ class Gatherings:
         self.web = web
         self.reminder_leads = tuple(reminder_leads)
         self.calendar_domain = calendar_domain
+        # every kind as the bot shows it, in each of its languages, is accepted back
+        self.kind_words = phrases.accepted(forms.KIND_LABELS, fold)
 
     # ---- small helpers ------------------------------------------------------------------
 
@@ -161,6 +163,7 @@ class Gatherings:
             current_start=current.starts_at if current else None,
             current_end=current.ends_at if current else None,
             t=self.text(lang),
+            kinds=self.kind_words,
         )
 
     def add(
@@ -205,7 +208,7 @@ class Gatherings:
             folded = fold(word)
             if folded in _FILLER:
                 continue
-            if (kind := forms.kind_for(word)) is not None:
+            if (kind := forms.kind_for(word, self.kind_words)) is not None:
                 kinds.add(kind)
             elif folded in _WEEK:
                 today = utc_to_local_naive(now, room_zone).date()

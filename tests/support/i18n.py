@@ -25,6 +25,11 @@ def said(lang: str, msgid: str, **params: Any) -> str:
     return catalogs().translate(lang, msgid, **params)
 
 
+def said_plural(lang: str, msgid: tuple[str, str], count: int, **params: Any) -> str:
+    """A counted message as the bot says it in ``lang`` for ``count``."""
+    return catalogs().translate_plural(lang, msgid[0], msgid[1], count, **params)
+
+
 def said_pattern(lang: str, msgid: str, **params: Any) -> re.Pattern[str]:
     """A regex for ``msgid`` in ``lang``: placeholders in ``params`` filled, the others any text.
 

@@ -184,3 +184,72 @@ def test_plural_forms_follow_each_language(tmp_path: Path) -> None:
     assert catalogs.translate_plural("fr", "every hour", "every {count} hours", 5) == (
         "every 5 hours"
     )
+
+
+def test_an_english_frame_in_a_translated_room_is_found() -> None:
+    from bot.core.matrix.client import LIAISON_KEY
+    from tests.support.i18n import english_leaks, said
+
+    def event(body: str, lang: str, kind: str = "reply") -> dict[str, object]:
+        return {"content": {"body": body, LIAISON_KEY: {"kind": kind, "lang": lang}}}
+
+    english = "I know no aid request #3 that can be shown here."
+    french = said(
+        "fr", "Only room admins (power level {level} or more) may use this command.", level=50
+    )
+    assert english_leaks([event(english, "fr")])
+    assert english_leaks([event(french, "fr")]) == []
+    # members' own words (relayed copies) and English rooms are not the bot's frames
+    assert english_leaks([event(english, "fr", kind="relay"), event(english, "en")]) == []
+
+
+def test_every_usage_placeholder_is_in_the_catalogs() -> None:
+    from bot.app import Application  # noqa: F401  (every command module is imported)
+    from bot.core.commands import placeholders_of
+    from commands import aid, event, forget, help, place, relay, room, schedule
+
+    families = [aid, event, forget, help, place, relay, room, schedule]
+    shown = {p for module in families for c in module.family.commands.values()
+             for p in placeholders_of(c.usage)}  # fmt: skip
+    assert shown - set(help.PLACEHOLDERS) == set()
+
+
+def test_no_two_verbs_of_a_family_answer_to_the_same_word() -> None:
+    from bot.core.i18n import fold_word
+    from commands import aid, event, forget, place, relay, room, schedule
+
+    for module in (aid, event, forget, place, relay, room, schedule):
+        seen: dict[str, str] = {}
+        for command in module.family.commands.values():
+            for name in (command.verb or "", *command.aliases):
+                key = fold_word(name)
+                assert seen.setdefault(key, str(command.verb)) == str(command.verb), (
+                    module.family.name,
+                    name,
+                )
+
+
+def test_every_word_the_bot_shows_is_accepted_back() -> None:
+    """Categories, urgencies, visibilities, kinds and answers, in every shipped language."""
+    from bot.aid import forms as aid_forms
+    from bot.core.config import AidConfig
+    from bot.core.i18n import Phrasebook
+    from bot.gatherings import forms as gathering_forms
+
+    phrases = Phrasebook(Catalogs(), "!")
+    words = aid_forms.Words(
+        categories=phrases.accepted({c: c for c in AidConfig().categories}, aid_forms.fold),
+        urgencies=phrases.accepted(aid_forms.URGENCY_LABELS, aid_forms.fold),
+        visibilities=phrases.accepted(aid_forms.VISIBILITY_LABELS, aid_forms.fold),
+    )
+    kinds = phrases.accepted(gathering_forms.KIND_LABELS, gathering_forms.fold)
+    for lang in SHIPPED_LANGUAGES:
+        t = phrases.translator(lang)
+        for category in AidConfig().categories:
+            assert aid_forms.category_of(t(category), AidConfig().categories, words) == category
+        for key, label in aid_forms.URGENCY_LABELS.items():
+            assert aid_forms.urgency_of(t(label), words) == key
+        for key, label in aid_forms.VISIBILITY_LABELS.items():
+            assert aid_forms.visibility_of(t(label), words) == key
+        for key, label in gathering_forms.KIND_LABELS.items():
+            assert gathering_forms.kind_for(t(label), kinds) == key, (lang, t(label))

@@ -49,6 +49,7 @@ class Catalogs:
         # singular id -> the forms, and the rule picking a form for a number
         self._plurals: dict[str, dict[str, tuple[str, ...]]] = {}
         self._rules: dict[str, Callable[[int], int]] = {}
+        self._missed: set[tuple[str, str]] = set()
         for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
             lang = po_path.parent.parent.name
             with po_path.open("rb") as handle:
@@ -76,13 +77,30 @@ class Catalogs:
         return lang == "en" or lang in self._messages
 
     def gettext(self, lang: str, message: str) -> str:
-        return self._messages.get(base_language(lang), {}).get(message, message)
+        base = base_language(lang)
+        known = self._messages.get(base)
+        if known is None:
+            return message  # English, or a language without a catalog: English it is
+        text = known.get(message)
+        if text is None:
+            self._missing(base, message)
+            return message
+        return text
+
+    def _missing(self, lang: str, message: str) -> None:
+        """A room of a shipped language would read English: say so once (the message id is
+        the bot's own text, never a member's)."""
+        if (lang, message) not in self._missed:
+            self._missed.add((lang, message))
+            log.warning("catalog %s has no translation for %r; English was used", lang, message)
 
     def ngettext(self, lang: str, singular: str, plural: str, n: int) -> str:
         """The form of a counted message for ``n`` in ``lang`` (English rules if untranslated)."""
         base = base_language(lang)
         forms = self._plurals.get(base, {}).get(singular)
         if forms is None:
+            if base in self._plurals:
+                self._missing(base, singular)
             return singular if _english_plural(n) == 0 else plural
         try:
             index = self._rules[base](n)
