@@ -89,6 +89,7 @@ def _family_help(ctx: CommandContext, chosen: CommandFamily[Any], prefix: str) -
     aliases = chosen.aliases.get(ctx.lang, ())
     title = f"**{prefix}{chosen.name}**" + "".join(f" / {prefix}{a}" for a in aliases)
     lines = [f"{title}: {ctx.t(chosen.help)}"]
+    example_label = ctx.t("example:")
     for command in chosen.commands.values():
         allowed = ctx.rooms.may_use(command.permission, ctx.room_id, ctx.sender)
         if allowed:
@@ -103,6 +104,6 @@ def _family_help(ctx: CommandContext, chosen: CommandFamily[Any], prefix: str) -
             # a multi-line example is one command per line, each readable on a phone
             shown = ctx.command(example.split("\n")[0])
             rest = example.split("\n")[1:]
-            lines.append(f"  - {ctx.t('example:')} {shown}")
+            lines.append(f"  - {example_label} {shown}")
             lines.extend(f"    `{line}`" for line in rest)
     return "\n".join(lines)
