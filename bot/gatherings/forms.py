@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
-from bot.core.text.forms import aliases, clean_id, fold, parse_capacity, parse_edit, parse_form
+from bot.core.text.forms import (
+    aliases,
+    clean_id,
+    fold,
+    parse_capacity,
+    parse_edit,
+    parse_form,
+    parse_yes_no,
+)
 from bot.core.time.describe import Speaks
 from bot.core.time.parse import (
     TimeParseError,
@@ -45,6 +53,7 @@ FIELD_ALIASES = aliases(
         "languages": "languages|language|langs|lang|langues|langue|idiomas|idioma|lenguas|اللغات|اللغة",
         "reminders": "reminders|reminder|remind|rappels|rappel|recordatorios|recordatorio|avisos|التذكيرات|تذكير",
         "repeat": "repeat|repeats|recurrence|rrule|repeter|repetition|repetir|repeticion|recurrencia|التكرار",
+        "public": "public|publique|publico|publica|عام|علني|للعموم",
     }
 )
 FIELDS = tuple(dict.fromkeys(FIELD_ALIASES.values()))
@@ -145,6 +154,7 @@ class Resolved:
 
     values: dict[str, object] = field(default_factory=dict)
     recurrence: Recurrence | None = None
+    public: bool | None = None  # `public: yes|no`, given apart: publishing has its own rule
 
 
 def parse_leads(text: str) -> str:
@@ -280,6 +290,8 @@ def resolve(
         values["languages"] = ", ".join(dict.fromkeys(codes))
     if "reminders" in fields:
         values["reminder_leads"] = parse_leads(fields["reminders"])
+    if "public" in fields:
+        result.public = parse_yes_no(fields["public"])
     return result
 
 

@@ -86,6 +86,13 @@ async def test_demo_comes_up_with_aliases_two_accounts_and_logs(tmp_path: Path) 
                 assert "General assembly" in await response.text()
         state = json.loads((data_dir / "demo.json").read_text())
         rooms = {key: value["room_id"] for key, value in state["rooms"].items()}
+        agenda = re.search(r"Public agenda \(.*\): (\S+)", banner).group(1)  # type: ignore[union-attr]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(agenda + "?lang=en") as page:
+                assert page.status == 200
+                assert "General assembly" in await page.text()
+            async with session.get(agenda + "/places?lang=en") as page:
+                assert "Mujawara Tunis" in await page.text()
 
         second = AsyncClient(homeserver, users[1])
         client = AsyncClient(homeserver, users[0])

@@ -46,6 +46,12 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "ntext": (2, 3),
 }
 COMMENT_TAGS = ("i18n:",)
+# Python sources, and the Jinja2 templates of the public pages (``t("...")`` in them).
+METHOD_MAP = [
+    ("**.py", "python"),
+    ("**/templates/**.html", "jinja2.ext:babel_extract"),
+    ("**/templates/**.xml", "jinja2.ext:babel_extract"),
+]
 TEMPLATE_NAME = f"{DOMAIN}.pot"
 
 
@@ -75,7 +81,7 @@ def extract_messages(root: Path = ROOT, dirs: Sequence[str] = SOURCE_DIRS) -> li
             extracted = list(
                 extract_from_dir(
                     directory,
-                    method_map=[("**.py", "python")],
+                    method_map=METHOD_MAP,
                     keywords=KEYWORDS,
                     comment_tags=COMMENT_TAGS,
                     strip_comment_tags=True,
