@@ -39,7 +39,7 @@ class Speaks(Protocol):
     def n(self, singular: str, plural: str, count: int, **params: Any) -> str: ...
 
 
-def _locale(lang: str) -> Locale:
+def locale_of(lang: str) -> Locale:
     try:
         return Locale.parse(lang.split("-")[0])
     except (UnknownLocaleError, ValueError):
@@ -48,13 +48,13 @@ def _locale(lang: str) -> Locale:
 
 def weekday_names(days: list[int], lang: str) -> str:
     """'Monday and Thursday', 'lundi et jeudi', 'الاثنين والخميس'."""
-    locale = _locale(lang)
+    locale = locale_of(lang)
     names = get_day_names("wide", locale=locale)
     return str(format_list([str(names[d]) for d in days], locale=locale))
 
 
 def month_name(month: int, lang: str) -> str:
-    return str(get_month_names("wide", context="stand-alone", locale=_locale(lang))[month])
+    return str(get_month_names("wide", context="stand-alone", locale=locale_of(lang))[month])
 
 
 def _fields(expression: str) -> dict[str, str]:
@@ -120,7 +120,7 @@ def describe(rule: Recurrence, t: Speaks) -> str:
                 time=at,
             )
     elif freq == "YEARLY" and not byday and "BYMONTH" not in fields:
-        day = format_date(start.date(), "d MMMM", locale=_locale(lang))
+        day = format_date(start.date(), "d MMMM", locale=locale_of(lang))
         words = t.n(
             "every year on {date} at {time}",
             "every {count} years on {date} at {time}",
@@ -140,7 +140,7 @@ def describe(rule: Recurrence, t: Speaks) -> str:
             shown = format_date(
                 datetime.strptime(until, "%Y%m%d").date(),  # noqa: DTZ007
                 "long",
-                locale=_locale(lang),
+                locale=locale_of(lang),
             )
             words += " " + t("until {date}", date=shown)
     return words

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from bot.core.errors import CommandError
-from bot.core.time.describe import Speaks, _locale, month_name
+from bot.core.time.describe import Speaks, locale_of, month_name
 from bot.core.time.parse import TimeParseError
 from bot.core.time.recurrence import utc_to_local_naive
 
@@ -39,7 +39,7 @@ def time_refusal(exc: TimeParseError, t: Speaks, tz: ZoneInfo) -> CommandError |
         )
     if exc.reason == "no_time" and isinstance(exc.value, datetime):
         local = utc_to_local_naive(exc.value, tz).date()
-        shown = format_date(local, "full", locale=_locale(t.lang))
+        shown = format_date(local, "full", locale=locale_of(t.lang))
         return CommandError(
             "I read {when} as {day}, but not at what time. Nothing was saved. Add the hour, for example {example}.",
             when=fragment,
