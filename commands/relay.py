@@ -66,6 +66,7 @@ def _mode_label(ctx: CommandContext, link: RoomLink) -> str:
         "Links this room to a relay group in the given language (also the room's language). receive: gets the group's messages, its own stay here; send: its messages go out, it gets nothing."
     ),
     permission=Permission.ROOM_ADMIN,
+    aliases=("lier", "relier", "vincular", "enlazar", "اربط"),
     examples=("relay link mujawara fr", "relay link mujawara es", "relay link mujawara en receive"),
 )
 async def link(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -95,6 +96,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay unlink",
     help=N_("Takes this room out of its relay group."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("délier", "delier", "desvincular", "افصل"),
     examples=("relay unlink",),
 )
 async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -154,6 +156,7 @@ async def space(ctx: CommandContext, desk: RelayDesk) -> None:
     "list",
     usage="relay list",
     help=N_("Lists the rooms of this room's relay group with their languages."),
+    aliases=("liste", "lista", "قائمة"),
     examples=("relay list",),
 )
 async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -181,6 +184,7 @@ async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay pause",
     help=N_("Pauses the relay for this room: nothing goes out from it or comes in until resumed."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("pausa", "أوقف"),
     examples=("relay pause",),
 )
 async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -201,6 +205,7 @@ async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay resume",
     help=N_("Resumes a paused relay for this room."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("reprendre", "reanudar", "استئناف"),
     examples=("relay resume",),
 )
 async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -216,6 +221,7 @@ async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Shows how the relay is doing: waiting copies, untranslated messages, engines and translation routes."
     ),
+    aliases=("état", "etat", "estado", "حالة"),
     examples=("relay status",),
 )
 async def status(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -266,6 +272,28 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
                 hits=stats.cache_hits,
             )
         )
+    pairs = []
+    for pair in await desk.relay.served_pairs(current.group):
+        if pair.engine is None:
+            pairs.append(
+                ctx.t(
+                    "{source}→{target}: no engine, copied untranslated with a marker",
+                    source=pair.source,
+                    target=pair.target,
+                )
+            )
+        elif pair.pivot:
+            path = ctx.t(
+                "{source}→{target} via {pivot}",
+                source=pair.source,
+                target=pair.target,
+                pivot=pair.pivot,
+            )
+            pairs.append(f"{path} ({pair.engine})")
+        else:
+            pairs.append(f"{pair.source}→{pair.target} ({pair.engine})")
+    if pairs:
+        lines.append("- " + ctx.t("Translation pairs: {pairs}.", pairs="; ".join(pairs)))
     if report.routes:
         shown = []
         for route in report.routes:
@@ -289,6 +317,7 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Terms the group never translates (names of collectives, places, people). Adding and removing needs a room admin."
     ),
+    aliases=("glossaire", "glosario", "مسرد"),
     examples=(
         "relay glossary add Mujawara",
         'relay glossary add "Radio Zinzine"',

@@ -69,6 +69,16 @@ PAST_HORIZON_NOTICE_EVERY = 600.0
 
 
 @dataclass(frozen=True)
+class ServedPair:
+    """Who translates a language pair of a group, for ``!relay status``."""
+
+    source: str
+    target: str
+    engine: str | None  # None: no engine serves it
+    pivot: str | None
+
+
+@dataclass(frozen=True)
 class Rendered:
     """The translated, safe text of a message for one target room."""
 
@@ -206,6 +216,22 @@ class Relay:
             if copy_id == event_id:
                 return self._source(source_id)
         return store.origin_of(self.db, event_id)
+
+    async def served_pairs(self, group: str) -> list[ServedPair]:
+        """Each pair of the group's languages and the engine (and pivot) that translates it;
+        an engine of None means its copies go untranslated, with the marker."""
+        languages = sorted({m.language for m in self.groups.members(group)})
+        pairs: list[ServedPair] = []
+        for source in languages:
+            for target in languages:
+                if source == target:
+                    continue
+                route = None
+                if self.translation is not None:
+                    route = await self.translation.route(source, target)
+                engine, pivot = route if route is not None else (None, None)
+                pairs.append(ServedPair(source, target, engine, pivot))
+        return pairs
 
     async def on_event(self, event: IncomingEvent) -> None:
         if not self._may_relay(event):
@@ -606,10 +632,14 @@ class Relay:
         author: str,
         remember: bool,
     ) -> tuple[str, bool]:
-        """The text in the target language, and whether every engine failed."""
+        """The text in the target language, and whether it stayed in its own language although
+        it needed translating (every engine failed, or none serves the pair): such a copy
+        carries the "[untranslated]" marker either way."""
         translation = self.translation
-        if translation is None or not text.strip():
+        if not text.strip():
             return text, False
+        if translation is None:
+            return text, source != target.language and any(c.isalpha() for c in text)
         outcome = await translation.translate(
             text,
             source,
@@ -628,7 +658,7 @@ class Relay:
         except sqlite3.Error as exc:
             # counters only: the copy must not be lost for want of a statistic
             log.warning("could not count a translation for %s: %s", group, exc)
-        return outcome.text, outcome.failed
+        return outcome.text, outcome.untranslated
 
     def _last_engine_error(self) -> str | None:
         translation = self.translation
