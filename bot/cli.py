@@ -126,6 +126,8 @@ def _operate(app: Application, args: argparse.Namespace) -> int:
             for name in db.migrate(app.migrations):
                 print(f"applied {name}")  # noqa: T201
             print(f"schema version {db.schema_version()}")  # noqa: T201
+            if not db.incremental and db.make_incremental():
+                print("the database file now gives the space of erased rows back")  # noqa: T201
         elif args.command == "backup":
             target = backup(db, app.config.storage.path, args.path)
             print(f"backup written to {target}")  # noqa: T201

@@ -481,8 +481,8 @@ class Relay:
             media = await self._media(content, link, target)
             if media is None:
                 # the file stays behind: its caption goes, with a note saying why
-                note = self.phrases.text(target.language, FILE_HELD_BACK)
-                text = f"{rendered.text}\n{note}" if rendered.text else note
+                held = self.phrases.text(target.language, FILE_HELD_BACK)
+                text = f"{rendered.text}\n{held}" if rendered.text else held
                 rendered = Rendered(text, text_to_html(text), rendered.marker)
                 msgtype = "m.text"
         if note is not None:

@@ -366,7 +366,8 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
 ) -> None:
     """No coordinators' room yet: the requester hears it plainly, the admins hear how to add
     one, and the requests wait for it; French words the bot shows are accepted back."""
-    admin = await new_member("admin")
+    # the bot's direct chats are encrypted: the admin reads them with an encrypting client
+    admin = await new_member("admin", encryption=True)
     alice = await new_member("alice")
     bob = await new_member("bob")
     bot = BotHarness(synapse, tmp_path / "bot", bot={"admins": [admin.user_id]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -114,6 +115,26 @@ async def test_migrate_applies_everything_and_prints_the_schema_version(tmp_path
     # a second run applies nothing and prints the same version
     code, out, _ = await liaison("migrate", "-c", str(path), env=env)
     assert (code, out.splitlines()) == (0, [f"schema version {version}"])
+
+
+async def test_migrate_turns_an_old_file_to_incremental_vacuum_once(tmp_path: Path) -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "database-2026-11-30.sql"
+    (tmp_path / "data").mkdir()
+    conn = sqlite3.connect(tmp_path / "data" / "liaison.db")
+    conn.executescript(fixture.read_text(encoding="utf-8"))
+    conn.close()
+    path = tmp_path / "good.yaml"
+    path.write_text(GOOD.format(data=tmp_path / "data"), encoding="utf-8")
+    env = {"LIAISON_PASSWORD": "pw"}
+    code, out, err = await liaison("migrate", "-c", str(path), env=env)
+    assert code == 0, err
+    assert out.splitlines()[-1] == "the database file now gives the space of erased rows back"
+    db = Database(tmp_path / "data" / "liaison.db")
+    assert db.incremental
+    assert db.integrity_ok()
+    db.close()
+    code, out, _ = await liaison("migrate", "-c", str(path), env=env)
+    assert "space" not in out
 
 
 async def test_backup_and_export_refuse_a_missing_database(tmp_path: Path) -> None:

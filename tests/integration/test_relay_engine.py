@@ -31,6 +31,12 @@ async def test_engine_down_relays_the_original_with_a_marker(synapse, tmp_path, 
         alice = await new_member("alice")
         rooms = await linked_rooms(alice, bot, ("fr", "es"))
         fr, es = rooms["fr"], rooms["es"]
+        # a room of two people, not a direct chat (whose words are never cached)
+        bob = await new_member("bob")
+        await alice.invite(fr, bob.user_id)
+        await bob.join(fr)
+        hello = await bob.send_text(fr, "Bonjour à toutes et à tous.")
+        await alice.wait_for(es, copy_of(bot.user_id, hello))
 
         first = await alice.send_text(fr, "Le marché est fermé aujourd'hui.")
         body = (await alice.wait_for(es, copy_of(bot.user_id, first)))["content"]["body"]
