@@ -402,7 +402,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
         housing = await ask(
             alice, public, '!entraide request logement "cette semaine" "Lyon, France" Lit pour deux'
         )
-        number = int(re.search(r"#(\d+)", housing)[1])  # type: ignore[index]
+        number = re.search(r"#(\w+)", housing)[1]  # type: ignore[index]
         assert says("fr", "Recorded as aid request #{id}. Follow it with {show}.", housing), housing
         assert nobody in housing
         assert said("fr", "housing") in housing
@@ -418,7 +418,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
         long = "Un très long récit. " * 250
         echoed = await ask(alice, public, f"!entraide request material whenever Lyon/France {long}")
         assert len(echoed) < 2000, len(echoed)
-        shown = int(re.search(r"#(\d+)", echoed)[1])  # type: ignore[index]
+        shown = re.search(r"#(\w+)", echoed)[1]  # type: ignore[index]
         assert (
             said_plural(
                 "fr",
@@ -459,7 +459,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
             public, from_bot(bot.user_id, contains=f"#{number}"), after=mark
         )
         request_event = bot.app.db.query_one(  # type: ignore[union-attr]
-            "SELECT event_id FROM aid_requests WHERE id = ?", (number,)
+            "SELECT event_id FROM aid_requests WHERE public_id = ?", (number,)
         )["event_id"]
         assert notice["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == request_event
         assert notice["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
@@ -477,7 +477,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
         offered = await ask(
             bob, public, '!entraide offre logement "Berlin, Germany" until:2030-12-31 Deux lits'
         )
-        offer = int(re.search(r"#(\d+)", offered)[1])  # type: ignore[index]
+        offer = re.search(r"#(\d+)", offered)[1]  # type: ignore[index]
         refused = await ask(alice, public, f"!entraide retirer {offer}")
         assert says(
             "fr",
