@@ -8,6 +8,7 @@ from bot.core.commands import CommandContext, CommandFamily, Permission
 from bot.core.errors import CommandError
 from bot.core.i18n import N_
 from bot.core.router import Router
+from bot.core.text.echo import echo
 
 family: CommandFamily[Router] = CommandFamily(
     "help",
@@ -27,7 +28,7 @@ async def show_help(ctx: CommandContext, router: Router) -> None:
         wanted = ctx.args[0].lower().lstrip(prefix)
         chosen = router.family_named(wanted)
         if chosen is None:
-            raise CommandError("There is no command family called {name}.", name=f"`{wanted}`")
+            raise CommandError("There is no command family called {name}.", name=echo(wanted))
         await ctx.reply_text(_family_help(ctx, chosen, prefix))
         return
     lines = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.commands import CommandContext, CommandFamily
 from bot.core.i18n import N_
+from bot.core.text.echo import echo
 from bot.places import forms, render
 from bot.places.service import Place, Places
 
@@ -63,7 +64,7 @@ async def list_(ctx: CommandContext, places: Places) -> None:
     found = places.listing(country)
     if not found:
         if country:
-            await ctx.reply("No place registered in {country}.", country=country)
+            await ctx.reply("No place registered in {country}.", country=echo(country))
         else:
             await ctx.reply(
                 "The directory is empty. Add a place with {add}.", add=ctx.command("place add")

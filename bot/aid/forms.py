@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
+from bot.core.text.echo import echo
 from bot.core.time.parse import TimeParseError, parse_datetime
 from bot.core.time.recurrence import local_to_utc, utc_to_local_naive
 
@@ -229,7 +230,7 @@ def category_of(word: str, categories: tuple[str, ...]) -> str:
             return category
     raise CommandError(
         "{category} is not an aid category here. Choose one of: {categories}.",
-        category=f"`{word}`",
+        category=echo(word),
         categories=", ".join(f"`{c}`" for c in categories),
     )
 
@@ -239,7 +240,7 @@ def urgency_of(words: str) -> str:
     if urgency is None:
         raise CommandError(
             "{urgency} is not an urgency I know. Use today, this week, this month or whenever.",
-            urgency=f"`{words}`",
+            urgency=echo(words),
         )
     return urgency
 
@@ -249,7 +250,7 @@ def visibility_of(word: str) -> str:
     if visibility is None:
         raise CommandError(
             "{visibility} is not a visibility I know. Use network, coordinators or anonymous.",
-            visibility=f"`{word}`",
+            visibility=echo(word),
         )
     return visibility
 
@@ -260,7 +261,7 @@ def yes_no(word: str) -> bool:
         return True
     if folded in NO_WORDS:
         return False
-    raise CommandError("{value} is not yes or no.", value=f"`{word}`")
+    raise CommandError("{value} is not yes or no.", value=echo(word))
 
 
 def location_of(text: str) -> tuple[str, str]:
@@ -275,14 +276,14 @@ def location_of(text: str) -> tuple[str, str]:
     if _DIGIT.search(cleaned) or words & _STREET_WORDS:
         raise CommandError(
             "{location} looks like a street address. Give only a city and a country, for example {example}: exact addresses are shared person to person, never here.",
-            location=f"`{text}`",
+            location=echo(text),
             example="`Lyon, France`",
         )
     parts = [p.strip() for p in re.split(r"[,/]", cleaned) if p.strip()]
     if len(parts) > 2:
         raise CommandError(
             "{location} has too many parts. Give only a city and a country, for example {example}.",
-            location=f"`{text}`",
+            location=echo(text),
             example="`Lyon, France`",
         )
     if len(parts) == 1:
@@ -298,12 +299,12 @@ def date_of(text: str, *, lang: str, tz: ZoneInfo, now: datetime) -> datetime:
         if exc.reason == "past":
             raise CommandError(
                 "{date} is already past. Give a date to come, for example {example}.",
-                date=f"`{text}`",
+                date=echo(text),
                 example="`2026-12-05`",
             ) from None
         raise CommandError(
             "I could not read {date} as a date. Try for example {example}.",
-            date=f"`{text}`",
+            date=echo(text),
             example="`2026-12-05`",
         ) from None
     local = utc_to_local_naive(moment, tz)
@@ -327,7 +328,7 @@ def split_fields(rest: str) -> dict[str, str]:
         name = FIELDS.get(fold(match[1])) if match else None
         if match and name is not None:
             if name in fields:
-                raise CommandError("The field {field} is given twice.", field=f"`{match[1]}`")
+                raise CommandError("The field {field} is given twice.", field=echo(match[1]))
             fields[name] = match[2].strip()
             last = name
         elif last == "description" or (last is None and "description" not in fields):
@@ -336,7 +337,7 @@ def split_fields(rest: str) -> dict[str, str]:
         else:
             raise CommandError(
                 "I did not understand the line {line}. Write one {form} per line.",
-                line=f"`{line.strip()}`",
+                line=echo(line.strip()),
                 form="`field: value`",
             )
     return fields
@@ -356,7 +357,7 @@ def _options(words: list[str]) -> tuple[dict[str, str], list[str]]:
         if name is None or name in ("category", "location", "urgency", "description"):
             break
         if name in options:
-            raise CommandError("The field {field} is given twice.", field=f"`{key}`")
+            raise CommandError("The field {field} is given twice.", field=echo(key))
         options[name] = value
         index += 1
     return options, words[index:]
@@ -424,7 +425,7 @@ def parse_request(
     }
     if unexpected:
         raise CommandError(
-            "The field {field} does not belong in a request.", field=f"`{sorted(unexpected)[0]}`"
+            "The field {field} does not belong in a request.", field=echo(sorted(unexpected)[0])
         )
     description = fields.get("description", "").strip()
     if not description:
@@ -457,7 +458,7 @@ def parse_standing_offer(
     unexpected = set(fields) - {"category", "location", "until", "needed_by", "description"}
     if unexpected:
         raise CommandError(
-            "The field {field} does not belong in an offer.", field=f"`{sorted(unexpected)[0]}`"
+            "The field {field} does not belong in an offer.", field=echo(sorted(unexpected)[0])
         )
     category = category_of(fields["category"], categories)
     city, country = location_of(fields["location"])

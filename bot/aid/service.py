@@ -20,6 +20,7 @@ from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import Phrasebook
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database, iso, utcnow
+from bot.core.text.echo import echo
 
 LIST_LIMIT = 30
 OUTCOMES = forms.aliases(
@@ -73,7 +74,7 @@ class Command:
         if number is None:
             raise UsageError(
                 "{value} is not a request number. Use the number shown as #12.",
-                value=f"`{self.args[position]}`",
+                value=echo(self.args[position]),
             )
         return number
 
@@ -336,7 +337,7 @@ class MutualAid:
             if outcome is None:
                 raise UsageError(
                     "{outcome} is not an outcome I know. Use fulfilled, closed, duplicate or transferred.",
-                    outcome=f"`{cmd.args[1]}`",
+                    outcome=echo(cmd.args[1]),
                 )
             if not self.privacy.may_manage(target, cmd.sender):
                 raise CommandError(NOT_YOURS, id=f"#{target.id}")

@@ -151,11 +151,20 @@ class CommandContext:
         """Answer as an m.notice in reply to the command; ``message`` is a catalog message id."""
         return await self.reply_text(self.t(message, **params))
 
-    async def reply_text(self, text: str, *, mentions: list[str] | None = None) -> str:
-        """Answer with text already in the room's language (Markdown)."""
+    async def reply_text(
+        self, text: str, *, mentions: list[str] | None = None, reveal_links: bool = False
+    ) -> str:
+        """Answer with text already in the room's language (Markdown).
+
+        ``reveal_links`` when the text holds what members wrote (links show their target).
+        """
         self._replies += 1
         content = message_content(
-            text, lang=self.lang, reply_to=self.event.event_id, mentions=mentions
+            text,
+            lang=self.lang,
+            reply_to=self.event.event_id,
+            mentions=mentions,
+            reveal_links=reveal_links,
         )
         # the same command answered again after a crash reuses these ids: no second reply
         txn = txn_id_for("reply", self.event.event_id, str(self._replies))

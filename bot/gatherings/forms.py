@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
+from bot.core.text.echo import echo
 from bot.core.text.forms import aliases, clean_id, fold, parse_capacity, parse_edit, parse_form
 from bot.core.time.parse import (
     TimeParseError,
@@ -101,7 +102,7 @@ def field_for(word: str) -> str | None:
 
 def time_error(exc: TimeParseError) -> CommandError:
     """A reply quoting the part of the text that was not understood."""
-    fragment = f"`{exc.fragment}`"
+    fragment = echo(exc.fragment)
     if exc.reason == "past":
         return CommandError(
             "{fragment} is in the past: a gathering needs a date ahead. Nothing was changed.",
@@ -155,7 +156,7 @@ def parse_kind(text: str) -> str:
     if kind is None:
         raise CommandError(
             "{value} is not a kind of gathering I know. Use one of: {kinds}. Nothing was changed.",
-            value=f"`{text}`",
+            value=echo(text),
             kinds=", ".join(KINDS),
         )
     return kind
@@ -274,12 +275,12 @@ def _end(text: str, start: datetime, *, lang: str, tz: ZoneInfo) -> datetime:
     end = parse_datetime(text, lang=lang, tz=tz, now=start, allow_past=True)
     if end <= start:
         raise CommandError(
-            "The end {value} is not after the start. Nothing was changed.", value=f"`{text}`"
+            "The end {value} is not after the start. Nothing was changed.", value=echo(text)
         )
     if end - start > timedelta(days=366):
         raise CommandError(
             "The end {value} is more than a year after the start. Nothing was changed.",
-            value=f"`{text}`",
+            value=echo(text),
         )
     return end
 

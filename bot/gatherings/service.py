@@ -25,6 +25,7 @@ from bot.core.matrix.intake import IncomingEvent
 from bot.core.rooms import Rooms
 from bot.core.scheduler import Scheduler
 from bot.core.storage.database import Database, iso, utcnow
+from bot.core.text.echo import echo
 from bot.core.text.forms import clean_id, fold, new_id
 from bot.core.time.parse import parse_duration
 from bot.core.time.recurrence import Recurrence, local_to_utc, utc_to_local_naive
@@ -53,6 +54,8 @@ class Scope:
     key: str  # "room:<id>" or "group:<name>"
     room_ids: list[str]
     glossary: list[str]
+    # why a room of a relay group sees (or posts to) only itself: the asker is no steward
+    limited: CommandError | None = None
 
 
 class Gatherings:
@@ -88,11 +91,12 @@ class Gatherings:
     def text(self, lang: str) -> render.Text:
         return self.phrases.translator(lang)
 
-    def scope(self, room_id: str) -> Scope:
-        """The room's relay group (rooms that receive, not paused), else the room alone."""
-        audience = self.groups.audience(room_id)
-        if audience is None:
-            return Scope(f"room:{room_id}", [room_id], [])
+    def scope(self, room_id: str, asker: str, *, posting: bool = True) -> Scope:
+        """What ``asker`` reaches from ``room_id`` (posts to, or with ``posting`` False sees):
+        the room's whole relay group for a steward of the group, else the room alone."""
+        audience = self.groups.audience(room_id, asker, posting=posting)
+        if not audience.whole_group:
+            return Scope(f"room:{room_id}", [room_id], audience.glossary, audience.limited)
         return Scope(f"group:{audience.group}", audience.room_ids, audience.glossary)
 
     def may_manage(self, gathering: Gathering, user_id: str) -> bool:
@@ -106,7 +110,7 @@ class Gatherings:
         self, gathering: Gathering, room_id: str, lang: str, glossary: list[str] | None = None
     ) -> render.View:
         """The gathering as ``room_id`` sees it: member-written text translated to ``lang``."""
-        terms = glossary if glossary is not None else self.scope(gathering.room_id).glossary
+        terms = glossary if glossary is not None else self.groups.glossary_of(gathering.room_id)
         title, description = await asyncio.gather(
             self.broadcast.translate(gathering.title, gathering.lang, lang, glossary=terms),
             self.broadcast.translate(gathering.description, gathering.lang, lang, glossary=terms),
@@ -137,7 +141,7 @@ class Gatherings:
         if gathering is None:
             raise CommandError(
                 "I know no gathering with the id {id}. {list} shows the upcoming ones.",
-                id=f"`{word}`",
+                id=echo(word),
                 list=self.phrases.command("event list"),
             )
         return gathering
@@ -193,8 +197,11 @@ class Gatherings:
         view = await self.view(gathering, room_id, lang)
         return render.details(view, store.rsvps(self.db, gathering.id), self.text(lang))
 
-    async def upcoming(self, room_id: str, lang: str, words: list[str]) -> list[render.View]:
-        """Gatherings seen in the room's scope, filtered by kind, period and place words."""
+    async def upcoming(
+        self, room_id: str, lang: str, words: list[str], asker: str
+    ) -> list[render.View]:
+        """Gatherings seen in the room (the whole group's for its stewards), filtered by kind,
+        period and place words."""
         now = utcnow()
         room_zone = self.rooms.timezone(room_id)
         kinds: set[str] = set()
@@ -216,7 +223,7 @@ class Gatherings:
                 until = local_to_utc(datetime.combine(first_next, datetime.min.time()), room_zone)
             else:
                 places_words.append(folded)
-        scope = self.scope(room_id)
+        scope = self.scope(room_id, asker, posting=False)
         found = [
             g
             for g in store.visible_in(self.db, scope.room_ids, now)
@@ -279,8 +286,9 @@ class Gatherings:
 
     async def announce_for(
         self, word: str | None, room_id: str, user_id: str
-    ) -> tuple[Gathering, int]:
-        """Announce from ``room_id``; (the gathering, rooms where it now is announced)."""
+    ) -> tuple[Gathering, int, CommandError | None]:
+        """Announce from ``room_id``: to the room's whole relay group for its stewards, else
+        to the room alone. (The gathering, rooms where it now is announced, why only here.)"""
         gathering = self.find(word)
         if not (self.may_manage(gathering, user_id) or self.rooms.is_room_admin(room_id, user_id)):
             raise CommandError(
@@ -289,8 +297,10 @@ class Gatherings:
             )
         if gathering.cancelled:
             raise CommandError("{id} is cancelled; it cannot be announced.", id=f"`{gathering.id}`")
-        posted = await self.announce(gathering, room_id)
-        return gathering, len([room for room, event_id in posted.items() if event_id])
+        scope = self.scope(room_id, user_id)
+        posted = await self.announce(gathering, room_id, scope)
+        count = len([room for room, event_id in posted.items() if event_id])
+        return gathering, count, scope.limited
 
     async def rsvp(
         self, word: str | None, answer_words: str, user_id: str, room_id: str, *, cause: str
@@ -301,7 +311,7 @@ class Gatherings:
         if answer is None:
             raise UsageError(
                 "I did not understand {answer}: answer yes, maybe or no.",
-                answer=f"`{answer_words}`",
+                answer=echo(answer_words),
             )
         if gathering.cancelled:
             raise CommandError("{id} is cancelled.", id=f"`{gathering.id}`")
@@ -413,12 +423,13 @@ class Gatherings:
 
     # ---- announcements ------------------------------------------------------------------
 
-    async def announce(self, gathering: Gathering, room_id: str) -> dict[str, str | None]:
-        """Post to ``room_id`` and every room of its relay group, each in its language.
+    async def announce(
+        self, gathering: Gathering, room_id: str, scope: Scope
+    ) -> dict[str, str | None]:
+        """Post to ``room_id`` and the other rooms of ``scope``, each in its language.
 
         Rooms that already have the announcement are left alone; returns room -> event id.
         """
-        scope = self.scope(room_id)
         already = {p.room_id: p.event_id for p in store.posts(self.db, gathering.id)}
         targets = [r for r in dict.fromkeys([room_id, *scope.room_ids]) if r not in already]
         posted = await self.broadcast.post(
@@ -426,6 +437,7 @@ class Gatherings:
             self._announcement(gathering, scope.glossary),
             txn_key=f"announce:{gathering.id}",
             marker={"gathering": gathering.id},
+            reveal_links=True,
         )
         for target, event_id in posted.items():
             if event_id is None:
@@ -455,10 +467,11 @@ class Gatherings:
         posts = {p.room_id: p.event_id for p in store.posts(self.db, gathering.id)}
         await self.broadcast.post(
             list(posts),
-            self._announcement(gathering, self.scope(gathering.room_id).glossary),
+            self._announcement(gathering, self.groups.glossary_of(gathering.room_id)),
             txn_key=f"announce-edit:{gathering.id}:{gathering.revision}",
             marker={"gathering": gathering.id},
             replaces=posts,
+            reveal_links=True,
         )
 
     async def notify_answered(self, gathering: Gathering, cause: str, *, cancelled: bool) -> None:
@@ -496,6 +509,7 @@ class Gatherings:
                 txn_key=f"gathering-change:{gathering.id}:{gathering.revision}",
                 kind="gathering-change",
                 mentions=users,
+                reveal_links=True,
             )
 
         await asyncio.gather(*(one(r, u) for r, u in by_room.items()))
@@ -561,7 +575,12 @@ class Gatherings:
             )
 
         await self.broadcast.post(
-            [rsvp.room_id], text, txn_key=txn_key, kind="gathering-rsvp", mentions=[rsvp.user_id]
+            [rsvp.room_id],
+            text,
+            txn_key=txn_key,
+            kind="gathering-rsvp",
+            mentions=[rsvp.user_id],
+            reveal_links=True,
         )
 
     # ---- the event listener: reactions and their redactions --------------------------------
@@ -639,14 +658,16 @@ class Gatherings:
 
     async def _send_reminder(self, item: Reminder, gathering: Gathering) -> None:
         rooms = [p.room_id for p in store.posts(self.db, gathering.id)] or [gathering.room_id]
-        glossary = self.scope(gathering.room_id).glossary
+        glossary = self.groups.glossary_of(gathering.room_id)
         assert item.txn_key is not None
 
         async def text(lang: str, room_id: str) -> str:
             view = await self.view(gathering, room_id, lang, glossary)
             return render.reminder(view, item.lead_seconds, self.text(lang))
 
-        await self.broadcast.post(rooms, text, txn_key=item.txn_key, kind="gathering-reminder")
+        await self.broadcast.post(
+            rooms, text, txn_key=item.txn_key, kind="gathering-reminder", reveal_links=True
+        )
 
     # ---- recurrences ----------------------------------------------------------------------
 
@@ -700,14 +721,15 @@ class Gatherings:
 
     # ---- calendars ------------------------------------------------------------------------
 
-    def feed_url(self, room_id: str) -> str:
+    def feed_url(self, room_id: str, asker: str) -> tuple[str, Scope]:
+        """The feed's address: the whole relay group's for its stewards, else this room's."""
         if self.web is None:
             raise CommandError(
                 "The calendar feed is not available: the bot's web server is off (web.enabled in the configuration)."
             )
-        scope = self.scope(room_id)
+        scope = self.scope(room_id, asker, posting=False)
         token = store.feed_token(self.db, scope.key, secrets.token_urlsafe(24))
-        return self.web.base_url + FEED_PATH.format(token=token)
+        return self.web.base_url + FEED_PATH.format(token=token), scope
 
     def calendar_for(self, room_ids: list[str], name: str) -> bytes:
         items = [

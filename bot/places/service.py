@@ -10,6 +10,7 @@ from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import Phrasebook
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database
+from bot.core.text.echo import echo
 from bot.core.text.forms import clean_id, new_id
 from bot.places import forms, store
 from bot.places.forms import PlaceValues
@@ -47,7 +48,7 @@ class Places:
         if place is None:
             raise CommandError(
                 "I know no place with the id {id}. {list} shows the directory.",
-                id=f"`{word}`",
+                id=echo(word),
                 list=self.phrases.command("place list"),
             )
         return place

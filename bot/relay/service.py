@@ -22,6 +22,7 @@ from bot.core.matrix.intake import IncomingEvent
 from bot.core.metrics import Metrics
 from bot.core.storage.database import Database
 from bot.core.tasks import TaskSpawner
+from bot.core.text.links import reveal_links
 from bot.core.text.safety import (
     neutralise_pings,
     neutralise_pings_html,
@@ -30,6 +31,7 @@ from bot.core.text.safety import (
 )
 from bot.relay import store
 from bot.relay.groups import RelayGroups
+from bot.relay.notices import GroupNotices
 from bot.relay.render import (
     MAX_COPY_BYTES,
     MEDIA_FIELDS,
@@ -70,6 +72,7 @@ class Relay:
     def __init__(
         self,
         groups: RelayGroups,
+        notices: GroupNotices,
         db: Database,
         matrix: MatrixClient,
         phrases: Phrasebook,
@@ -81,6 +84,7 @@ class Relay:
         translation_config: TranslationConfig,
     ) -> None:
         self.groups = groups
+        self.notices = notices
         self.db = db
         self.matrix = matrix
         self.phrases = phrases
@@ -106,6 +110,9 @@ class Relay:
         return len(self._pending)
 
     async def on_event(self, event: IncomingEvent) -> None:
+        if event.type == "m.room.encryption":
+            self._on_encryption(event)
+            return
         if not self._may_relay(event):
             return
         link = self.groups.link_of(event.room_id)
@@ -144,13 +151,51 @@ class Relay:
         return bool(marker) and text.lower().startswith(marker.lower())
 
     def _targets(self, link: RoomLink) -> list[RoomLink]:
+        """The rooms a message of ``link``'s room goes to.
+
+        An encrypted room's messages never reach an unencrypted room unless a steward allowed
+        it (whether the room was encrypted when linked or turned encryption on later).
+        """
+        matrix = self.matrix
+        withhold = matrix.is_encrypted(link.room_id) and not link.allow_unencrypted
         return [
             other
             for other in self.groups.members(link.group)
             if other.room_id != link.room_id
             and other.receives
-            and self.matrix.is_joined(other.room_id)
+            and matrix.is_joined(other.room_id)
+            and not (withhold and not matrix.is_encrypted(other.room_id))
         ]
+
+    def _on_encryption(self, event: IncomingEvent) -> None:
+        """A linked room turned encryption on: tell it and the stewards what stops going out."""
+        link = self.groups.link_of(event.room_id)
+        if link is None or link.allow_unencrypted or not store.mode_sends(link.mode):
+            return
+        plain = [
+            self.matrix.room_name(other.room_id)
+            for other in self.groups.members(link.group)
+            if other.room_id != link.room_id
+            and store.mode_receives(other.mode)
+            and not self.matrix.is_encrypted(other.room_id)
+        ]
+        if not plain:
+            return
+        try:
+            self.notices.record(
+                link.group,
+                event.sender,
+                "encrypted",
+                event.room_id,
+                tell=event.room_id,
+                rooms=plain,
+                mode=link.mode,
+            )
+        except sqlite3.Error as exc:
+            log.warning("could not record that %s turned encryption on: %s", event.room_id, exc)
+            return
+        task = self.tasks.spawn(self.notices.deliver(), name="relay-notices")
+        event.completions.append(task)
 
     # ---- messages -------------------------------------------------------------------------
 
@@ -307,7 +352,10 @@ class Relay:
             if html_to_text(clean):
                 out, failed = await self._translate(clean, source, target, group, terms, True)
                 html = sanitize_html(neutralise_pings_html(out))
-                return Rendered(html_to_text(html), html, self._marker(target) if failed else None)
+                # the plain body already writes each link's address after its text
+                text = html_to_text(html)
+                marker = self._marker(target) if failed else None
+                return Rendered(text, reveal_links(html), marker)
         out, failed = await self._translate(body, source, target, group, terms, False)
         text = neutralise_pings(out)
         return Rendered(text, text_to_html(text), self._marker(target) if failed else None)
