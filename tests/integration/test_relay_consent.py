@@ -273,3 +273,73 @@ async def consent_story(bot: BotHarness, new_member: Any) -> None:
         assert says("es", ACTIONS[action][0], history, group=f"`{group}`", **params), action
     assert code[1] not in history
     assert short_code[1] not in history
+
+
+async def test_an_encrypted_room_reaches_unencrypted_rooms_only_with_a_stewards_consent(
+    bot, new_member
+) -> None:
+    await bot.start()
+    me = bot.user_id
+    alice = await new_member("alice", encryption=True)
+    group = "crypt"
+    plain = await room_with_bot(alice, me, name="plain")
+    assert is_linked_answer(await command(alice, plain, f"!relay link {group} fr"), "fr", group)
+    secret = await room_with_bot(alice, me, name="secret", encrypted=True)
+
+    # refused with the reason, and nothing changed
+    refused = await command(alice, secret, f"!relay link {group} es")
+    assert says(
+        "en",
+        "{room} is encrypted and the relay group {group} has unencrypted rooms ({rooms}): its messages would be stored there unencrypted. A steward may allow it by adding {flag}; otherwise link it as receive only.",
+        refused,
+        room="`secret`",
+        group=f"`{group}`",
+        rooms="`plain`",
+        flag="`--allow-unencrypted`",
+    ), refused
+    assert bot.app.core.rooms.settings(secret).language is None
+    # a steward's explicit consent: linked, and the encrypted room is told plainly
+    mark = alice.mark(secret)
+    linked = await command(alice, secret, f"!relay link {group} es --allow-unencrypted")
+    assert is_linked_answer(linked, "es", group), linked
+    told = await alice.wait_for(
+        secret,
+        group_notice(
+            me,
+            said_pattern(
+                "es", ACTIONS["allow-unencrypted"][1], group=f"`{group}`", rooms="`plain`"
+            ),
+        ),
+        after=mark,
+    )
+    assert told.get("decrypted") is True
+    words = await alice.send_text(secret, "Hola desde la sala cifrada")
+    await alice.wait_for(plain, copy_of(me, words))
+
+    # a room that turns encryption on later stops reaching the unencrypted rooms at once
+    later = await room_with_bot(alice, me, name="later")
+    assert is_linked_answer(await command(alice, later, f"!relay link {group} en"), "en", group)
+    mark_later, mark_plain = alice.mark(later), alice.mark(plain)
+    await alice.enable_encryption(later)
+    await alice.wait_for(
+        later,
+        group_notice(
+            me, said_pattern("en", ACTIONS["encrypted"][1], group=f"`{group}`", rooms="`plain`")
+        ),
+        after=mark_later,
+    )
+    await alice.wait_for(
+        plain,
+        group_notice(
+            me, said_pattern("fr", ACTIONS["encrypted"][0], group=f"`{group}`", rooms="`plain`")
+        ),
+        after=mark_plain,
+    )
+    hidden = await alice.send_text(later, "Now we are encrypted")
+    await alice.wait_for(secret, copy_of(me, hidden))
+    await barrier(alice, plain)
+    assert not got(alice, plain, hidden, me)
+    # until a steward allows it
+    await command(alice, plain, f"!relay mode {later} two-way --allow-unencrypted")
+    allowed = await alice.send_text(later, "Allowed now")
+    await alice.wait_for(plain, copy_of(me, allowed))

@@ -21,6 +21,7 @@ from bot.core.i18n import Catalogs
 from bot.core.matrix.client import LIAISON_KEY
 from bot.gatherings.service import Gatherings
 from bot.places.service import Places
+from bot.relay.notices import ACTIONS
 from bot.relay.service import Relay
 from bot.schedules.service import Schedules
 from tests.support.fakematrix import FakeMatrix
@@ -139,23 +140,13 @@ async def test_each_old_group_gets_its_earliest_room_as_steward_room_and_tells_i
     await relay.notices.deliver()
     told = [s for s in fake.sent if s.content.get(LIAISON_KEY, {}).get("kind") == "relay-group"]
     assert [s.room_id for s in told] == ["!fr:x"]
-    assert (
-        told[0]
-        .content["body"]
-        .startswith(
-            Catalogs().translate(
-                "fr",
-                "This room is now the steward room of the relay group {group}, as the first room linked to it.",
-                group="`mujawara`",
-            )[:40]
-        )
+    assert told[0].content["body"] == Catalogs().translate(
+        "fr", ACTIONS["steward-upgrade"][1], group="`mujawara`", help="`!help relay`"
     )
     # told once: a second start (the same loader again) posts nothing more
     await relay.notices.deliver()
-    assert (
-        len([s for s in fake.sent if s.content.get(LIAISON_KEY, {}).get("kind") == "relay-group"])
-        == 1
-    )
+    again = [s for s in fake.sent if s.content.get(LIAISON_KEY, {}).get("kind") == "relay-group"]
+    assert len(again) == 1
     history = relay.notices.history_lines("mujawara", "en", "!fr:x", 10)
     assert len(history) == 1
     assert "became the steward room of `mujawara`" in history[0]
