@@ -143,8 +143,15 @@ async def test_each_old_group_gets_its_earliest_room_as_steward_room_and_tells_i
     assert told[0].content["body"] == Catalogs().translate(
         "fr", ACTIONS["steward-upgrade"][1], group="`mujawara`", help="`!help relay`"
     )
-    # told once: a second start (the same loader again) posts nothing more
+    # told once: the same loader again, and a restarted bot on the same database, post nothing
     await relay.notices.deliver()
+    restarted = Application(app.config, matrix=FakeMatrix())  # type: ignore[arg-type]
+    restarted.db.migrate(restarted.migrations)
+    again_relay = restarted.feature("relay").service
+    assert isinstance(again_relay, Relay)
+    await again_relay.notices.deliver()
+    assert restarted.core.matrix.sent == []  # type: ignore[attr-defined]
+    restarted.db.close()
     again = [s for s in fake.sent if s.content.get(LIAISON_KEY, {}).get("kind") == "relay-group"]
     assert len(again) == 1
     history = relay.notices.history_lines("mujawara", "en", "!fr:x", 10)
