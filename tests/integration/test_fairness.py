@@ -2,7 +2,8 @@
 
 The bot runs with the default limit (a burst of 10 commands, then one every 3 s per sender).
 One member sends 20 commands a second for 10 seconds while another, in the same room, sends one
-command a second; the other member's replies stay within twice their quiet latency.
+command a second; that member's replies stay within twice the quiet latency of the room (an
+ordinary member's, measured just before the flood).
 """
 
 from __future__ import annotations
@@ -60,21 +61,21 @@ async def test_a_flood_is_slowed_down_and_the_others_keep_their_pace(
             await calm.invite(room, member.user_id)
             await member.join(room)
             await calm.wait_for(room, joined(member.user_id))
-        # only the calm member reads, before and during the flood: the homeserver shares two
-        # cores with everything else here, so the other two clients stay idle until the end
+        # only one member reads at a time: the homeserver shares two cores with everything
+        # else here, so the other clients stay idle while they are not measured
         await flooder.pause_sync()
-        await witness.pause_sync()
+        await calm.pause_sync()
 
-        # quiet: the calm member's pace (one a second), before the flood; the first one warms up.
-        # Their own budget holds: 3 now and 10 during the flood stay within a burst of 10 plus
-        # what comes back meanwhile (one every 3 s).
-        quiet = []
-        begin = time.monotonic()
-        for j in range(3):
-            await asyncio.sleep(max(0.0, begin + j - time.monotonic()))
-            quiet.append(await timed(calm, room, "!room info"))
-        quiet = quiet[1:]
-        quiet_median = statistics.median(quiet)
+        # quiet: an ordinary member's latency in this room, just before the flood and just after
+        # it (so a change of load on the machine meanwhile counts on both sides); the first one
+        # warms up
+        quiet = [await timed(witness, room, "!room info") for _ in range(5)][1:]
+        await witness.pause_sync()
+        await calm.pause_sync()
+        # the calm member's client skips the flooder's own messages (it still sees every answer
+        # of the bot): the homeserver then wakes one client less per flooded message
+        calm.sync_filter = {"room": {"timeline": {"limit": 200, "not_senders": [flooder.user_id]}}}
+        await calm.start()
 
         flood_ids: list[str] = []
         start = time.monotonic()
@@ -93,10 +94,12 @@ async def test_a_flood_is_slowed_down_and_the_others_keep_their_pace(
             return times
 
         _, busy = await asyncio.gather(flood(), steady())
-        # a third member's answer comes after every flood command was handled (one lane)
+        # another member's answer comes after every flood command was handled (one lane)
         await witness.start()
         await timed(witness, room, "!room info")
         elapsed = time.monotonic() - start
+        quiet += [await timed(witness, room, "!room info") for _ in range(4)]
+        quiet_median = statistics.median(quiet)
 
         busy_median = statistics.median(busy)
         sys.stdout.write(
@@ -125,9 +128,9 @@ async def test_a_flood_is_slowed_down_and_the_others_keep_their_pace(
         # the burst, then one every 3 s (counted on the bot's clock, which runs a little behind)
         burst, interval = defaults.command_burst, defaults.command_interval_seconds
         assert burst <= len(handled) <= burst + elapsed / interval + 1
-        # the calm member's answers: within twice their quiet latency. (The one that comes
-        # right after the flooder's burst waits behind those ten answers in the room's queue,
-        # so the median is what is compared.)
+        # the calm member's answers: within twice the quiet latency. (The one that comes right
+        # after the flooder's burst waits behind those ten answers in the room's queue, so the
+        # medians are compared.)
         assert busy_median <= 2 * quiet_median
     finally:
         await bot.stop()

@@ -92,6 +92,8 @@ class Member:
         self._synced_once = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sync_error: BaseException | None = None
+        # what this member's sync asks for (a test may leave some senders out)
+        self.sync_filter: dict[str, Any] = SYNC_FILTER
 
     @classmethod
     async def create(
@@ -168,7 +170,7 @@ class Member:
             try:
                 response = await client.sync(
                     timeout=SYNC_TIMEOUT_MS if self._synced_once.is_set() else 0,
-                    sync_filter=SYNC_FILTER,
+                    sync_filter=self.sync_filter,
                 )
             except asyncio.CancelledError:
                 raise
