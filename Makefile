@@ -14,14 +14,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages: the offline translator (Apertium APY and its language pairs).
+# Debian packages: the offline translator (Apertium APY and its language pairs), and the
+# headless browser the public pages are tested in (Chromium and its WebDriver).
 system-deps:
 	@command -v apertium-apy >/dev/null 2>&1 && [ -e /usr/share/apertium/modes/fr-es.mode ] \
 	  && [ -e /usr/share/apertium/modes/eng-spa.mode ] && [ -e /usr/share/apertium/modes/es-pt.mode ] \
+	  && [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] \
 	  || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	       $$SUDO apt-get update -q && \
 	       DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
-	         apertium-apy apertium-fr-es apertium-eng-spa apertium-es-pt; }
+	         apertium-apy apertium-fr-es apertium-eng-spa apertium-es-pt chromium chromium-driver; }
 
 demo: system-deps $(STAMP)
 	$(BIN)/liaison demo

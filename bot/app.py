@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlite_utils import Migrations
 
+from bot.agenda import feature as agenda
 from bot.aid import feature as aid
 from bot.core.broadcast import Broadcaster
 from bot.core.commands import CommandFamily
@@ -78,11 +79,14 @@ def build_features(core: Core, extra: Sequence[FeatureBuilder] = ()) -> list[Fea
     take part in ``!forget me`` and exports like them.
     """
     relay_feature = relay.build(core)
-    places_feature = places.build(core)
+    where = agenda.addresses(core, relay_feature.groups)
+    places_feature = places.build(core, where)
+    public_gatherings = gatherings.public(core, places_feature.public)
     built = [
         relay_feature.feature,
-        gatherings.build(core, relay_feature.groups, places_feature.places),
+        gatherings.build(core, relay_feature.groups, places_feature.places, where),
         places_feature.feature,
+        agenda.build(core, where, public_gatherings, places_feature.public),
         aid.build(core),
         schedules.build(core, relay_feature.groups),
         *(build(core) for build in extra),

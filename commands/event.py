@@ -28,7 +28,7 @@ def _first(ctx: CommandContext) -> str | None:
     help=N_(
         "Creates a gathering. One line with parts separated by |, or one `field: value` per line "
         "(title, when, end, tz, place, link, city, country, description, kind, capacity, "
-        "languages, reminders, repeat)."
+        "languages, reminders, repeat, public)."
     ),
     examples=(
         "event add Assemblée générale | samedi 18h | Mujawara Tunis | kind: meeting",
@@ -53,6 +53,54 @@ async def add(ctx: CommandContext, gatherings: Gatherings) -> None:
         edit=ctx.command(f"event edit {gathering.id} when ..."),
     )
     await ctx.reply_text(text)
+
+
+_SHOWN = N_(
+    "Shown there: its title, description, date and time with the zone, city and country (or its place's public address), its link, kind and spoken languages. Never shown: who answered, contacts, rooms."
+)
+
+
+@family.command(
+    "publish",
+    usage="event publish <id>",
+    help=N_(
+        "Puts a gathering on the group's public agenda, a web page anyone can read (admins of "
+        "the room where it was created)."
+    ),
+    examples=("event publish k3m9",),
+)
+async def publish(ctx: CommandContext, gatherings: Gatherings) -> None:
+    gathering, changed = gatherings.publish_for(_first(ctx), ctx.sender, public=True)
+    url = gatherings.public_url(gathering)
+    if not changed:
+        await ctx.reply(
+            "{id} is already on the public agenda: {url}", id=f"`{gathering.id}`", url=url
+        )
+        return
+    await ctx.reply_text(
+        ctx.t("Gathering {id} is now on the public agenda: {url}", id=f"`{gathering.id}`", url=url)
+        + "\n"
+        + ctx.t(_SHOWN)
+    )
+
+
+@family.command(
+    "unpublish",
+    usage="event unpublish <id>",
+    help=N_("Takes a gathering off the public agenda, its page and feeds, at once."),
+    examples=("event unpublish k3m9",),
+)
+async def unpublish(ctx: CommandContext, gatherings: Gatherings) -> None:
+    gathering, changed = gatherings.publish_for(_first(ctx), ctx.sender, public=False)
+    if not changed:
+        await ctx.reply(
+            "{id} was not on the public agenda. Nothing was changed.", id=f"`{gathering.id}`"
+        )
+        return
+    await ctx.reply(
+        "Gathering {id} is no longer public: the agenda, its page and the feeds no longer show it.",
+        id=f"`{gathering.id}`",
+    )
 
 
 @family.command(

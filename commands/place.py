@@ -27,8 +27,9 @@ def _first(ctx: CommandContext) -> str | None:
     "add",
     usage="place add <name> | <city> | <country> [| field: value ...]",
     help=N_(
-        "Registers a place in this room (fields: name, city, country, languages, capacity, "
-        "accessibility, contact). The contact is shown only in this room."
+        "Registers a place in this room (fields: name, city, country, address, languages, "
+        "capacity, accessibility, contact, public). The contact is shown only in this room; "
+        "the address only on the public pages, once the place is published."
     ),
     examples=(
         "place add Mujawara Tunis | Tunis | TN | capacity: 60 | languages: ar, fr",
@@ -50,6 +51,54 @@ async def add(ctx: CommandContext, places: Places) -> None:
         )
         + "\n\n"
         + _card(ctx, places, place)
+        + _public_line(ctx, places, place)
+    )
+
+
+def _public_line(ctx: CommandContext, places: Places, place: Place) -> str:
+    if not place.published:
+        return ""
+    return "\n" + ctx.t("On the public pages: {url}", url=places.page_url(place.room_id, place.id))
+
+
+@family.command(
+    "publish",
+    usage="place publish <id>",
+    help=N_(
+        "Puts a place in the public directory of places (the person who registered it or a "
+        "bot admin)."
+    ),
+    examples=("place publish p4kx",),
+)
+async def publish(ctx: CommandContext, places: Places) -> None:
+    place, changed = places.publish(_first(ctx), ctx.sender, public=True)
+    url = places.page_url(place.room_id, place.id)
+    if not changed:
+        await ctx.reply("{id} is already on the public pages: {url}", id=f"`{place.id}`", url=url)
+        return
+    await ctx.reply(
+        "Place {id} is now on the public pages: {url}\nShown there: its name, city, country, public address, languages and accessibility, and the published gatherings held there. Never shown: its contact, who registered it, rooms.",
+        id=f"`{place.id}`",
+        url=url,
+    )
+
+
+@family.command(
+    "unpublish",
+    usage="place unpublish <id>",
+    help=N_("Takes a place off the public pages at once."),
+    examples=("place unpublish p4kx",),
+)
+async def unpublish(ctx: CommandContext, places: Places) -> None:
+    place, changed = places.publish(_first(ctx), ctx.sender, public=False)
+    if not changed:
+        await ctx.reply(
+            "{id} was not on the public pages. Nothing was changed.", id=f"`{place.id}`"
+        )
+        return
+    await ctx.reply(
+        "Place {id} is no longer on the public pages: published gatherings held there show only its city and country.",
+        id=f"`{place.id}`",
     )
 
 
@@ -93,7 +142,10 @@ async def edit(ctx: CommandContext, places: Places) -> None:
     remainder = ctx.rest.split(None, 1)[1] if len(ctx.rest.split(None, 1)) > 1 else ""
     updated = places.edit(_first(ctx), ctx.sender, remainder)
     await ctx.reply_text(
-        ctx.t("Place {id} updated.", id=f"`{updated.id}`") + "\n\n" + _card(ctx, places, updated)
+        ctx.t("Place {id} updated.", id=f"`{updated.id}`")
+        + "\n\n"
+        + _card(ctx, places, updated)
+        + _public_line(ctx, places, updated)
     )
 
 

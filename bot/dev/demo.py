@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.agenda.service import Agenda
 from bot.app import Application
 from bot.core.config import MatrixConfig, from_dict
 from bot.core.matrix.client import MatrixClient, txn_id_for
@@ -44,12 +45,17 @@ DEMO_ROOMS = (
         "en",
         "Liaison demo — English",
         "en",
-        ("!relay link mujawara en", "!relay glossary add Mujawara"),
+        (
+            "!relay link mujawara en",
+            "!relay glossary add Mujawara",
+            "!place add Mujawara Tunis | Tunis | TN | languages: ar, fr | public: yes",
+        ),
     ),
 )
 _GATHERING_ID = re.compile(r"`([a-z0-9]{4,6})`")
 SAMPLE_GATHERING = (
     "!event add General assembly | next friday 7pm | Mujawara Tunis | kind: meeting | capacity: 40"
+    " | city: Tunis | country: TN | public: yes"
 )
 
 
@@ -189,6 +195,12 @@ async def _wait_until_joined(app: Application, room_id: str, timeout: float = 30
         await sync.state.wait_for(lambda: app.matrix.is_joined(room_id))
 
 
+def _agenda_url(app: Application, state: dict[str, Any]) -> str:
+    agenda = app.feature("agenda").service
+    assert isinstance(agenda, Agenda)
+    return agenda.address(state["rooms"]["en"]["room_id"])
+
+
 def _print_banner(
     hs: LocalSynapse, demo_user: str, state: dict[str, Any], app: Application
 ) -> None:
@@ -201,6 +213,7 @@ def _print_banner(
         "  rooms      : " + ", ".join(r["name"] for r in state["rooms"].values()),
         "Type !help in any room. What you write in one room appears, translated, in the others.",
         f"A sample gathering is announced in the English room: try !event show {state.get('gathering', '')}",
+        f"Public agenda (a web page, in fr/en/ar/es): {_agenda_url(app, state)}",
         "Stop with Ctrl-C.",
         "",
     ]

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from bot.core.feature import Core, Feature, Route
 from bot.gatherings import store
+from bot.gatherings.public import GatheringPages, PublicGatherings
 from bot.gatherings.service import FEED_PATH, Gatherings
+from bot.places.public import PublicPlaces
 from bot.places.service import Places
 from bot.relay.groups import RelayGroups
 from commands import event as event_commands
 
 
-def build(core: Core, groups: RelayGroups, places: Places) -> Feature:
+def public(core: Core, places: PublicPlaces) -> PublicGatherings:
+    """Published gatherings, public fields only: what the public pages read."""
+    return PublicGatherings(core.db, places)
+
+
+def build(
+    core: Core, groups: RelayGroups, places: Places, pages: GatheringPages | None = None
+) -> Feature:
     user_id = core.config.matrix.user_id
     gatherings = Gatherings(
         core.db,
@@ -24,6 +33,7 @@ def build(core: Core, groups: RelayGroups, places: Places) -> Feature:
         core.web,
         reminder_leads=core.config.events.reminder_leads,
         calendar_domain=user_id.split(":", 1)[1] if ":" in user_id else "liaison",
+        pages=pages,
     )
     db = core.db
     return Feature(

@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
 from bot.core.text.echo import echo
-from bot.core.text.forms import aliases, clean_id, fold, parse_capacity, parse_edit, parse_form
+from bot.core.text.forms import (
+    aliases,
+    clean_id,
+    fold,
+    parse_capacity,
+    parse_edit,
+    parse_form,
+    parse_yes_no,
+)
 from bot.core.time.parse import (
     TimeParseError,
     parse_datetime,
@@ -44,6 +52,7 @@ FIELD_ALIASES = aliases(
         "languages": "languages|language|langs|lang|langues|langue|idiomas|idioma|lenguas|اللغات|اللغة",
         "reminders": "reminders|reminder|remind|rappels|rappel|recordatorios|recordatorio|avisos|التذكيرات|تذكير",
         "repeat": "repeat|repeats|recurrence|rrule|repeter|repetition|repetir|repeticion|recurrencia|التكرار",
+        "public": "public|publique|publico|publica|عام|علني|للعموم",
     }
 )
 FIELDS = tuple(dict.fromkeys(FIELD_ALIASES.values()))
@@ -135,6 +144,7 @@ class Resolved:
 
     values: dict[str, object] = field(default_factory=dict)
     recurrence: Recurrence | None = None
+    public: bool | None = None  # `public: yes|no`, given apart: publishing has its own rule
 
 
 def parse_leads(text: str) -> str:
@@ -263,6 +273,8 @@ def resolve(
         values["languages"] = ", ".join(dict.fromkeys(codes))
     if "reminders" in fields:
         values["reminder_leads"] = parse_leads(fields["reminders"])
+    if "public" in fields:
+        result.public = parse_yes_no(fields["public"])
     return result
 
 

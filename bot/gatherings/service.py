@@ -32,6 +32,7 @@ from bot.core.time.recurrence import Recurrence, local_to_utc, utc_to_local_naiv
 from bot.core.web import WebServer
 from bot.gatherings import forms, ics, render, store
 from bot.gatherings.forms import REACTIONS, answer_for
+from bot.gatherings.public import GatheringPages
 from bot.gatherings.store import Gathering, Reminder, Rsvp
 from bot.places.service import Places
 from bot.places.store import Place
@@ -73,6 +74,7 @@ class Gatherings:
         *,
         reminder_leads: Sequence[str],
         calendar_domain: str,
+        pages: GatheringPages | None = None,
     ) -> None:
         self.db = db
         self.rooms = rooms
@@ -85,6 +87,7 @@ class Gatherings:
         self.web = web
         self.reminder_leads = tuple(reminder_leads)
         self.calendar_domain = calendar_domain
+        self.pages = pages
 
     # ---- small helpers ------------------------------------------------------------------
 
@@ -102,6 +105,30 @@ class Gatherings:
     def may_manage(self, gathering: Gathering, user_id: str) -> bool:
         """The creator, an admin of the room it was created in, or a bot admin."""
         return user_id == gathering.creator or self.rooms.is_room_admin(gathering.room_id, user_id)
+
+    def _agenda_of(self, room_id: str) -> str:
+        """Whose public agenda a room's gatherings go on: its relay group's, else its own."""
+        link = self.groups.link_of(room_id)
+        return f"group:{link.group}" if link is not None else f"room:{room_id}"
+
+    def may_publish(self, room_id: str, user_id: str) -> bool:
+        """The one rule for putting a gathering of ``room_id`` (the room it was created in) on
+        the public agenda or taking it off: an admin of that room, or a bot admin; and when the
+        room is in a relay group, whose agenda it is, a steward of that group.
+
+        Publishing speaks for a collective to the world, so its creator alone may not.
+        """
+        return (
+            self.rooms.is_room_admin(room_id, user_id)
+            and self._publishing_group(room_id, user_id) is None
+        )
+
+    def _publishing_group(self, room_id: str, user_id: str) -> str | None:
+        """The relay group whose public agenda ``user_id`` may not speak for; None if none."""
+        link = self.groups.link_of(room_id)
+        if link is None or self.groups.is_steward(link.group, user_id):
+            return None
+        return link.group
 
     def place_of(self, gathering: Gathering) -> Place | None:
         return self.places.get(gathering.place_id) if gathering.place_id else None
@@ -146,6 +173,49 @@ class Gatherings:
             )
         return gathering
 
+    def _require_publisher(self, room_id: str, user_id: str, gathering_id: str) -> None:
+        if not self.may_publish(room_id, user_id):
+            group = self._publishing_group(room_id, user_id)
+            if group is not None and self.rooms.is_room_admin(room_id, user_id):
+                raise CommandError(
+                    "The public agenda is the relay group {group}'s: only its stewards may publish on it or take gatherings off it. Nothing was changed.",
+                    group=f"`{group}`",
+                )
+            if gathering_id:
+                raise CommandError(
+                    "Only an admin of the room where {id} was created may publish it or take it off the public agenda. Nothing was changed.",
+                    id=f"`{gathering_id}`",
+                )
+            raise CommandError(
+                "Only a room admin may publish a gathering on the public agenda (`public: yes`). Nothing was created."
+            )
+
+    def _page_url(self, room_id: str, gathering_id: str) -> str:
+        url = self.pages.gathering_url(room_id, gathering_id) if self.pages is not None else None
+        if url is None:
+            raise CommandError(
+                "The public pages are not available: the bot's web server is off (web.enabled in the configuration). Nothing was changed."
+            )
+        return url
+
+    def public_url(self, gathering: Gathering) -> str | None:
+        """The public page of a published gathering (None when unpublished or pages are off)."""
+        if not gathering.published or self.pages is None:
+            return None
+        return self.pages.gathering_url(gathering.room_id, gathering.id)
+
+    def publish_for(
+        self, word: str | None, user_id: str, *, public: bool
+    ) -> tuple[Gathering, bool]:
+        """``!event publish`` / ``unpublish``: (the gathering, whether this call changed it)."""
+        gathering = self.find(word)
+        self._require_publisher(gathering.room_id, user_id, gathering.id)
+        if public:
+            self._page_url(gathering.room_id, gathering.id)
+        if gathering.published == public:
+            return gathering, False
+        return store.set_published(self.db, gathering.id, public), True
+
     def _require_manager(self, gathering: Gathering, user_id: str) -> None:
         if not self.may_manage(gathering, user_id):
             raise CommandError(
@@ -183,6 +253,10 @@ class Gatherings:
         room_zone = self.rooms.timezone(room_id)
         resolved = self._resolve(fields, lang=lang, zone=room_zone, current=None)
         values: dict[str, Any] = {"tz": room_zone.key, **resolved.values}
+        if resolved.public:
+            self._require_publisher(room_id, creator, "")
+            self._page_url(room_id, "")
+            values["published_at"] = utcnow()
         gathering, _created = self.create(
             command_event_id=command_event_id,
             room_id=room_id,
@@ -195,7 +269,12 @@ class Gatherings:
     async def card(self, gathering: Gathering, room_id: str, lang: str) -> str:
         """The full card, as ``room_id`` reads it."""
         view = await self.view(gathering, room_id, lang)
-        return render.details(view, store.rsvps(self.db, gathering.id), self.text(lang))
+        text = render.details(view, store.rsvps(self.db, gathering.id), self.text(lang))
+        url = self.public_url(gathering)
+        # the agenda's address is told in the rooms whose agenda it is, not to any room asking
+        if url is not None and self._agenda_of(room_id) == self._agenda_of(gathering.room_id):
+            text += "\n" + self.phrases.text(lang, "On the public agenda: {url}", url=url)
+        return text
 
     async def upcoming(
         self, room_id: str, lang: str, words: list[str], asker: str
@@ -253,7 +332,12 @@ class Gatherings:
             raise CommandError("{id} is cancelled; it cannot be changed.", id=f"`{gathering.id}`")
         fields = forms.parse_changes(text)
         zone = ZoneInfo(gathering.tz)
-        values = dict(self._resolve(fields, lang=lang, zone=zone, current=gathering).values)
+        resolved = self._resolve(fields, lang=lang, zone=zone, current=gathering)
+        values = dict(resolved.values)
+        if resolved.public is not None:
+            self._require_publisher(gathering.room_id, user_id, gathering.id)
+            if resolved.public:
+                self._page_url(gathering.room_id, gathering.id)
         if "tz" in values and "starts_at" not in values:
             # a corrected zone keeps the wall-clock time members agreed on
             new_zone = ZoneInfo(str(values["tz"]))
@@ -270,7 +354,13 @@ class Gatherings:
                 )
         if "title" in values and not values["title"]:
             raise UsageError("A gathering needs a title.")
+        if resolved.public is not None and resolved.public != gathering.published:
+            gathering = store.set_published(self.db, gathering.id, resolved.public)
+            if not values:
+                return gathering
         if not values:
+            if resolved.public is not None:
+                return gathering
             raise UsageError("Say which field to change and its new value.")
         return await self.edit(gathering, values, cause)
 

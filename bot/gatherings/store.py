@@ -89,6 +89,15 @@ def m001_gatherings(db: Any) -> None:
     )
 
 
+@migrations()
+def m002_publication(db: Any) -> None:
+    """Publishing on the public agenda is explicit: NULL means not public."""
+    db.execute("ALTER TABLE gatherings ADD COLUMN published_at TEXT")
+    # when a published gathering last changed, for the Atom feed's <updated>
+    db.execute("ALTER TABLE gatherings ADD COLUMN changed_at TEXT")
+    db.execute("CREATE INDEX gatherings_published ON gatherings (published_at)")
+
+
 @dataclass(frozen=True)
 class Gathering:
     id: str
@@ -114,10 +123,16 @@ class Gathering:
     rrule_anchor: datetime | None = None
     status: str = "scheduled"
     revision: int = 0
+    published_at: datetime | None = None  # None: not on the public agenda
+    changed_at: datetime | None = None
 
     @property
     def cancelled(self) -> bool:
         return self.status == "cancelled"
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
 
 
 @dataclass(frozen=True)
@@ -149,7 +164,7 @@ class Reminder:
     txn_key: str | None
 
 
-_TIME_FIELDS = ("starts_at", "ends_at", "rrule_anchor")
+_TIME_FIELDS = ("starts_at", "ends_at", "rrule_anchor", "published_at", "changed_at")
 EDITABLE = (
     "title",
     "starts_at",
@@ -224,8 +239,8 @@ def update(db: Database, gathering_id: str, **changes: Any) -> Gathering:
     params = tuple(_store(v) for v in changes.values())
     prefix = f"{sets}, " if sets else ""
     db.execute(
-        f"UPDATE gatherings SET {prefix}revision = revision + 1 WHERE id = ?",
-        (*params, gathering_id),
+        f"UPDATE gatherings SET {prefix}revision = revision + 1, changed_at = ? WHERE id = ?",
+        (*params, iso(utcnow()), gathering_id),
     )
     found = get(db, gathering_id)
     assert found is not None
@@ -234,9 +249,9 @@ def update(db: Database, gathering_id: str, **changes: Any) -> Gathering:
 
 def cancel(db: Database, gathering_id: str) -> Gathering:
     db.execute(
-        """UPDATE gatherings SET status = 'cancelled', revision = revision + 1
+        """UPDATE gatherings SET status = 'cancelled', revision = revision + 1, changed_at = ?
            WHERE id = ? AND status != 'cancelled'""",
-        (gathering_id,),
+        (iso(utcnow()), gathering_id),
     )
     db.execute(
         "UPDATE gathering_reminders SET state = 'dropped' WHERE gathering_id = ? AND state = 'pending'",
@@ -259,6 +274,47 @@ def visible_in(db: Database, room_ids: list[str], since: datetime) -> list[Gathe
               AND coalesce(g.ends_at, g.starts_at) >= ?
             ORDER BY g.starts_at""",
         (*room_ids, *room_ids, iso(since)),
+    )
+    return [_gathering(r) for r in rows]
+
+
+def set_published(db: Database, gathering_id: str, published: bool) -> Gathering:
+    """Put the gathering on the public agenda (from now) or take it off at once."""
+    now = iso(utcnow())
+    db.execute(
+        "UPDATE gatherings SET published_at = ?, changed_at = ? WHERE id = ?",
+        (now if published else None, now, gathering_id),
+    )
+    found = get(db, gathering_id)
+    assert found is not None
+    return found
+
+
+def published_in(db: Database, room_ids: list[str], since: datetime) -> list[Gathering]:
+    """Published gatherings created in any of ``room_ids``, not over before ``since``."""
+    if not room_ids:
+        return []
+    marks = ", ".join("?" for _ in room_ids)
+    rows = db.query(
+        f"""SELECT * FROM gatherings
+            WHERE published_at IS NOT NULL AND room_id IN ({marks})
+              AND coalesce(ends_at, starts_at) >= ?
+            ORDER BY starts_at, id""",
+        (*room_ids, iso(since)),
+    )
+    return [_gathering(r) for r in rows]
+
+
+def recently_published(db: Database, room_ids: list[str], limit: int) -> list[Gathering]:
+    """The latest published gatherings created in any of ``room_ids``, newest first."""
+    if not room_ids:
+        return []
+    marks = ", ".join("?" for _ in room_ids)
+    rows = db.query(
+        f"""SELECT * FROM gatherings
+            WHERE published_at IS NOT NULL AND room_id IN ({marks})
+            ORDER BY published_at DESC, id LIMIT ?""",
+        (*room_ids, limit),
     )
     return [_gathering(r) for r in rows]
 
@@ -579,7 +635,7 @@ def export_rows(db: Database, viewers: tuple[str, ...]) -> dict[str, list[dict[s
     gatherings = db.query(
         """SELECT id, room_id, creator, lang, title, starts_at, ends_at, tz, place, place_id,
                   link, city, country, description, kind, capacity, languages, rrule,
-                  rrule_anchor, status, created_at
+                  rrule_anchor, status, created_at, published_at
            FROM gatherings ORDER BY starts_at, id"""
     )
     answers = db.query(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.core.feature import Core, Feature
 from bot.places import store
+from bot.places.public import PlacePages, PublicPlaces
 from bot.places.service import Places
 from commands import place as place_commands
 
@@ -14,10 +15,11 @@ from commands import place as place_commands
 class PlacesFeature:
     feature: Feature
     places: Places  # what gatherings read
+    public: PublicPlaces  # what the public pages read
 
 
-def build(core: Core) -> PlacesFeature:
-    places = Places(core.db, core.rooms, core.phrases)
+def build(core: Core, pages: PlacePages | None = None) -> PlacesFeature:
+    places = Places(core.db, core.rooms, core.phrases, pages)
     db = core.db
     feature = Feature(
         name="places",
@@ -29,4 +31,4 @@ def build(core: Core) -> PlacesFeature:
         forget_keeps=store.FORGET_KEEPS,
         service=places,
     )
-    return PlacesFeature(feature, places)
+    return PlacesFeature(feature, places, PublicPlaces(core.db))

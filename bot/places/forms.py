@@ -5,22 +5,24 @@ from __future__ import annotations
 import re
 
 from bot.core.errors import UsageError
-from bot.core.text.forms import aliases, parse_capacity, parse_edit, parse_form
+from bot.core.text.forms import aliases, parse_capacity, parse_edit, parse_form, parse_yes_no
 
 FIELD_ALIASES = aliases(
     {
-        "name": "name|nom|nombre|title|titre",
+        "name": "name|nom|nombre|title|titre|الاسم|اسم",
         "city": "city|town|ville|ciudad|المدينة",
         "country": "country|pays|pais|البلد",
+        "address": "address|public address|adresse|adresse publique|direccion|direccion publica|العنوان|عنوان",
         "languages": "languages|language|langs|lang|langues|langue|idiomas|idioma|lenguas|اللغات|اللغة",
-        "capacity": "capacity|max|capacite|jauge|capacidad|cupo|plazas",
-        "accessibility": "accessibility|access|accessibilite|acces|accesibilidad|acceso",
-        "contact": "contact|contacto|contacts",
+        "capacity": "capacity|max|capacite|jauge|capacidad|cupo|plazas|السعة",
+        "accessibility": "accessibility|access|accessibilite|acces|accesibilidad|acceso|إمكانية الوصول|الوصول",
+        "contact": "contact|contacto|contacts|التواصل|اتصال",
+        "public": "public|publique|publico|publica|عام|علني|للعموم",
     }
 )
 POSITIONAL = ("name", "city", "country")
 
-PlaceValues = dict[str, str | int | None]
+PlaceValues = dict[str, str | int | bool | None]
 
 
 def parse_place(text: str) -> PlaceValues:
@@ -41,6 +43,8 @@ def _values(fields: dict[str, str]) -> PlaceValues:
     for name, raw in fields.items():
         if name == "capacity":
             values[name] = parse_capacity(raw)
+        elif name == "public":
+            values[name] = parse_yes_no(raw)
         elif name == "languages":
             codes = [c for c in re.split(r"[,\s;/]+", raw.lower()) if c]
             values[name] = ", ".join(dict.fromkeys(codes))

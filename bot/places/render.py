@@ -14,6 +14,8 @@ def card(place: Place, t: Text, *, show_contact: bool) -> str:
     locality = ", ".join(p for p in (place.city, place.country) if p)
     if locality:
         lines.append(locality)
+    if place.address:
+        lines.append(t("Public address: {address}", address=place.address))
     if place.languages:
         lines.append(t("Languages: {languages}", languages=place.languages))
     if place.capacity:

@@ -14,14 +14,18 @@ from bot.core.text.echo import echo
 from bot.core.text.forms import clean_id, new_id
 from bot.places import forms, store
 from bot.places.forms import PlaceValues
+from bot.places.public import PlacePages
 from bot.places.store import Place
 
 
 class Places:
-    def __init__(self, db: Database, rooms: Rooms, phrases: Phrasebook) -> None:
+    def __init__(
+        self, db: Database, rooms: Rooms, phrases: Phrasebook, pages: PlacePages | None = None
+    ) -> None:
         self.db = db
         self.rooms = rooms
         self.phrases = phrases
+        self.pages = pages
 
     # ---- the directory, as other features read it --------------------------------------------
 
@@ -56,16 +60,23 @@ class Places:
     def register(
         self, *, command_event_id: str, creator: str, room_id: str, values: PlaceValues
     ) -> Place:
-        """Add a place registered in ``room_id``; a replayed command returns the first one."""
+        """Add a place registered in ``room_id``; a replayed command returns the first one.
+
+        ``public: yes`` publishes it at once: the one who registers a place may publish it.
+        """
         existing = store.by_command(self.db, command_event_id)
+        if existing is None and values.get("public"):
+            self.page_url(room_id, "")  # refuses before anything is stored when pages are off
         while existing is None:
+            fields = {k: v for k, v in values.items() if k != "public"}
             existing = store.add(
                 self.db,
                 new_id(lambda c: store.exists(self.db, c)),
                 command_event_id,
                 creator=creator,
                 room_id=room_id,
-                **values,  # type: ignore[arg-type]
+                published=bool(values.get("public")),
+                **fields,  # type: ignore[arg-type]
             )
         return existing
 
@@ -73,11 +84,50 @@ class Places:
         """Apply ``changes`` (``<field> <value>`` or ``field: value`` lines) for its owner."""
         place = self.find(word)
         self._require_owner(place, user_id)
-        for name, value in forms.parse_changes(changes).items():
+        values = forms.parse_changes(changes)
+        public = values.pop("public", None)
+        if public:
+            self.page_url(place.room_id, place.id)
+        for name, value in values.items():
+            assert not isinstance(value, bool)
             store.update(self.db, place.id, name, value)
+        if public is not None and bool(public) != place.published:
+            store.set_published(self.db, place.id, bool(public))
         updated = store.get(self.db, place.id)
         assert updated is not None
         return updated
+
+    # ---- the public pages -----------------------------------------------------------------------
+
+    def may_publish(self, place: Place, user_id: str) -> bool:
+        """A place speaks for the people who run it: the one who registered it, or a bot admin."""
+        return user_id == place.creator or self.rooms.is_bot_admin(user_id)
+
+    def page_url(self, room_id: str, place_id: str) -> str:
+        """The public directory's address for the place; CommandError when pages are off."""
+        url = self.pages.place_url(room_id, place_id) if self.pages is not None else None
+        if url is None:
+            raise CommandError(
+                "The public pages are not available: the bot's web server is off (web.enabled in the configuration). Nothing was changed."
+            )
+        return url
+
+    def publish(self, word: str | None, user_id: str, *, public: bool) -> tuple[Place, bool]:
+        """``!place publish`` / ``unpublish``: (the place, whether this call changed it)."""
+        place = self.find(word)
+        if not self.may_publish(place, user_id):
+            raise CommandError(
+                "Only the person who registered {id} or a bot admin may publish it or take it off the public pages. Nothing was changed.",
+                id=f"`{place.id}`",
+            )
+        if public:
+            self.page_url(place.room_id, place.id)
+        if place.published == public:
+            return place, False
+        store.set_published(self.db, place.id, public)
+        updated = store.get(self.db, place.id)
+        assert updated is not None
+        return updated, True
 
     def remove(self, word: str | None, user_id: str) -> Place:
         place = self.find(word)

@@ -40,6 +40,13 @@ def m001_places(db: Any) -> None:
     )
 
 
+@migrations()
+def m002_publication(db: Any) -> None:
+    """A public address, and publishing on the public agenda (NULL: not public)."""
+    db.execute("ALTER TABLE places ADD COLUMN address TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE places ADD COLUMN published_at TEXT")
+
+
 @dataclass(frozen=True)
 class Place:
     id: str
@@ -53,10 +60,28 @@ class Place:
     creator: str
     room_id: str
     created_at: str
+    address: str = ""  # shown on the public pages once the place is published
+    published_at: str | None = None  # None: not on the public pages
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
 
 
-EDITABLE = ("name", "city", "country", "languages", "capacity", "accessibility", "contact")
-_COLUMNS = "id, name, city, country, languages, capacity, accessibility, contact, creator, room_id, created_at"
+EDITABLE = (
+    "name",
+    "city",
+    "country",
+    "address",
+    "languages",
+    "capacity",
+    "accessibility",
+    "contact",
+)
+_COLUMNS = (
+    "id, name, city, country, languages, capacity, accessibility, contact, creator, room_id, "
+    "created_at, address, published_at"
+)
 
 
 def _place(row: dict[str, Any]) -> Place:
@@ -77,6 +102,8 @@ def add(
     capacity: int | None = None,
     accessibility: str = "",
     contact: str = "",
+    address: str = "",
+    published: bool = False,
 ) -> Place | None:
     """Insert a place; None when ``place_id`` is taken. A replayed command returns the first."""
     existing = by_command(db, command_event_id)
@@ -86,8 +113,9 @@ def add(
         with db.transaction() as conn:
             conn.execute(
                 """INSERT INTO places (id, command_event_id, name, city, country, languages,
-                   capacity, accessibility, contact, creator, room_id, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   capacity, accessibility, contact, creator, room_id, created_at, address,
+                   published_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     place_id,
                     command_event_id,
@@ -101,6 +129,8 @@ def add(
                     creator,
                     room_id,
                     iso(utcnow()),
+                    address,
+                    iso(utcnow()) if published else None,
                 ),
             )
             conn.execute(
@@ -112,9 +142,9 @@ def add(
 
 
 def by_command(db: Database, command_event_id: str) -> Place | None:
+    """The place a command made, even if removed since: a replay must find it, not retry."""
     row = db.query_one(
-        f"SELECT {_COLUMNS} FROM places WHERE command_event_id = ? AND removed = 0",
-        (command_event_id,),
+        f"SELECT {_COLUMNS} FROM places WHERE command_event_id = ?", (command_event_id,)
     )
     return _place(row) if row else None
 
@@ -157,6 +187,28 @@ def update(db: Database, place_id: str, field: str, value: str | int | None) -> 
     db.execute(f"UPDATE places SET {field} = ? WHERE id = ?", (value, place_id))
 
 
+def set_published(db: Database, place_id: str, published: bool) -> None:
+    db.execute(
+        "UPDATE places SET published_at = ? WHERE id = ?",
+        (iso(utcnow()) if published else None, place_id),
+    )
+
+
+def published_registered_in(db: Database, room_ids: list[str]) -> list[Place]:
+    """Published places registered in any of ``room_ids``."""
+    if not room_ids:
+        return []
+    marks = ", ".join("?" for _ in room_ids)
+    rows = db.query(
+        f"""SELECT {_COLUMNS} FROM places p
+            WHERE p.removed = 0 AND p.published_at IS NOT NULL AND EXISTS (
+                SELECT 1 FROM place_rooms r WHERE r.place_id = p.id AND r.room_id IN ({marks}))
+            ORDER BY p.country, p.city, p.name""",
+        tuple(room_ids),
+    )
+    return [_place(r) for r in rows]
+
+
 def remove(db: Database, place_id: str) -> None:
     """Hidden, not deleted: gatherings that named the place keep their text."""
     db.execute("UPDATE places SET removed = 1 WHERE id = ?", (place_id,))
@@ -187,8 +239,8 @@ def export_rows(db: Database, viewers: tuple[str, ...]) -> dict[str, list[dict[s
     was registered, so it does not go into a file either."""
     del viewers
     rows = db.query(
-        """SELECT id, name, city, country, languages, capacity, accessibility, creator,
-                  room_id, created_at FROM places WHERE removed = 0
+        """SELECT id, name, city, country, address, languages, capacity, accessibility, creator,
+                  room_id, created_at, published_at FROM places WHERE removed = 0
            ORDER BY country, city, name"""
     )
     rooms = db.query(

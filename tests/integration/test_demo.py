@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 from nio import AsyncClient, LoginResponse, RoomSendResponse
 
@@ -49,6 +50,13 @@ async def test_demo_comes_up_and_answers_help(tmp_path: Path) -> None:
         user = re.search(r"user       : (\S+)", text).group(1)  # type: ignore[union-attr]
         password = re.search(r"password   : (\S+)", text).group(1)  # type: ignore[union-attr]
         state = json.loads((data_dir / "demo.json").read_text())
+        agenda = re.search(r"Public agenda \(.*\): (\S+)", text).group(1)  # type: ignore[union-attr]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(agenda + "?lang=en") as page:
+                assert page.status == 200
+                assert "General assembly" in await page.text()
+            async with session.get(agenda + "/places?lang=en") as page:
+                assert "Mujawara Tunis" in await page.text()
 
         client = AsyncClient(homeserver, user)
         try:

@@ -32,6 +32,8 @@ class FakeMatrix:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _by_txn: dict[str, str] = field(default_factory=dict)
     direct_rooms: list[tuple[str, str, str | None]] = field(default_factory=list)
+    room_members: dict[str, list[str]] = field(default_factory=dict)  # default: the bot alone
+    names: dict[str, str] = field(default_factory=dict)  # display names; default: the user id
 
     async def send(
         self,
@@ -82,7 +84,7 @@ class FakeMatrix:
         return self.power_level(room_id, user_id) >= 50
 
     def display_name(self, room_id: str, user_id: str) -> str:
-        return user_id
+        return self.names.get(user_id, user_id)
 
     def room_name(self, room_id: str) -> str:
         return room_id
@@ -97,7 +99,7 @@ class FakeMatrix:
         return False
 
     def members(self, room_id: str) -> list[str]:
-        return [self.user_id]
+        return self.room_members.get(room_id, [self.user_id])
 
     def queue_length(self) -> int:
         return 0

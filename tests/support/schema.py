@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Migrations
 
+from bot.agenda import store as agenda
 from bot.aid import store as aid
 from bot.core.storage.schema import CORE_MIGRATIONS
 from bot.gatherings import store as gatherings
@@ -14,6 +15,7 @@ from bot.translation import store as translation
 
 ALL_MIGRATIONS: tuple[Migrations, ...] = (
     *CORE_MIGRATIONS,
+    agenda.migrations,
     aid.migrations,
     gatherings.migrations,
     places.migrations,

@@ -38,6 +38,12 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "text": (2,),
 }
 COMMENT_TAGS = ("i18n:",)
+# Python sources, and the Jinja2 templates of the public pages (``t("...")`` in them).
+METHOD_MAP = [
+    ("**.py", "python"),
+    ("**/templates/**.html", "jinja2.ext:babel_extract"),
+    ("**/templates/**.xml", "jinja2.ext:babel_extract"),
+]
 TEMPLATE_NAME = f"{DOMAIN}.pot"
 
 
@@ -55,7 +61,7 @@ def extract_messages(root: Path = ROOT, dirs: Sequence[str] = SOURCE_DIRS) -> li
         directory = root / name
         for filename, lineno, message, comments, _context in extract_from_dir(
             directory,
-            method_map=[("**.py", "python")],
+            method_map=METHOD_MAP,
             keywords=KEYWORDS,
             comment_tags=COMMENT_TAGS,
             strip_comment_tags=True,

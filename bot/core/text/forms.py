@@ -146,3 +146,22 @@ def parse_capacity(text: str) -> int | None:
             value=echo(text),
         )
     return int(cleaned)
+
+
+YES_NO = aliases(
+    {
+        "yes": "yes|y|true|on|oui|si|vrai|نعم|أجل",
+        "no": "no|n|false|off|non|faux|لا",
+    }
+)
+
+
+def parse_yes_no(text: str) -> bool:
+    """``yes``/``oui``/``sí``/``نعم`` -> True, ``no``/``non``/``لا`` -> False; else CommandError."""
+    answer = YES_NO.get(fold(text))
+    if answer is None:
+        raise CommandError(
+            "I did not understand {value}: write yes or no. Nothing was changed.",
+            value=f"`{text}`",
+        )
+    return answer == "yes"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from dateutil.rrule import rrule, rrulestr
 
 # An occurrence can be up to one DST shift (at most 2 h anywhere) away from the naive local
@@ -77,10 +77,14 @@ class Recurrence:
         if self.kind == "rrule":
             yield from self._rule().xafter(start, inc=True)
         elif self.kind == "cron":
-            # croniter returns occurrences strictly after its start.
+            # croniter returns occurrences strictly after its start, and gives up (raises) on a
+            # rule that matches no date any more ("0 9 30 2 *"): that rule has ended.
             it = croniter(self.expression, start - timedelta(microseconds=1))
             while True:
-                yield it.get_next(datetime)
+                try:
+                    yield it.get_next(datetime)
+                except CroniterBadDateError:
+                    return
         else:
             raise ValueError(f"unknown recurrence kind {self.kind!r}")
 

@@ -1,0 +1,1 @@
+"""The public agenda: web pages and feeds of published gatherings and places."""
