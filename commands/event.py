@@ -64,8 +64,8 @@ _SHOWN = N_(
     "publish",
     usage="event publish <id>",
     help=N_(
-        "Puts a gathering on the group's public agenda, a web page anyone can read (admins of "
-        "the room where it was created)."
+        "Puts a gathering on the group's public agenda, a web page anyone can read (the "
+        "group's stewards; for a room in no group, its admins)."
     ),
     examples=("event publish k3m9",),
 )

@@ -113,22 +113,17 @@ class Gatherings:
 
     def may_publish(self, room_id: str, user_id: str) -> bool:
         """The one rule for putting a gathering of ``room_id`` (the room it was created in) on
-        the public agenda or taking it off: an admin of that room, or a bot admin; and when the
-        room is in a relay group, whose agenda it is, a steward of that group.
+        the public agenda or taking it off, wherever the command is typed.
 
+        A room in a relay group has no agenda of its own: it is the group's, so a steward of the
+        group publishes any of the group's gatherings there, and a plain linked room's admin
+        none. A room in no group has its own agenda, for its admins (and bot admins).
         Publishing speaks for a collective to the world, so its creator alone may not.
         """
-        return (
-            self.rooms.is_room_admin(room_id, user_id)
-            and self._publishing_group(room_id, user_id) is None
-        )
-
-    def _publishing_group(self, room_id: str, user_id: str) -> str | None:
-        """The relay group whose public agenda ``user_id`` may not speak for; None if none."""
         link = self.groups.link_of(room_id)
-        if link is None or self.groups.is_steward(link.group, user_id):
-            return None
-        return link.group
+        if link is not None:
+            return self.groups.is_steward(link.group, user_id)
+        return self.rooms.is_room_admin(room_id, user_id)
 
     def place_of(self, gathering: Gathering) -> Place | None:
         return self.places.get(gathering.place_id) if gathering.place_id else None
@@ -174,21 +169,29 @@ class Gatherings:
         return gathering
 
     def _require_publisher(self, room_id: str, user_id: str, gathering_id: str) -> None:
-        if not self.may_publish(room_id, user_id):
-            group = self._publishing_group(room_id, user_id)
-            if group is not None and self.rooms.is_room_admin(room_id, user_id):
+        if self.may_publish(room_id, user_id):
+            return
+        link = self.groups.link_of(room_id)
+        if link is not None:
+            if gathering_id:  # typed anywhere: the group is not named to whoever asks
                 raise CommandError(
-                    "The public agenda is the relay group {group}'s: only its stewards may publish on it or take gatherings off it. Nothing was changed.",
-                    group=f"`{group}`",
-                )
-            if gathering_id:
-                raise CommandError(
-                    "Only an admin of the room where {id} was created may publish it or take it off the public agenda. Nothing was changed.",
+                    "Only the stewards of the relay group where {id} was created may publish it on the group's public agenda or take it off (admins of its steward rooms, listed by {command}). Nothing was changed.",
                     id=f"`{gathering_id}`",
+                    command=self.phrases.command("relay list"),
                 )
             raise CommandError(
-                "Only a room admin may publish a gathering on the public agenda (`public: yes`). Nothing was created."
+                "This room's gatherings go on the public agenda of its relay group {group}: only the group's stewards (admins of its steward rooms, listed by {command}) may publish on it. Nothing was created.",
+                group=f"`{link.group}`",
+                command=self.phrases.command("relay list"),
             )
+        if gathering_id:
+            raise CommandError(
+                "Only an admin of the room where {id} was created may publish it or take it off the public agenda. Nothing was changed.",
+                id=f"`{gathering_id}`",
+            )
+        raise CommandError(
+            "Only a room admin may publish a gathering on the public agenda (`public: yes`). Nothing was created."
+        )
 
     def _page_url(self, room_id: str, gathering_id: str) -> str:
         url = self.pages.gathering_url(room_id, gathering_id) if self.pages is not None else None

@@ -24,6 +24,8 @@ BOT_ADMIN = "@root:test"
 ROOM = "!square:test"
 OTHER = "!elsewhere:test"
 NOT_PUBLISHER = "Only an admin of the room where {id} was created may publish it or take it off the public agenda. Nothing was changed."
+NOT_STEWARD = "Only the stewards of the relay group where {id} was created may publish it on the group's public agenda or take it off (admins of its steward rooms, listed by {command}). Nothing was changed."
+NOT_STEWARD_AT_CREATION = "This room's gatherings go on the public agenda of its relay group {group}: only the group's stewards (admins of its steward rooms, listed by {command}) may publish on it. Nothing was created."
 PAGES_OFF = "The public pages are not available: the bot's web server is off (web.enabled in the configuration). Nothing was changed."
 
 _commands = itertools.count(1)
@@ -80,6 +82,59 @@ def test_only_an_admin_of_the_gatherings_own_room_publishes(stack: Publishing, w
     assert published(w.db, gathering)
     assert stack.gatherings.publish_for(gathering, BOT_ADMIN, public=False)[1] is True
     assert not published(w.db, gathering)
+
+
+def test_in_a_relay_group_its_stewards_publish_and_a_linked_rooms_admin_does_not(
+    stack: Publishing, w: World
+) -> None:
+    relay_store.link(w.db, ROOM, "mujawara", "fr", "two-way", ADMIN)
+    relay_store.add_steward(w.db, "mujawara", ROOM, ADMIN)  # the room that created the group
+    relay_store.link(w.db, OTHER, "mujawara", "es", "two-way", OTHER_ADMIN)  # joined later
+    gathering = stack.gatherings.add(
+        command_event_id=f"$add{next(_commands)}",
+        room_id=OTHER,
+        creator=OTHER_ADMIN,
+        lang="es",
+        text="Asamblea | 2030-12-03 18:00",
+    ).id
+    refusal = (NOT_STEWARD, {"id": f"`{gathering}`", "command": "`!relay list`"})
+
+    # the linked room's own admin does not speak for the group, nor does its creator
+    with pytest.raises(CommandError) as refused:
+        stack.gatherings.publish_for(gathering, OTHER_ADMIN, public=True)
+    assert services.refusal(refused.value) == refusal
+    assert not published(w.db, gathering)
+    with pytest.raises(CommandError) as refused:
+        stack.gatherings.add(
+            command_event_id=f"$add{next(_commands)}",
+            room_id=OTHER,
+            creator=OTHER_ADMIN,
+            lang="es",
+            text="Otra | 2030-12-04 18:00 | público: sí",
+        )
+    assert services.refusal(refused.value) == (
+        NOT_STEWARD_AT_CREATION,
+        {"group": "`mujawara`", "command": "`!relay list`"},
+    )
+    assert [row["title"] for row in w.db.query("SELECT title FROM gatherings")] == ["Asamblea"]
+
+    # a steward publishes it on the group's agenda, though no admin of the room it came from
+    shown, changed = stack.gatherings.publish_for(gathering, ADMIN, public=True)
+    assert changed
+    url = stack.gatherings.public_url(shown)
+    assert url == f"{stack.agenda.address(ROOM)}/gathering/{gathering}"
+    with pytest.raises(CommandError) as refused:
+        stack.gatherings.publish_for(gathering, OTHER_ADMIN, public=False)
+    assert services.refusal(refused.value) == refusal
+    assert published(w.db, gathering)
+    assert stack.gatherings.publish_for(gathering, ADMIN, public=False)[1] is True
+    assert stack.gatherings.publish_for(gathering, BOT_ADMIN, public=True)[1] is True
+
+    # a steward demoted in their steward room loses the power at once
+    w.fake.power[(ROOM, ADMIN)] = 0
+    with pytest.raises(CommandError):
+        stack.gatherings.publish_for(gathering, ADMIN, public=False)
+    assert published(w.db, gathering)
 
 
 @pytest.mark.parametrize(
