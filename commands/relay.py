@@ -13,6 +13,8 @@ from bot.relay.groups import RoomLink
 from bot.relay.notices import ENCRYPTED, MODE_LABELS, NOT_ENCRYPTED
 
 __all__ = ["MODE_LABELS", "family"]
+from bot.relay.render import space_markdown
+from bot.relay.spaces import SpaceUpdate
 
 family: CommandFamily[RelayDesk] = CommandFamily(
     "relay",
@@ -21,6 +23,35 @@ family: CommandFamily[RelayDesk] = CommandFamily(
     ),
     aliases={"fr": ("relais",), "es": ("relevo",), "ar": ("تمرير",)},
 )
+
+
+async def _report_space(ctx: CommandContext, update: SpaceUpdate | None) -> None:
+    """Say what became of the group's space after this room joined or left the group."""
+    if update is None:
+        return
+    if update.problem is not None:
+        await _space_problem(ctx, update)
+    elif ctx.room_id in update.added:
+        await ctx.reply("The group's space {space} now lists this room.", space=update.link)
+    elif ctx.room_id in update.removed:
+        await ctx.reply("This room was taken out of the group's space {space}.", space=update.link)
+
+
+async def _space_problem(ctx: CommandContext, update: SpaceUpdate) -> None:
+    if update.problem == "absent":
+        await ctx.reply(
+            "I am no longer in the group's space {space}, so it was not updated. Invite me back into it, then type {command}.",
+            space=update.link,
+            command=ctx.command("relay space"),
+        )
+        return
+    await ctx.reply(
+        "I could not update the group's space {space}: changing its rooms needs power level {needed} there and I have {have}. Ask an admin of the space to raise my power level, then type {command}.",
+        space=update.link,
+        needed=update.needed,
+        have=update.have,
+        command=ctx.command("relay space"),
+    )
 
 
 def _mode_label(ctx: CommandContext, link: RoomLink) -> str:
@@ -40,6 +71,7 @@ def _room(ctx: CommandContext, desk: RelayDesk, room_id: str, name: str | None =
         "Links this room to a relay group in the given language (also the room's language). A new group name creates the group, with this room as its steward room. Joining an existing group sends a request to its stewards (nothing is relayed until one approves), unless you pass a join code a steward gave you. receive: gets the group's messages, its own stay here; send: its messages go out, it gets nothing. --allow-unencrypted (stewards only): lets an encrypted room's messages reach the group's unencrypted rooms."
     ),
     permission=Permission.ROOM_ADMIN,
+    aliases=("lier", "relier", "vincular", "enlazar", "اربط"),
     examples=(
         "relay link mujawara fr",
         "relay link mujawara en receive",
@@ -69,6 +101,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
             command=ctx.command("relay requests"),
         )
     await desk.tell()
+    await _report_space(ctx, await desk.sync_space(linked.group))
     missing = await desk.missing_routes(linked)
     if missing is None:
         await ctx.reply("No translation engine is configured: messages are relayed untranslated.")
@@ -106,6 +139,7 @@ async def _requested(ctx: CommandContext, outcome: LinkOutcome) -> None:
     usage="relay unlink",
     help=N_("Takes this room out of its relay group, or withdraws its waiting request."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("délier", "delier", "desvincular", "افصل"),
     examples=("relay unlink",),
 )
 async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -123,6 +157,52 @@ async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
             group=f"`{group}`",
         )
     await desk.tell()
+    if was_linked:
+        await _report_space(ctx, await desk.sync_space(group))
+
+
+@family.command(
+    "space",
+    usage="relay space [space|off]",
+    help=N_(
+        "Shows the group as a Matrix space listing its rooms by language: creates one, or adopts an existing space (its id or address) where I may change the rooms. Kept up to date as rooms join or leave the group; off stops that. The group's stewards, from a steward room."
+    ),
+    permission=Permission.ROOM_ADMIN,
+    examples=("relay space", "relay space #mujawara:example.org", "relay space off"),
+)
+async def space(ctx: CommandContext, desk: RelayDesk) -> None:
+    if [a.lower() for a in ctx.args] == ["off"]:
+        released = desk.release_space(ctx.room_id, ctx.sender)
+        await ctx.reply(
+            "The relay group {group} no longer keeps a space: {space} stays as it is, and I stop changing it.",
+            group=f"`{released.group}`",
+            space=space_markdown(released.name or released.group, released.space_id),
+        )
+        await desk.tell()
+        return
+    update = await desk.space(ctx.room_id, ctx.args, ctx.sender)
+    await desk.tell()
+    if update.problem is not None:
+        await _space_problem(ctx, update)
+        return
+    rooms = ", ".join(
+        f"{desk.matrix.room_name(member.room_id)} ({member.language})"
+        for member in sorted(desk.groups.members(update.space.group), key=lambda m: m.language)
+    )
+    if update.made:
+        await ctx.reply(
+            "I created the space {space} for the relay group {group}; it lists the group's rooms by language: {rooms}. I invited you and made you its admin; members of the group's rooms may join it.",
+            space=update.link,
+            group=f"`{update.space.group}`",
+            rooms=rooms,
+        )
+        return
+    await ctx.reply(
+        "The space {space} lists the rooms of the relay group {group} by language: {rooms}.",
+        space=update.link,
+        group=f"`{update.space.group}`",
+        rooms=rooms,
+    )
 
 
 @family.command(
@@ -131,11 +211,15 @@ async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Lists the rooms of this room's relay group with their languages, and its steward rooms."
     ),
+    aliases=("liste", "lista", "قائمة"),
     examples=("relay list",),
 )
 async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
     current, rooms, in_steward_room = desk.listing(ctx.room_id)
     lines = [ctx.t("**Relay group {group}**", group=f"`{current.group}`")]
+    space_link = desk.groups.space_link(current.group)
+    if space_link is not None:
+        lines.append(ctx.t("Space: {space}", space=space_link))
     for room in rooms:
         member = room.link
         entry = ctx.t(
@@ -160,6 +244,7 @@ async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay pause",
     help=N_("Pauses the relay for this room: nothing goes out from it or comes in until resumed."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("pausa", "أوقف"),
     examples=("relay pause",),
 )
 async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -181,6 +266,7 @@ async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay resume",
     help=N_("Resumes a paused relay for this room."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("reprendre", "reanudar", "استئناف"),
     examples=("relay resume",),
 )
 async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -197,6 +283,7 @@ async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Shows how the relay is doing: waiting copies, untranslated messages, engines and translation routes."
     ),
+    aliases=("état", "etat", "estado", "حالة"),
     examples=("relay status",),
 )
 async def status(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -247,6 +334,28 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
                 hits=stats.cache_hits,
             )
         )
+    pairs = []
+    for pair in await desk.relay.served_pairs(current.group):
+        if pair.engine is None:
+            pairs.append(
+                ctx.t(
+                    "{source}→{target}: no engine, copied untranslated with a marker",
+                    source=pair.source,
+                    target=pair.target,
+                )
+            )
+        elif pair.pivot:
+            path = ctx.t(
+                "{source}→{target} via {pivot}",
+                source=pair.source,
+                target=pair.target,
+                pivot=pair.pivot,
+            )
+            pairs.append(f"{path} ({pair.engine})")
+        else:
+            pairs.append(f"{pair.source}→{pair.target} ({pair.engine})")
+    if pairs:
+        lines.append("- " + ctx.t("Translation pairs: {pairs}.", pairs="; ".join(pairs)))
     if report.routes:
         shown = []
         for route in report.routes:
@@ -270,6 +379,7 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Terms the group never translates (names of collectives, places, people). Adding and removing is for the group's stewards."
     ),
+    aliases=("glossaire", "glosario", "مسرد"),
     examples=(
         "relay glossary add Mujawara",
         'relay glossary add "Radio Zinzine"',
@@ -383,6 +493,7 @@ async def approve(ctx: CommandContext, desk: RelayDesk) -> None:
             rooms=", ".join(echo(name) for name in allowed),
         )
     await desk.tell()
+    await _report_space(ctx, await desk.sync_space(linked.group))
 
 
 @family.command(
@@ -442,6 +553,7 @@ async def remove(ctx: CommandContext, desk: RelayDesk) -> None:
         group=f"`{group}`",
     )
     await desk.tell()
+    await _report_space(ctx, await desk.sync_space(group))
 
 
 @family.command(

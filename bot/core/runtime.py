@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlite_utils import Migrations
 
 from bot.core.feature import Core
+from bot.core.greeting import Greeter
 from bot.core.matrix.intake import EventIntake, IncomingEvent, Listener
 from bot.core.matrix.sync import SyncLoop
 from bot.core.router import Router
@@ -35,6 +36,7 @@ class Runtime:
             core.tasks,
             core.config.bot,
             on_first_sync=core.scheduler.start,
+            on_join=Greeter(core.db, core.rooms, core.phrases, core.broadcast).greet,
         )
         self.intake: EventIntake | None = None
         self._stop = asyncio.Event()

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.core.broadcast import Broadcaster, Render
 from bot.core.errors import CommandError, UsageError
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import N_, Phrasebook
 from bot.core.matrix.client import MatrixClient, txn_id_for
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.rooms import Rooms
@@ -87,6 +87,8 @@ class Gatherings:
         self.web = web
         self.reminder_leads = tuple(reminder_leads)
         self.calendar_domain = calendar_domain
+        # every kind as the bot shows it, in each of its languages, is accepted back
+        self.kind_words = phrases.accepted(forms.KIND_LABELS, fold)
         self.pages = pages
 
     # ---- small helpers ------------------------------------------------------------------
@@ -237,6 +239,8 @@ class Gatherings:
             place_exists=self.places.exists,
             current_start=current.starts_at if current else None,
             current_end=current.ends_at if current else None,
+            t=self.text(lang),
+            kinds=self.kind_words,
         )
 
     def add(
@@ -293,7 +297,7 @@ class Gatherings:
             folded = fold(word)
             if folded in _FILLER:
                 continue
-            if (kind := forms.kind_for(word)) is not None:
+            if (kind := forms.kind_for(word, self.kind_words)) is not None:
                 kinds.add(kind)
             elif folded in _WEEK:
                 today = utc_to_local_naive(now, room_zone).date()
@@ -378,10 +382,19 @@ class Gatherings:
         return await self.cancel(gathering, cause), True
 
     async def announce_for(
-        self, word: str | None, room_id: str, user_id: str
+        self,
+        word: str | None,
+        room_id: str,
+        user_id: str,
+        *,
+        thread_root: str | None = None,
     ) -> tuple[Gathering, int, CommandError | None]:
         """Announce from ``room_id``: to the room's whole relay group for its stewards, else
-        to the room alone. (The gathering, rooms where it now is announced, why only here.)"""
+        to the room alone. (The gathering, rooms where it now is announced, why only here.)
+
+        Asked in a thread, the announcement goes into that thread, and into the matching
+        thread of each room of the group where the thread's root was relayed.
+        """
         gathering = self.find(word)
         if not (self.may_manage(gathering, user_id) or self.rooms.is_room_admin(room_id, user_id)):
             raise CommandError(
@@ -391,7 +404,7 @@ class Gatherings:
         if gathering.cancelled:
             raise CommandError("{id} is cancelled; it cannot be announced.", id=f"`{gathering.id}`")
         scope = self.scope(room_id, user_id)
-        posted = await self.announce(gathering, room_id, scope)
+        posted = await self.announce(gathering, room_id, scope, thread_root)
         count = len([room for room, event_id in posted.items() if event_id])
         return gathering, count, scope.limited
 
@@ -433,7 +446,9 @@ class Gatherings:
             groups.setdefault(key, []).append(f"{name} ({r.user_id})")
         return gathering, groups
 
-    async def send_ics(self, word: str | None, room_id: str, reply_to: str) -> None:
+    async def send_ics(
+        self, word: str | None, room_id: str, reply_to: str, thread_root: str | None = None
+    ) -> None:
         """Upload the gathering as an ``.ics`` file in reply to the command."""
         gathering = self.find(word)
         await self.broadcast.upload_file(
@@ -444,6 +459,7 @@ class Gatherings:
             txn_key=f"gathering-ics:{reply_to}",
             kind="gathering-ics",
             reply_to=reply_to,
+            thread_root=thread_root,
         )
 
     # ---- creating and changing --------------------------------------------------------------
@@ -517,7 +533,7 @@ class Gatherings:
     # ---- announcements ------------------------------------------------------------------
 
     async def announce(
-        self, gathering: Gathering, room_id: str, scope: Scope
+        self, gathering: Gathering, room_id: str, scope: Scope, thread_root: str | None = None
     ) -> dict[str, str | None]:
         """Post to ``room_id`` and the other rooms of ``scope``, each in its language.
 
@@ -525,17 +541,29 @@ class Gatherings:
         """
         already = {p.room_id: p.event_id for p in store.posts(self.db, gathering.id)}
         targets = [r for r in dict.fromkeys([room_id, *scope.room_ids]) if r not in already]
+        threads: dict[str, str | None] = {}
+        if thread_root is not None:
+            threads = {r: self.groups.counterpart(thread_root, r) for r in targets}
+            threads[room_id] = thread_root
         posted = await self.broadcast.post(
             targets,
             self._announcement(gathering, scope.glossary),
             txn_key=f"announce:{gathering.id}",
             marker={"gathering": gathering.id},
             reveal_links=True,
+            threads=threads,
         )
         for target, event_id in posted.items():
             if event_id is None:
                 continue
-            store.add_post(self.db, gathering.id, target, event_id, self.rooms.language(target))
+            store.add_post(
+                self.db,
+                gathering.id,
+                target,
+                event_id,
+                self.rooms.language(target),
+                threads.get(target),
+            )
             for key in REACTIONS.values():
                 reaction = {
                     "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}
@@ -547,6 +575,10 @@ class Gatherings:
                     event_type="m.reaction",
                 )
         return {**already, **posted}
+
+    def _threads(self, gathering: Gathering) -> dict[str, str | None]:
+        """Room -> the thread its announcement was posted in: what follows goes there too."""
+        return {p.room_id: p.thread_root for p in store.posts(self.db, gathering.id)}
 
     def _announcement(self, gathering: Gathering, glossary: list[str]) -> Render:
         async def text(lang: str, room_id: str) -> str:
@@ -603,6 +635,7 @@ class Gatherings:
                 kind="gathering-change",
                 mentions=users,
                 reveal_links=True,
+                threads=self._threads(gathering),
             )
 
         await asyncio.gather(*(one(r, u) for r, u in by_room.items()))
@@ -640,7 +673,7 @@ class Gatherings:
             await self._tell_one(
                 gathering,
                 rsvp,
-                "{name}: a place freed up — you are now going to {title} ({id}).",
+                N_("{name}: a place freed up — you are now going to {title} ({id})."),
                 txn_key=f"gathering-promote:{gathering.id}:{rsvp.user_id}:{cause}",
             )
 
@@ -648,7 +681,9 @@ class Gatherings:
         await self._tell_one(
             gathering,
             rsvp,
-            "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up.",
+            N_(
+                "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up."
+            ),
             txn_key=f"gathering-waiting:{cause}",
         )
 
@@ -674,6 +709,7 @@ class Gatherings:
             kind="gathering-rsvp",
             mentions=[rsvp.user_id],
             reveal_links=True,
+            threads=self._threads(gathering),
         )
 
     # ---- the event listener: reactions and their redactions --------------------------------
@@ -751,6 +787,7 @@ class Gatherings:
 
     async def _send_reminder(self, item: Reminder, gathering: Gathering) -> None:
         rooms = [p.room_id for p in store.posts(self.db, gathering.id)] or [gathering.room_id]
+        threads = self._threads(gathering)
         glossary = self.groups.glossary_of(gathering.room_id)
         assert item.txn_key is not None
 
@@ -759,7 +796,12 @@ class Gatherings:
             return render.reminder(view, item.lead_seconds, self.text(lang))
 
         await self.broadcast.post(
-            rooms, text, txn_key=item.txn_key, kind="gathering-reminder", reveal_links=True
+            rooms,
+            text,
+            txn_key=item.txn_key,
+            kind="gathering-reminder",
+            reveal_links=True,
+            threads=threads,
         )
 
     # ---- recurrences ----------------------------------------------------------------------

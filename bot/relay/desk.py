@@ -26,7 +26,8 @@ from bot.relay import store
 from bot.relay.groups import RelayGroups, valid_group
 from bot.relay.notices import MODE_LABELS, REASON_LIMIT, REQUEST_STATES, GroupNotices
 from bot.relay.service import Relay
-from bot.relay.store import MODES, JoinRequest, RelayHealth, RoomLink, RouteUse
+from bot.relay.spaces import RelaySpaces, SpaceUpdate
+from bot.relay.store import MODES, GroupSpace, JoinRequest, RelayHealth, RoomLink, RouteUse
 from bot.translation.service import EngineStats, TranslationService
 
 MAX_TERM = 80
@@ -94,11 +95,13 @@ class RelayDesk:
         phrases: Phrasebook,
         translation: TranslationService | None,
         matrix: MatrixClient,
+        spaces: RelaySpaces,
         *,
         code_lifetime: timedelta,
         audit_lines: int,
     ) -> None:
         self.groups = groups
+        self.spaces = spaces
         self.relay = relay
         self.notices = notices
         self.db = db
@@ -751,6 +754,71 @@ class RelayDesk:
             self.notices.record(group, user_id, "left", room_id, quiet=room_id)
             store.dissolve_if_empty(self.db, group)
         return group, True
+
+    # ---- the group's space -------------------------------------------------------------------
+
+    async def space(self, room_id: str, args: list[str], user_id: str) -> SpaceUpdate:
+        """``!relay space [space]``: create the group's space, or adopt an existing one.
+
+        A steward's power (a space lists every room of the group, and its creator runs it).
+        Without an argument, a group that already has a space gets it brought up to date.
+        """
+        group = self.stewarding(room_id, user_id)
+        if len(args) > 1:
+            raise UsageError(
+                "Give at most one space: its id or address, for example {example}.",
+                example="`#mujawara:example.org`",
+            )
+        before = self.spaces.space_of(group)
+        if args:
+            target = args[0]
+            # room ids of room version 12 carry no server name; aliases always do
+            is_id = target.startswith("!") and len(target) > 1
+            is_alias = target.startswith("#") and ":" in target
+            if not (is_id or is_alias) or any(c.isspace() for c in target):
+                raise UsageError(
+                    "{space} is not a space id or address: they look like {example}.",
+                    space=echo(target),
+                    example="`#mujawara:example.org`",
+                )
+            update = await self.spaces.adopt(group, target, user_id)
+        elif before is not None:
+            synced = await self.spaces.sync(group)
+            assert synced is not None
+            return synced
+        else:
+            update = await self.spaces.create(group, user_id)
+        after = self.spaces.space_of(group)
+        if after is not None and (before is None or before.space_id != after.space_id):
+            with self.db.transaction():
+                self.notices.record(
+                    group,
+                    user_id,
+                    "space",
+                    quiet=room_id,
+                    space_id=after.space_id,
+                    space_name=after.name,
+                )
+        return update
+
+    def release_space(self, room_id: str, user_id: str) -> GroupSpace:
+        """``!relay space off``: the group stops keeping its space (left as it is)."""
+        group = self.stewarding(room_id, user_id)
+        with self.db.transaction():
+            released = self.spaces.release(group)
+            self.notices.record(
+                group,
+                user_id,
+                "space-off",
+                quiet=room_id,
+                space_id=released.space_id,
+                space_name=released.name,
+            )
+        return released
+
+    async def sync_space(self, group: str) -> SpaceUpdate | None:
+        """Bring the group's space in step after a room joined or left; None without a space."""
+        return await self.spaces.sync(group)
 
     def set_paused(self, room_id: str, paused: bool, user_id: str) -> bool:
         """Whether anything changed (the room must be linked)."""

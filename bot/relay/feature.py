@@ -11,6 +11,7 @@ from bot.relay.desk import RelayDesk
 from bot.relay.groups import RelayGroups
 from bot.relay.notices import GroupNotices
 from bot.relay.service import Relay
+from bot.relay.spaces import RelaySpaces
 from commands import relay as relay_commands
 
 
@@ -35,6 +36,7 @@ def build(core: Core) -> RelayFeature:
         bot_config=core.config.bot,
         translation_config=core.config.translation,
     )
+    spaces = RelaySpaces(core.db, core.matrix, groups)
     desk = RelayDesk(
         groups,
         relay,
@@ -44,6 +46,7 @@ def build(core: Core) -> RelayFeature:
         core.phrases,
         core.translation,
         core.matrix,
+        spaces,
         code_lifetime=parse_duration(core.config.relay.join_code_lifetime),
         audit_lines=core.config.relay.audit_lines,
     )

@@ -20,6 +20,7 @@ from bot.core.storage.database import Database, from_iso
 from bot.core.text.echo import echo
 from bot.core.time.parse import format_local
 from bot.relay import store
+from bot.relay.render import space_markdown
 from bot.relay.store import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,16 @@ ACTIONS: dict[str, tuple[str, str | None]] = {
         N_(
             "This room is encrypted, and the relay group {group} has unencrypted rooms: {rooms}. A steward allowed this room's messages to be copied into them, where the homeserver stores them unencrypted. To stop it, a room admin can use {pause} or link this room as receive only."
         ),
+    ),
+    "space": (
+        N_("{actor} made {space} the space of {group}: it lists the group's rooms by language."),
+        None,
+    ),
+    "space-off": (
+        N_(
+            "{actor} released the space {space} of {group}: it stays as it is, and I stop changing it."
+        ),
+        None,
     ),
     "encrypted": (
         N_(
@@ -230,6 +241,9 @@ class GroupNotices:
             "pause": self.phrases.command("relay pause"),
             "rooms": ", ".join(echo(str(name)) for name in details.get("rooms", [])) or "—",
         }
+        if isinstance(details.get("space_id"), str):
+            name = str(details.get("space_name") or entry.group)
+            params["space"] = space_markdown(name, str(details["space_id"]))
         language = details.get("language")
         if isinstance(language, str):
             params["language"] = f"{language_name(language, lang)} ({language})"

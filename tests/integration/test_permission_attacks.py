@@ -44,6 +44,7 @@ RESTRICTED_ARGS = {
     "relay mode": "{room} receive",
     "relay steward": "add {room}",
     "relay audit": "",
+    "relay space": "",
     "event feed": "",
     "aid audit": "{aid}",
     "aid coordinators": "add",

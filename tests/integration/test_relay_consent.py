@@ -171,7 +171,7 @@ async def consent_story(bot: BotHarness, new_member: Any) -> None:
     await asyncio.sleep(max(0.0, issued_at + CODE_LIFETIME + 1 - time.monotonic()))
     assert invalid in await command(gina, gina_room, f"!relay link {group} it code:{short_code[1]}")
     assert bot.app is not None
-    assert bot.app.core.rooms.settings(gina_room).language is None
+    assert bot.app.core.rooms.language(gina_room) == "en"  # not the "it" it asked for
     probe = await alice.send_text(home, "Le code a servi")
     await frank.wait_for(frank_room, copy_of(me, probe))
     await barrier(gina, gina_room)
@@ -297,7 +297,7 @@ async def test_an_encrypted_room_reaches_unencrypted_rooms_only_with_a_stewards_
         rooms="`plain`",
         flag="`--allow-unencrypted`",
     ), refused
-    assert bot.app.core.rooms.settings(secret).language is None
+    assert bot.app.core.rooms.language(secret) == "en"  # not the "es" it asked for
     # a steward's explicit consent: linked, and the encrypted room is told plainly
     mark = alice.mark(secret)
     linked = await command(alice, secret, f"!relay link {group} es --allow-unencrypted")

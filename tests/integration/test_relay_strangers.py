@@ -20,7 +20,7 @@ from bot.core.matrix.client import LIAISON_KEY
 from tests.integration.test_relay_support import command, copy_of
 from tests.integration.test_schedule import soon
 from tests.support.botharness import BotHarness
-from tests.support.i18n import said, said_pattern, says
+from tests.support.i18n import said, said_pattern, said_plural, says
 from tests.support.members import Member
 from tests.support.predicates import from_bot, reply_to, room_with_bot
 from tests.support.relaygroup import join_group, link_group, request_id
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.integration
 
 ID = re.compile(r"`(?P<id>[2-9a-z]{4,5})`")
 EVIL = "https://evil.example/login"
+ANNOUNCED = ("Announced {id} in {count} room.", "Announced {id} in {count} rooms.")
 STEWARDS_ONLY = (
     "Only the stewards of the relay group {group} (admins of its steward rooms, listed by "
     "{command}) may post to all of its rooms or see all of their gatherings, so this stays in "
@@ -132,7 +133,7 @@ async def strangers_story(bot: BotHarness, new_member: Any) -> None:
         "en",
     )
     announced = await command(mallory, pirates, f"!event announce {fake}")
-    assert said("en", "Announced {id} in {count} room(s).", id=f"`{fake}`", count=1) in announced
+    assert said_plural("en", ANNOUNCED, 1, id=f"`{fake}`") in announced
     # a 10,000-character unknown command gets a short answer
     huge = await command(mallory, pirates, "!" + "x" * 10_000)
     assert len(huge) < 300, huge
@@ -161,9 +162,7 @@ async def strangers_story(bot: BotHarness, new_member: Any) -> None:
     mark_fr = alice.mark(fr)
     sent = await bob.send_text(home, f"!event announce {party}")
     answer = await bob.wait_for(home, reply_to(sent), timeout=20)
-    assert said("en", "Announced {id} in {count} room(s).", id=f"`{party}`", count=1) in str(
-        answer["content"]["body"]
-    )
+    assert said_plural("en", ANNOUNCED, 1, id=f"`{party}`") in str(answer["content"]["body"])
     note = said_pattern("en", STEWARDS_ONLY, group=f"`{group}`")
     await bob.wait_for(
         home, lambda e: reply_to(sent)(e) and note.search(e["content"]["body"]) is not None
@@ -183,7 +182,7 @@ async def strangers_story(bot: BotHarness, new_member: Any) -> None:
     assert not any("Bob's party" in p for p in bot_posts(alice, fr, me, mark_fr))
     # the same from a steward reaches the whole group
     mark_es = alice.mark(es)
-    assert said("fr", "Announced {id} in {count} room(s).", id=f"`{secret}`", count=3) in (
+    assert said_plural("fr", ANNOUNCED, 3, id=f"`{secret}`") in (
         await command(alice, fr, f"!event announce {secret}")
     )
     await alice.wait_for(
