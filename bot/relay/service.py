@@ -297,16 +297,22 @@ class Relay:
     async def _complete_root(
         self, origin: RelaySource, link: RoomLink, event: IncomingEvent
     ) -> None:
-        """Copy a relayed root into the rooms of the group that have no copy of it yet."""
+        """Copy a relayed root into the rooms of the group that have no copy of it yet.
+
+        Only rooms the root's own room may reach now: the thread's room may reach others (an
+        encrypted room a steward allowed to reach unencrypted ones, say) that the root's room
+        may not.
+        """
+        home = self.groups.link_of(origin.room_id)
+        if home is None or home.group != link.group:
+            return
         missing = [
             target
-            for target in self._targets(link)
-            if target.room_id != origin.room_id
-            and (origin.event_id, target.room_id) not in self._pending
+            for target in self._targets(home)
+            if (origin.event_id, target.room_id) not in self._pending
             and store.copy_in(self.db, origin.event_id, target.room_id) is None
         ]
-        home = self.groups.link_of(origin.room_id)
-        if not missing or home is None or home.group != link.group:
+        if not missing:
             return
         fetched = await self.matrix.fetch_event(origin.room_id, origin.event_id)
         if fetched is None:

@@ -18,6 +18,7 @@ import pytest
 from bot.core.matrix.client import LIAISON_KEY
 from bot.relay.notices import ACTIONS, MODE_LABELS
 from tests.integration.test_relay_support import command, copy_of
+from tests.integration.test_threads import in_thread
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said, said_pattern, says
 from tests.support.members import Member
@@ -336,7 +337,12 @@ async def test_an_encrypted_room_reaches_unencrypted_rooms_only_with_a_stewards_
         after=mark_plain,
     )
     hidden = await alice.send_text(later, "Now we are encrypted")
-    await alice.wait_for(secret, copy_of(me, hidden))
+    hidden_copy = await alice.wait_for(secret, copy_of(me, hidden))
+    # nor does a thread bring it there: an answer in the room allowed to reach the unencrypted
+    # ones goes out, the encrypted root it answers stays out of them
+    answer = await in_thread(alice, secret, hidden_copy["event_id"], "Contestamos en el hilo")
+    await alice.wait_for(later, copy_of(me, answer))
+    await alice.wait_for(plain, copy_of(me, answer))
     await barrier(alice, plain)
     assert not got(alice, plain, hidden, me)
     # until a steward allows it
