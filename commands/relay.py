@@ -10,7 +10,13 @@ from bot.core.text.echo import echo
 from bot.core.time.parse import format_local
 from bot.relay.desk import LinkOutcome, RelayDesk
 from bot.relay.groups import RoomLink
-from bot.relay.notices import ENCRYPTED, MODE_LABELS, NOT_ENCRYPTED
+from bot.relay.notices import (
+    ENCRYPTED,
+    MODE_LABELS,
+    NOT_ENCRYPTED,
+    UNPUBLISHED_HERE,
+    UNPUBLISHED_THERE,
+)
 
 __all__ = ["MODE_LABELS", "family"]
 from bot.relay.render import space_markdown
@@ -95,6 +101,12 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
         mode=_mode_label(ctx, linked),
         count=outcome.count,
     )
+    if outcome.unpublished:
+        await ctx.reply(
+            UNPUBLISHED_HERE,
+            count=outcome.unpublished,
+            command=ctx.command("event publish <id>"),
+        )
     if outcome.how == "created":
         await ctx.reply(
             "This room created the group: it is the group's steward room, and its admins are the group's stewards. A room that links to the group later waits for a steward's approval ({command} lists the requests).",
@@ -477,7 +489,7 @@ async def requests(ctx: CommandContext, desk: RelayDesk) -> None:
     examples=("relay approve k3m9",),
 )
 async def approve(ctx: CommandContext, desk: RelayDesk) -> None:
-    request, linked, allowed = desk.approve(ctx.room_id, ctx.args, ctx.sender)
+    request, linked, allowed, unpublished = desk.approve(ctx.room_id, ctx.args, ctx.sender)
     await ctx.reply(
         "Request {request} approved: {room} is now in {group} as {language} ({code}), {mode}, and was told so.",
         request=f"`{request.id}`",
@@ -491,6 +503,13 @@ async def approve(ctx: CommandContext, desk: RelayDesk) -> None:
         await ctx.reply(
             "Its messages may reach the unencrypted rooms {rooms}; the room was told so.",
             rooms=", ".join(echo(name) for name in allowed),
+        )
+    if unpublished:
+        await ctx.reply(
+            UNPUBLISHED_THERE,
+            room=_room(ctx, desk, request.room_id, request.room_name),
+            count=unpublished,
+            command=ctx.command("event publish <id>"),
         )
     await desk.tell()
     await _report_space(ctx, await desk.sync_space(linked.group))

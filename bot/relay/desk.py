@@ -66,6 +66,7 @@ class LinkOutcome:
     count: int  # rooms in the group now
     current: RoomLink | None = None  # the link as it stays while a request waits
     allowed: list[str] = field(default_factory=list)  # unencrypted rooms a steward let it reach
+    unpublished: int = 0  # its gatherings taken off the public agenda as it joined the group
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,9 @@ class RelayDesk:
             )
             self.rooms.set_language(room_id, language)
             details: dict[str, Any] = {"language": language, "mode": mode}
+            unpublished = self.groups.room_joined(room_id) if existing is None else 0
+            if unpublished:
+                details["unpublished"] = unpublished
             if existing is not None:
                 how = "changed"
                 if language != existing.language:
@@ -253,7 +257,9 @@ class RelayDesk:
                     rooms=allowed,
                     mode=mode,
                 )
-        return LinkOutcome(how, self._in_language(linked), None, self._count(group), None, allowed)
+        return LinkOutcome(
+            how, self._in_language(linked), None, self._count(group), None, allowed, unpublished
+        )
 
     def _parse_link(self, args: list[str]) -> LinkArgs:
         words: list[str] = []
@@ -469,8 +475,12 @@ class RelayDesk:
 
     def approve(
         self, room_id: str, args: list[str], user_id: str
-    ) -> tuple[JoinRequest, RoomLink, list[str]]:
-        """Approve a waiting request: the room is linked as it asked, and told."""
+    ) -> tuple[JoinRequest, RoomLink, list[str], int]:
+        """Approve a waiting request: the room is linked as it asked, and told.
+
+        (The request, the link, the unencrypted rooms it may reach, how many of its gatherings
+        were taken off the public agenda as it joined.)
+        """
         group = self.stewarding(room_id, user_id)
         allow = any(a.lower() == ALLOW_UNENCRYPTED for a in args)
         words = [a for a in args if a.lower() != ALLOW_UNENCRYPTED]
@@ -503,17 +513,17 @@ class RelayDesk:
                 allow_unencrypted=bool(allowed),
             )
             self.rooms.set_language(target, request.language)
+            unpublished = self.groups.room_joined(target) if existing is None else 0
+            details: dict[str, Any] = {
+                "request": request.id,
+                "room_name": request.room_name,
+                "language": request.language,
+                "mode": request.mode,
+            }
+            if unpublished:
+                details["unpublished"] = unpublished
             self.notices.record(
-                group,
-                user_id,
-                "approved",
-                target,
-                tell=target,
-                quiet=room_id,
-                request=request.id,
-                room_name=request.room_name,
-                language=request.language,
-                mode=request.mode,
+                group, user_id, "approved", target, tell=target, quiet=room_id, **details
             )
             if allowed:
                 self.notices.record(
@@ -526,7 +536,7 @@ class RelayDesk:
                     rooms=allowed,
                     mode=request.mode,
                 )
-        return request, self._in_language(linked), allowed
+        return request, self._in_language(linked), allowed, unpublished
 
     def refuse(self, room_id: str, args: list[str], rest: str, user_id: str) -> JoinRequest:
         """Refuse a waiting request (with an optional reason the room is told)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.errors import CommandError
@@ -25,6 +26,9 @@ GROUP_NAME = re.compile(r"^[^\W][\w.-]{0,63}$")
 NOT_STEWARD = "not-steward"
 RECEIVE_ONLY = "receive-only"
 PAUSED = "paused"
+
+# run when a room joins an existing group: how many of its public items it took off
+JoinHook = Callable[[str], int]
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,18 @@ class RelayGroups:
         self.db = db
         self.rooms = rooms
         self.phrases = phrases
+        self._join_hooks: list[JoinHook] = []
+
+    def when_a_room_joins(self, hook: JoinHook) -> None:
+        """``hook(room_id)`` runs in the transaction that puts a room into an existing group.
+
+        A group's public agenda is its stewards' to publish on: what the room had published
+        on its own agenda is taken off, not carried onto the group's (the hook says how many).
+        """
+        self._join_hooks.append(hook)
+
+    def room_joined(self, room_id: str) -> int:
+        return sum(hook(room_id) for hook in self._join_hooks)
 
     # ---- what other features may ask ----------------------------------------------------------
 

@@ -133,6 +133,13 @@ ACTIONS: dict[str, tuple[str, str | None]] = {
 ENCRYPTED = N_("encrypted")
 NOT_ENCRYPTED = N_("not encrypted")
 REASON = N_("Reason: {reason}")
+# a room joining a group: what it had published on its own agenda is not the group's
+UNPUBLISHED_HERE = N_(
+    "Gatherings of this room taken off the public agenda as it joined the group: {count}. The group's agenda is for its stewards to publish on ({command})."
+)
+UNPUBLISHED_THERE = N_(
+    "Gatherings {room} had on its own public agenda, taken off as it joined: {count}. A steward may publish them on the group's with {command}."
+)
 ERASED = N_("(erased)")
 
 
@@ -261,6 +268,11 @@ class GroupNotices:
                 f"relay mode {entry.room_id} {details.get('mode', 'two-way')} --allow-unencrypted"
             )
         text = t(message, **params)
+        unpublished = details.get("unpublished")
+        if isinstance(unpublished, int) and unpublished:
+            words = UNPUBLISHED_HERE if concerned and room_words else UNPUBLISHED_THERE
+            publish = self.phrases.command("event publish <id>")
+            text += " " + t(words, count=unpublished, room=params["room"], command=publish)
         reason = details.get("reason")
         if isinstance(reason, str) and reason:
             text += " " + t(REASON, reason=echo(reason, REASON_LIMIT))

@@ -13,6 +13,7 @@ import feedparser
 import pytest
 from icalendar import Calendar
 
+from bot.relay.notices import UNPUBLISHED_HERE, UNPUBLISHED_THERE
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said, said_pattern
 from tests.support.members import Member
@@ -328,14 +329,35 @@ async def test_a_linked_rooms_admin_cannot_speak_for_the_group_its_stewards_can(
     group = f"stewards{bot.localpart}"
     fr = (await link_group(alice, bot.user_id, ("fr",), group))["fr"]
     es = await room_with_bot(carol, bot.user_id, name=f"{group}-es")
+    await ask(carol, es, "!sala idioma es")
+
+    # before joining, carol's room has its own agenda, and publishes on it
+    gathering = await create(
+        carol,
+        es,
+        "!evento add Asamblea de barrio | 2030-06-09 18:00 | ciudad: Madrid | público: sí",
+        "es",
+    )
+    own = url_in(await ask(carol, es, "!agenda"))
+    assert (await fetch(f"{own}/gathering/{gathering}")).status == 200
+
+    # joining the group does not carry it onto the group's agenda: it is taken off, and both
+    # the room and the steward who approved are told
+    mark_es, mark_fr = carol.mark(es), alice.mark(fr)
     await join_group(alice, fr, carol, es, group, "es")
+    here = said("es", UNPUBLISHED_HERE, count=1, command="`!event publish <id>`")
+    await carol.wait_for(es, lambda e: here in str(e["content"].get("body", "")), after=mark_es)
+    there = said_pattern("fr", UNPUBLISHED_THERE, count=1, command="`!event publish <id>`")
+    await alice.wait_for(
+        fr, lambda e: there.search(str(e["content"].get("body", ""))) is not None, after=mark_fr
+    )
     agenda = url_in(await ask(carol, es, "!agenda"))
     assert agenda == url_in(await ask(alice, fr, "!agenda"))  # one agenda for the group
+    assert agenda != own
+    assert (await fetch(f"{own}/gathering/{gathering}")).status == 404
+    assert "Asamblea de barrio" not in (await fetch(agenda)).body
 
     # carol administers her room, not the group: her gathering stays off its public agenda
-    gathering = await create(
-        carol, es, "!evento add Asamblea de barrio | 2030-06-09 18:00 | ciudad: Madrid", "es"
-    )
     refusal = said("es", NOT_STEWARD, id=f"`{gathering}`", command="`!relay list`")
     assert await ask(carol, es, f"!evento publish {gathering}") == refusal
     assert await ask(carol, es, "!agenda rotate") == said("es", ROTATE_REFUSED)

@@ -137,6 +137,32 @@ def test_in_a_relay_group_its_stewards_publish_and_a_linked_rooms_admin_does_not
     assert published(w.db, gathering)
 
 
+def test_a_room_joining_a_group_brings_nothing_onto_its_agenda(stack: Publishing, w: World) -> None:
+    outcome = stack.desk.link(ROOM, ["mujawara", "fr"], ADMIN, "$link1")
+    assert outcome.how == "created"
+    # a room in no group publishes on its own agenda, then asks to join
+    gathering = stack.gatherings.add(
+        command_event_id=f"$add{next(_commands)}",
+        room_id=OTHER,
+        creator=OTHER_ADMIN,
+        lang="es",
+        text="Asamblea | 2030-12-03 18:00 | público: sí",
+    ).id
+    assert published(w.db, gathering)
+    request = stack.desk.link(OTHER, ["mujawara", "es"], OTHER_ADMIN, "$link2").request
+    assert request is not None
+    assert published(w.db, gathering)  # nothing changes while the request waits
+
+    *_, unpublished = stack.desk.approve(ROOM, [request.id], ADMIN)
+
+    assert unpublished == 1
+    assert not published(w.db, gathering)
+    scope = stack.addresses.scope(stack.addresses.scope_key(OTHER))
+    assert stack.agenda.gatherings.one(gathering, scope.room_ids) is None
+    # the steward may put it on the group's agenda
+    assert stack.gatherings.publish_for(gathering, ADMIN, public=True)[1] is True
+
+
 @pytest.mark.parametrize(
     ("field", "lang"),
     [("public: yes", "en"), ("publique: oui", "fr"), ("público: sí", "es"), ("عام: نعم", "ar")],

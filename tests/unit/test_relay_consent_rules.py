@@ -130,8 +130,8 @@ def test_the_first_room_creates_the_group_and_others_ask_its_stewards(world: Wor
         world.desk.approve(BOBS, [request.id], BOB)
     with pytest.raises(PermissionDenied):
         world.desk.approve(HOME, [request.id], BOB)
-    approved, linked, allowed = world.desk.approve(HOME, [request.id], ANA)
-    assert (linked.group, linked.mode, allowed) == ("g", "receive", [])
+    approved, linked, allowed, unpublished = world.desk.approve(HOME, [request.id], ANA)
+    assert (linked.group, linked.mode, allowed, unpublished) == ("g", "receive", [], 0)
     assert groups.link_of(BOBS) is not None
     told = world.told()
     # the steward room answered the command itself; the room that asked is told
