@@ -162,6 +162,22 @@ def test_a_room_joining_a_group_brings_nothing_onto_its_agenda(stack: Publishing
     # the steward may put it on the group's agenda
     assert stack.gatherings.publish_for(gathering, ADMIN, public=True)[1] is True
 
+    # joining with a join code takes the room's own publications off just the same
+    third, third_admin = "!third:test", "@third:test"
+    w.fake.power[(third, third_admin)] = 50
+    theirs = stack.gatherings.add(
+        command_event_id=f"$add{next(_commands)}",
+        room_id=third,
+        creator=third_admin,
+        lang="en",
+        text="Picnic | 2030-12-04 12:00 | public: yes",
+    ).id
+    code = stack.desk.issue_code(ROOM, [], ADMIN).code
+    joined = stack.desk.link(third, ["mujawara", "en", f"code:{code}"], third_admin, "$link3")
+    assert (joined.how, joined.unpublished) == ("code", 1)
+    assert not published(w.db, theirs)
+    assert published(w.db, gathering)  # the group's own publication stays
+
 
 @pytest.mark.parametrize(
     ("field", "lang"),
