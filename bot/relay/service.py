@@ -299,17 +299,19 @@ class Relay:
     ) -> None:
         """Copy a relayed root into the rooms of the group that have no copy of it yet.
 
-        Only rooms the root's own room may reach now: the thread's room may reach others (an
-        encrypted room a steward allowed to reach unencrypted ones, say) that the root's room
-        may not.
+        Only rooms the thread's answer goes to and the root's own room may reach now: the
+        answer's room may reach others (an encrypted room a steward allowed to reach
+        unencrypted ones, say) that the root's room may not.
         """
         home = self.groups.link_of(origin.room_id)
         if home is None or home.group != link.group:
             return
+        reachable = {target.room_id for target in self._targets(home)}
         missing = [
             target
-            for target in self._targets(home)
-            if (origin.event_id, target.room_id) not in self._pending
+            for target in self._targets(link)
+            if target.room_id in reachable
+            and (origin.event_id, target.room_id) not in self._pending
             and store.copy_in(self.db, origin.event_id, target.room_id) is None
         ]
         if not missing:
