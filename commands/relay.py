@@ -7,6 +7,8 @@ from bot.core.errors import UsageError
 from bot.core.i18n import N_, language_name
 from bot.relay.desk import RelayDesk
 from bot.relay.groups import RoomLink
+from bot.relay.render import space_markdown
+from bot.relay.spaces import SpaceUpdate
 
 family: CommandFamily[RelayDesk] = CommandFamily(
     "relay",
@@ -23,6 +25,35 @@ MODE_LABELS = {
 }
 
 
+async def _report_space(ctx: CommandContext, update: SpaceUpdate | None) -> None:
+    """Say what became of the group's space after this room joined or left the group."""
+    if update is None:
+        return
+    if update.problem is not None:
+        await _space_problem(ctx, update)
+    elif ctx.room_id in update.added:
+        await ctx.reply("The group's space {space} now lists this room.", space=update.link)
+    elif ctx.room_id in update.removed:
+        await ctx.reply("This room was taken out of the group's space {space}.", space=update.link)
+
+
+async def _space_problem(ctx: CommandContext, update: SpaceUpdate) -> None:
+    if update.problem == "absent":
+        await ctx.reply(
+            "I am no longer in the group's space {space}, so it was not updated. Invite me back into it, then type {command}.",
+            space=update.link,
+            command=ctx.command("relay space"),
+        )
+        return
+    await ctx.reply(
+        "I could not update the group's space {space}: changing its rooms needs power level {needed} there and I have {have}. Ask an admin of the space to raise my power level, then type {command}.",
+        space=update.link,
+        needed=update.needed,
+        have=update.have,
+        command=ctx.command("relay space"),
+    )
+
+
 def _mode_label(ctx: CommandContext, link: RoomLink) -> str:
     label = ctx.t(MODE_LABELS[link.mode])
     return ctx.t("{mode}, paused", mode=label) if link.paused else label
@@ -35,6 +66,7 @@ def _mode_label(ctx: CommandContext, link: RoomLink) -> str:
         "Links this room to a relay group in the given language (also the room's language). receive: gets the group's messages, its own stay here; send: its messages go out, it gets nothing."
     ),
     permission=Permission.ROOM_ADMIN,
+    aliases=("lier", "relier", "vincular", "enlazar", "اربط"),
     examples=("relay link mujawara fr", "relay link mujawara es", "relay link mujawara en receive"),
 )
 async def link(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -48,6 +80,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
         mode=_mode_label(ctx, linked),
         count=count,
     )
+    await _report_space(ctx, await desk.sync_space(linked.group))
     missing = await desk.missing_routes(linked)
     if missing is None:
         await ctx.reply("No translation engine is configured: messages are relayed untranslated.")
@@ -63,6 +96,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay unlink",
     help=N_("Takes this room out of its relay group."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("délier", "delier", "desvincular", "افصل"),
     examples=("relay unlink",),
 )
 async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -73,17 +107,64 @@ async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
         "This room has left the relay group {group}: nothing is relayed to or from it any more.",
         group=f"`{left.group}`",
     )
+    await _report_space(ctx, await desk.sync_space(left.group))
+
+
+@family.command(
+    "space",
+    usage="relay space [space|off]",
+    help=N_(
+        "Shows the group as a Matrix space listing its rooms by language: creates one, or adopts an existing space (its id or address) where I may change the rooms. Kept up to date as rooms join or leave the group; off stops that."
+    ),
+    permission=Permission.ROOM_ADMIN,
+    examples=("relay space", "relay space #mujawara:example.org", "relay space off"),
+)
+async def space(ctx: CommandContext, desk: RelayDesk) -> None:
+    if [a.lower() for a in ctx.args] == ["off"]:
+        released = desk.release_space(ctx.room_id)
+        await ctx.reply(
+            "The relay group {group} no longer keeps a space: {space} stays as it is, and I stop changing it.",
+            group=f"`{released.group}`",
+            space=space_markdown(released.name or released.group, released.space_id),
+        )
+        return
+    update = await desk.space(ctx.room_id, ctx.args, ctx.sender)
+    if update.problem is not None:
+        await _space_problem(ctx, update)
+        return
+    rooms = ", ".join(
+        f"{desk.matrix.room_name(member.room_id)} ({member.language})"
+        for member in sorted(desk.groups.members(update.space.group), key=lambda m: m.language)
+    )
+    if update.made:
+        await ctx.reply(
+            "I created the space {space} for the relay group {group}; it lists the group's rooms by language: {rooms}. I invited you and made you its admin; members of the group's rooms may join it.",
+            space=update.link,
+            group=f"`{update.space.group}`",
+            rooms=rooms,
+        )
+        return
+    await ctx.reply(
+        "The space {space} lists the rooms of the relay group {group} by language: {rooms}.",
+        space=update.link,
+        group=f"`{update.space.group}`",
+        rooms=rooms,
+    )
 
 
 @family.command(
     "list",
     usage="relay list",
     help=N_("Lists the rooms of this room's relay group with their languages."),
+    aliases=("liste", "lista", "قائمة"),
     examples=("relay list",),
 )
 async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
     current = desk.current(ctx.room_id)
     lines = [ctx.t("**Relay group {group}**", group=f"`{current.group}`")]
+    space_link = desk.groups.space_link(current.group)
+    if space_link is not None:
+        lines.append(ctx.t("Space: {space}", space=space_link))
     for member in desk.groups.members(current.group):
         entry = ctx.t(
             "{room}: {language} ({code}), {mode}",
@@ -103,6 +184,7 @@ async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay pause",
     help=N_("Pauses the relay for this room: nothing goes out from it or comes in until resumed."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("pausa", "أوقف"),
     examples=("relay pause",),
 )
 async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -123,6 +205,7 @@ async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay resume",
     help=N_("Resumes a paused relay for this room."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("reprendre", "reanudar", "استئناف"),
     examples=("relay resume",),
 )
 async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -138,6 +221,7 @@ async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Shows how the relay is doing: waiting copies, untranslated messages, engines and translation routes."
     ),
+    aliases=("état", "etat", "estado", "حالة"),
     examples=("relay status",),
 )
 async def status(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -188,6 +272,28 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
                 hits=stats.cache_hits,
             )
         )
+    pairs = []
+    for pair in await desk.relay.served_pairs(current.group):
+        if pair.engine is None:
+            pairs.append(
+                ctx.t(
+                    "{source}→{target}: no engine, copied untranslated with a marker",
+                    source=pair.source,
+                    target=pair.target,
+                )
+            )
+        elif pair.pivot:
+            path = ctx.t(
+                "{source}→{target} via {pivot}",
+                source=pair.source,
+                target=pair.target,
+                pivot=pair.pivot,
+            )
+            pairs.append(f"{path} ({pair.engine})")
+        else:
+            pairs.append(f"{pair.source}→{pair.target} ({pair.engine})")
+    if pairs:
+        lines.append("- " + ctx.t("Translation pairs: {pairs}.", pairs="; ".join(pairs)))
     if report.routes:
         shown = []
         for route in report.routes:
@@ -211,6 +317,7 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Terms the group never translates (names of collectives, places, people). Adding and removing needs a room admin."
     ),
+    aliases=("glossaire", "glosario", "مسرد"),
     examples=(
         "relay glossary add Mujawara",
         'relay glossary add "Radio Zinzine"',

@@ -331,7 +331,7 @@ async def test_forget_me_erases_the_sender_and_nothing_else(synapse, tmp_path, n
         assert "There is no request to forget you" in body
         body = await ask(alice, "!forget me please")
         assert "I did not understand `please`" in body
-        assert "Usage: !forget me [confirm]" in body
+        assert "Usage: `!forget me [confirm]`" in body
         assert table_counts(app.db) == before
 
         body = await ask(alice, "!forget me")

@@ -429,11 +429,11 @@ async def test_an_export_holds_only_what_the_room_may_see(aid: MutualAid, w: Wor
     assert coordination == [str(public.id), str(private.id)]
 
 
-def test_added_coordinators_rooms_follow_the_configured_ones_and_can_be_removed(
+async def test_added_coordinators_rooms_follow_the_configured_ones_and_can_be_removed(
     aid: MutualAid,
 ) -> None:
-    aid.add_coordinator_room("!legal:test", ADMIN)
-    aid.add_coordinator_room("!legal:test", ADMIN)  # adding twice keeps one
+    await aid.add_coordinator_room("!legal:test", ADMIN)
+    await aid.add_coordinator_room("!legal:test", ADMIN)  # adding twice keeps one
 
     assert aid.coordinator_rooms() == [COORD_ROOM, "!legal:test"]
 
@@ -455,11 +455,14 @@ def test_a_configured_coordinators_room_cannot_be_removed_by_command(aid: Mutual
     assert aid.coordinator_rooms() == [COORD_ROOM]
 
 
-def test_an_added_room_sees_private_requests_and_stops_when_removed(aid: MutualAid) -> None:
+async def test_an_added_room_sees_private_requests_and_stops_when_removed(
+    aid: MutualAid,
+) -> None:
     private = ask(aid, 'legal today "Tunis, Tunisia" visibility:anonymous A lawyer')
     assert aid.listing("!legal:test", COORD, "") == []
 
-    aid.add_coordinator_room("!legal:test", ADMIN)
+    # becoming a coordinators' room, it is shown the request still open at once
+    assert await aid.add_coordinator_room("!legal:test", ADMIN) == 1
     assert [r.id for r in aid.listing("!legal:test", COORD, "")] == [private.id]
 
     aid.remove_coordinator_room("!legal:test")
