@@ -61,16 +61,20 @@ def _mode_label(ctx: CommandContext, link: RoomLink) -> str:
 
 @family.command(
     "link",
-    usage="relay link <group> <lang> [two-way|receive|send]",
+    usage="relay link <group> <lang> [two-way|receive|send] [--allow-unencrypted]",
     help=N_(
-        "Links this room to a relay group in the given language (also the room's language). receive: gets the group's messages, its own stay here; send: its messages go out, it gets nothing."
+        "Links this room to a relay group in the given language (also the room's language). receive: gets the group's messages, its own stay here; send: its messages go out, it gets nothing. An encrypted room whose messages would reach rooms that are not encrypted needs --allow-unencrypted."
     ),
     permission=Permission.ROOM_ADMIN,
     aliases=("lier", "relier", "vincular", "enlazar", "اربط"),
     examples=("relay link mujawara fr", "relay link mujawara es", "relay link mujawara en receive"),
 )
 async def link(ctx: CommandContext, desk: RelayDesk) -> None:
-    linked, count = desk.link(ctx.room_id, ctx.args, ctx.sender)
+    # phones may turn "--" into a dash: both spellings give the consent
+    flags = {"--allow-unencrypted", "—allow-unencrypted", "–allow-unencrypted"}
+    args = [a for a in ctx.args if a.lower() not in flags]
+    consent = len(args) != len(ctx.args)
+    linked, count = desk.link(ctx.room_id, args, ctx.sender, allow_unencrypted=consent)
     ctx.lang = linked.language
     await ctx.reply(
         "This room is now in the relay group {group} as {language} ({code}), {mode}. Rooms in the group: {count}.",
@@ -80,6 +84,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
         mode=_mode_label(ctx, linked),
         count=count,
     )
+    await _report_encryption(ctx, desk, linked, consent)
     await _report_space(ctx, await desk.sync_space(linked.group))
     missing = await desk.missing_routes(linked)
     if missing is None:
@@ -88,6 +93,30 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
         await ctx.reply(
             "No engine translates {pairs} right now: those messages arrive in their original language.",
             pairs=", ".join(missing),
+        )
+
+
+async def _report_encryption(
+    ctx: CommandContext, desk: RelayDesk, linked: RoomLink, consent: bool
+) -> None:
+    notes = desk.encryption_notes(linked)
+    if notes.consented:
+        await ctx.reply(
+            "Notice: this room is encrypted, and its messages now also go to rooms of the relay group {group} that are not encrypted ({count} now), where their homeserver can read them; its files are uploaded there again without encryption. To stop it, link this room again without {flag}, or {unlink}.",
+            group=f"`{linked.group}`",
+            count=notes.unencrypted_receivers,
+            flag="`--allow-unencrypted`",
+            unlink=ctx.command("relay unlink"),
+        )
+    elif consent and not notes.encrypted:
+        await ctx.reply(
+            "This room is not encrypted: {flag} changes nothing here.",
+            flag="`--allow-unencrypted`",
+        )
+    if notes.withheld_from_here:
+        await ctx.reply(
+            "Messages from encrypted rooms of the group ({count}) do not come here: they have not agreed to be copied into rooms that are not encrypted.",
+            count=notes.withheld_from_here,
         )
 
 
