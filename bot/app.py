@@ -38,6 +38,7 @@ from bot.gatherings import feature as gatherings
 from bot.places import feature as places
 from bot.relay import feature as relay
 from bot.schedules import feature as schedules
+from bot.translation import feature as translation
 from bot.translation import store as translation_store
 from bot.translation.service import build_translation_service
 from commands import help as help_commands
@@ -50,7 +51,7 @@ def build_core(config: Config, matrix: MatrixClient | None = None) -> Core:
     ``matrix`` replaces the real client only where no homeserver is wanted (the fuzz tests).
     """
     config.storage.path.mkdir(parents=True, exist_ok=True)
-    db = Database(config.storage.database)
+    db = Database(config.storage.database, key=config.storage.database_key)
     matrix = matrix or MatrixClient(config.matrix, config.storage.path)
     rooms = Rooms(db, matrix, config.bot)
     translation = build_translation_service(config.translation, db)
@@ -82,6 +83,7 @@ def build_features(core: Core, extra: Sequence[FeatureBuilder] = ()) -> list[Fea
     where = agenda.addresses(core, relay_feature.groups)
     places_feature = places.build(core, relay_feature.groups, where)
     public_gatherings = gatherings.public(core, places_feature.public)
+    cache = translation.build(core)
     built = [
         relay_feature.feature,
         gatherings.build(core, relay_feature.groups, places_feature.places, where),
@@ -89,6 +91,7 @@ def build_features(core: Core, extra: Sequence[FeatureBuilder] = ()) -> list[Fea
         agenda.build(core, where, public_gatherings, places_feature.public),
         aid.build(core),
         schedules.build(core, relay_feature.groups),
+        *([cache] if cache is not None else []),
         *(build(core) for build in extra),
     ]
     return [*built, forget.build(core, built)]
@@ -125,15 +128,21 @@ class Application:
                 core.scheduler.register_loader(feature.name, loader)
         for extra in extra_families or []:
             self.router.add(extra)
+        self.health = Health(
+            core.matrix,
+            core.db,
+            core.scheduler,
+            core.metrics,
+            core.translation,
+            sync_timeout_ms=config.matrix.sync_timeout_ms,
+        )
+        health = self.health
+
+        async def integrity_checks() -> None:
+            health.schedule_integrity_checks(config.storage.integrity_check_seconds)
+
+        core.scheduler.register_loader("integrity", integrity_checks)
         if core.web is not None:
-            health = Health(
-                core.matrix,
-                core.db,
-                core.scheduler,
-                core.metrics,
-                core.translation,
-                sync_timeout_ms=config.matrix.sync_timeout_ms,
-            )
             health.add_routes(core.web)
             for feature in self.features:
                 for route in feature.routes:

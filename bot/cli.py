@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -12,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.core import config as config_module
-from bot.core.datarights import backup
+from bot.core.datarights import backup, backup_keys
 from bot.core.errors import ConfigError
 from bot.core.logsetup import configure
+from bot.core.storage.database import DatabaseKeyError
 
 if TYPE_CHECKING:
     from bot.app import Application
@@ -45,6 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("-c", "--config", required=True, type=Path)
     export.add_argument("path", nargs="?", type=Path, help="file to write (default: stdout)")
+    crypto = sub.add_parser("crypto", help="the bot account's cross-signing identity")
+    crypto_sub = crypto.add_subparsers(dest="crypto_command", required=True)
+    bootstrap = crypto_sub.add_parser(
+        "bootstrap",
+        help="publish cross-signing keys (made once) and sign the bot's device; prints the "
+        "recovery key when the keys are new",
+    )
+    bootstrap.add_argument("-c", "--config", required=True, type=Path)
+    bootstrap.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace cross-signing keys the account already has (made by another client)",
+    )
+    bootstrap.add_argument(
+        "--recovery-key",
+        default=None,
+        help="restore the identity from the recovery key printed when it was made",
+    )
     return parser
 
 
@@ -78,13 +98,24 @@ def main(argv: list[str] | None = None) -> int:
         print(missing, file=sys.stderr)  # noqa: T201
         return 1
     if args.command in ("migrate", "backup", "export"):
-        return _operate(Application(config), args)
+        try:
+            app = Application(config)
+        except DatabaseKeyError as exc:
+            print(exc, file=sys.stderr)  # noqa: T201
+            return 1
+        return _operate(app, args)
+    if args.command == "crypto":
+        return _run_until_signal_code(_bootstrap(config, args))
 
     async def run() -> None:
         app = Application(config)
         await _serve(app.run(), app.request_stop)
 
-    return _run_until_signal(run())
+    try:
+        return _run_until_signal(run())
+    except DatabaseKeyError as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return 1
 
 
 def _operate(app: Application, args: argparse.Namespace) -> int:
@@ -98,6 +129,9 @@ def _operate(app: Application, args: argparse.Namespace) -> int:
         elif args.command == "backup":
             target = backup(db, app.config.storage.path, args.path)
             print(f"backup written to {target}")  # noqa: T201
+            keys = backup_keys(app.config.storage.path, target)
+            if keys is not None:
+                print(f"cross-signing keys copied to {keys} (owner-only)")  # noqa: T201
         elif args.path is None:
             print(app.data_rights.export_json(app.config.bot.admins))  # noqa: T201
         else:
@@ -108,12 +142,59 @@ def _operate(app: Application, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _bootstrap(config: config_module.Config, args: argparse.Namespace) -> int:
+    """Cross-sign the running bot's device from the command line (bot running or not)."""
+    from bot.core.matrix import crosssigning
+    from bot.core.matrix.client import MatrixClient, MatrixError
+
+    if not config.matrix.encryption:
+        print("matrix.encryption is off: there is no device to cross-sign", file=sys.stderr)  # noqa: T201
+        return 1
+    # no encryption store here: the running bot owns it; the session's token is enough
+    plain = dataclasses.replace(config.matrix, encryption=False)
+    matrix = MatrixClient(plain, config.storage.path)
+    try:
+        if not matrix.has_session():
+            print(  # noqa: T201
+                f"{config.storage.path / 'session.json'}: no session yet; start the bot once "
+                "(it sets up cross-signing on its first start)",
+                file=sys.stderr,
+            )
+            return 1
+        await matrix.login()
+        outcome = await crosssigning.ensure(
+            matrix,
+            config.storage.path / crosssigning.KEY_FILE,
+            password=config.matrix.password,
+            replace=args.replace,
+            recovery_key=args.recovery_key,
+        )
+    except (crosssigning.CrossSigningError, MatrixError, ValueError) as exc:
+        print(f"cross-signing not set up: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    finally:
+        await matrix.client.close()
+    print(f"master key {outcome.master_key}; device {outcome.device_id}: {outcome.state}")  # noqa: T201
+    if outcome.recovery_key is not None:
+        print()  # noqa: T201
+        print("Recovery key (shown once: keep it offline, e.g. in a password manager):")  # noqa: T201
+        print(f"    {outcome.recovery_key}")  # noqa: T201
+    return 0
+
+
 async def _serve(coro: Coroutine[Any, Any, None], stop: Callable[[], None]) -> None:
     """Run ``coro``; SIGINT/SIGTERM call ``stop`` so it can shut down cleanly."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     await coro
+
+
+def _run_until_signal_code(coro: Coroutine[Any, Any, int]) -> int:
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        return 130
 
 
 def _run_until_signal(coro: Coroutine[Any, Any, None]) -> int:

@@ -114,7 +114,7 @@ async def offers(ctx: CommandContext, aid: MutualAid) -> None:
 # ---- the lifecycle -----------------------------------------------------------------------------
 
 
-async def _now_status(ctx: CommandContext, request_id: int, status: str) -> None:
+async def _now_status(ctx: CommandContext, request_id: str, status: str) -> None:
     await ctx.reply(
         "Aid request {id} is now {status}.",
         id=f"#{request_id}",
@@ -131,7 +131,7 @@ async def _now_status(ctx: CommandContext, request_id: int, status: str) -> None
 )
 async def claim(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.claim(typed(ctx))
-    await _now_status(ctx, entry.request_id, entry.status)
+    await _now_status(ctx, aid.shown_id(entry), entry.status)
 
 
 @family.command(
@@ -145,7 +145,7 @@ async def update(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.progress(typed(ctx), "update")
     await ctx.reply(
         "Noted on aid request {id}: {note}. It is {status}.",
-        id=f"#{entry.request_id}",
+        id=f"#{aid.shown_id(entry)}",
         note=f"“{render.summary(entry.note or '', 200)}”",
         status=ctx.t(render.STATUS_LABELS.get(entry.status, entry.status)),
     )
@@ -162,7 +162,7 @@ async def partial(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.progress(typed(ctx), "partial")
     await ctx.reply(
         "Noted on aid request {id}: {note}. It is {status}.",
-        id=f"#{entry.request_id}",
+        id=f"#{aid.shown_id(entry)}",
         note=f"“{render.summary(entry.note or '', 200)}”",
         status=ctx.t(render.STATUS_LABELS.get(entry.status, entry.status)),
     )
@@ -183,7 +183,7 @@ async def partial(ctx: CommandContext, aid: MutualAid) -> None:
 )
 async def close(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.close(typed(ctx))
-    await _now_status(ctx, entry.request_id, entry.status)
+    await _now_status(ctx, aid.shown_id(entry), entry.status)
 
 
 # ---- looking ------------------------------------------------------------------------------------

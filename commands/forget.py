@@ -47,10 +47,27 @@ async def forget_me(ctx: CommandContext, forgetting: Forgetting) -> None:
                 lines.append("- " + ctx.t("{what}: {count}", what=ctx.t(label), count=count))
         else:
             lines.append(ctx.t("Done. I held nothing about you that could be erased."))
-        lines.append("")
-        lines.append(ctx.t("What remains:"))
-        lines.extend("- " + ctx.t(sentence) for sentence in report.kept)
-        await ctx.reply_text("\n".join(lines))
+        remains = ["", ctx.t("What remains:"), *("- " + ctx.t(s) for s in report.kept)]
+        if forgetting.is_private(ctx.room_id, ctx.sender):
+            await ctx.reply_text("\n".join(lines + remains))
+            return
+        # a shared room sees no count: it could include what this room may not know of
+        sent = await forgetting.report_privately(
+            ctx.sender, ctx.lang, "\n".join(lines + remains), ctx.event.event_id
+        )
+        if sent:
+            shared = [
+                ctx.t(
+                    "Done. I erased what I held about you. The detailed report is in a direct chat I opened with you: accept my invitation to read it."
+                )
+            ]
+        else:
+            shared = [
+                ctx.t(
+                    "Done. I erased what I held about you. I could not open a direct chat to send you the detailed report."
+                )
+            ]
+        await ctx.reply_text("\n".join(shared + remains))
     else:
         raise UsageError(
             "I did not understand {words}. Type {ask} first, then {confirm}.",

@@ -8,7 +8,7 @@ from bot.core.errors import UsageError
 from bot.core.i18n import N_, language_name
 from bot.core.text.echo import echo
 from bot.core.time.parse import format_local
-from bot.relay.desk import LinkOutcome, RelayDesk
+from bot.relay.desk import ALLOW_FLAGS, LinkOutcome, RelayDesk
 from bot.relay.groups import RoomLink
 from bot.relay.notices import (
     ENCRYPTED,
@@ -113,6 +113,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
             command=ctx.command("relay requests"),
         )
     await desk.tell()
+    await _report_encryption(ctx, desk, linked)
     await _report_space(ctx, await desk.sync_space(linked.group))
     missing = await desk.missing_routes(linked)
     if missing is None:
@@ -144,6 +145,20 @@ async def _requested(ctx: CommandContext, outcome: LinkOutcome) -> None:
         code=request.language,
         mode=ctx.t(MODE_LABELS[request.mode]),
     )
+
+
+async def _report_encryption(ctx: CommandContext, desk: RelayDesk, linked: RoomLink) -> None:
+    notes = desk.encryption_notes(linked)
+    if not notes.encrypted and any(a.lower() in ALLOW_FLAGS for a in ctx.args):
+        await ctx.reply(
+            "This room is not encrypted: {flag} changes nothing here.",
+            flag="`--allow-unencrypted`",
+        )
+    if notes.withheld_from_here:
+        await ctx.reply(
+            "Messages from encrypted rooms of the group ({count}) do not come here: no steward has let them be copied into rooms that are not encrypted.",
+            count=notes.withheld_from_here,
+        )
 
 
 @family.command(

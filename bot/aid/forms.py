@@ -197,7 +197,8 @@ _STREET_TEXT = (
 _STREET_WORDS = frozenset(fold(w) for w in _STREET_TEXT.split())
 _DIGIT = re.compile(r"\d")
 _LINE_FIELD = re.compile(r"^\s*([^\W\d][\w' ]{0,30}?)\s*:\s*(.*)$")
-_ID = re.compile(r"^#?(\d{1,9})$")
+# a request id: the short random ones (k3m9), or the numbers of requests made before them
+_ID = re.compile(r"^#?([0-9a-z]{1,12})$")
 
 
 @dataclass(frozen=True)
@@ -221,9 +222,10 @@ class OfferForm:
     text: str
 
 
-def parse_id(word: str) -> int | None:
-    match = _ID.match(word.strip())
-    return int(match[1]) if match else None
+def parse_id(word: str) -> str | None:
+    """The request id in ``word`` (``#k3m9``, ``K3M9``, ``12``), or None if it cannot be one."""
+    match = _ID.match(word.strip().lower())
+    return match[1] if match else None
 
 
 @dataclass(frozen=True)

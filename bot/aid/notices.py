@@ -81,7 +81,13 @@ class AidNotices:
                 len(request.description),
                 show=self.phrases.command(f"aid show {request.id}"),
             )
-        description = await self.broadcast.translate(text, request.lang, lang)
+        description = await self.broadcast.translate(
+            text,
+            request.lang,
+            lang,
+            author=request.requester,
+            remember=self.privacy.may_cache(request),
+        )
         card = render.card(
             request,
             self.translator(lang),
@@ -270,7 +276,7 @@ class AidNotices:
 
     async def after_change(self, request: AidRequest, entry: HistoryEntry) -> None:
         """Tell the person who asked that their request was claimed or closed."""
-        current = store.get_request(self.db, request.id) or request
+        current = store.get_request(self.db, request.key) or request
         key = f"aid-tell:{entry.id}"
         if entry.action == "claim":
             await self.tell_requester(
@@ -296,7 +302,13 @@ class AidNotices:
 
     async def announce_offer(self, offer: Offer, request: AidRequest) -> None:
         async def text(lang: str, room_id: str) -> str:
-            translated = await self.broadcast.translate(offer.text, offer.lang, lang)
+            translated = await self.broadcast.translate(
+                offer.text,
+                offer.lang,
+                lang,
+                author=offer.offerer,
+                remember=self.privacy.may_cache(request, offer.room_id, offer.offerer),
+            )
             return self.phrases.text(
                 lang,
                 "New offer on aid request #{id} from {who}: {text}",
@@ -312,7 +324,7 @@ class AidNotices:
         now = utcnow()
         found = store.standing_offers_in(self.db, request.category, request.country, now)
         for offer in found:
-            store.record_match(self.db, offer.id, request.id, now)
+            store.record_match(self.db, offer.id, request.key, now)
             await self.announce_match(offer, request)
         return found
 
@@ -320,7 +332,7 @@ class AidNotices:
         now = utcnow()
         found = store.active_requests_in(self.db, offer.category or "", offer.country or "")
         for request in found:
-            store.record_match(self.db, offer.id, request.id, now)
+            store.record_match(self.db, offer.id, request.key, now)
             await self.announce_match(offer, request)
         return found
 

@@ -78,12 +78,26 @@ class AidPrivacy:
             return True
         return request.requester == sender and self.is_private_room(room_id, sender)
 
-    def visible(self, request_id: int, room_id: str, sender: str) -> AidRequest:
+    def visible(self, request_id: str, room_id: str, sender: str) -> AidRequest:
         """The request if it may be seen here; otherwise the same refusal as an unknown id."""
-        request = store.get_request(self.db, request_id)
+        request = store.request_by_ref(self.db, request_id)
         if request is None or not self.can_see(request, room_id, sender):
             raise not_found(request_id)
         return request
+
+    def may_cache(
+        self, request: AidRequest, room_id: str | None = None, author: str | None = None
+    ) -> bool:
+        """Whether a translation of what was written may be kept in the translation cache.
+
+        Never for a coordinators-only or anonymous request, nor for what was written in a
+        direct chat (``room_id``/``author``: where and by whom, the request's by default).
+        """
+        if request.private:
+            return False
+        where = request.room_id if room_id is None else room_id
+        who = request.requester if author is None else author
+        return bool(where) and not self.is_private_room(where, who or "")
 
     def may_manage(self, request: AidRequest, user_id: str) -> bool:
         """The person who asked, the helper who claimed, coordinators and bot admins."""

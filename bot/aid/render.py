@@ -170,10 +170,23 @@ def offer_line(offer: Offer, t: Translate, *, lang: str, tz: ZoneInfo, who: str)
     )
 
 
+# A cell starting with one of these is a formula to spreadsheet programs (and = with a link
+# or a command can do harm on the coordinator's computer): it is written with a ' before it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """``value`` as plain text in any spreadsheet program (OWASP's CSV injection advice)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def csv_bytes(rows: list[dict[str, str]]) -> bytes:
-    """UTF-8 with a byte order mark, so spreadsheet programs read accents and Arabic right."""
+    """UTF-8 with a byte order mark, so spreadsheet programs read accents and Arabic right.
+
+    Members write the descriptions and notes: no cell may start a formula.
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(str(v)) for k, v in row.items()} for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

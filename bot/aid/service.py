@@ -71,10 +71,11 @@ class Command:
     args: list[str]
     rest: str  # the raw text after the verb (keeps newlines)
 
-    def number(self, position: int = 0) -> int:
+    def number(self, position: int = 0) -> str:
+        """The request id at ``position`` among the arguments."""
         if len(self.args) <= position:
             raise UsageError(
-                "Give the number of the request, for example {example}.", example="`12`"
+                "Give the number of the request, for example {example}.", example="`k3m9`"
             )
         number = forms.parse_id(self.args[position])
         if number is None:
@@ -176,7 +177,11 @@ class MutualAid:
             visibility=form.visibility,
             notify_dm=form.notify_dm,
         )
-        saved, _created = store.create_request(self.db, new, utcnow())
+        # an id never reads as a category, so `!aid offer <id>` and a standing offer never mix
+        reserved = frozenset(
+            {forms.fold(c) for c in self.config.categories} | set(self.words().categories)
+        )
+        saved, _created = store.create_request(self.db, new, utcnow(), reserved)
         return saved
 
     async def acknowledgement(
@@ -294,7 +299,9 @@ class MutualAid:
         """An offer on a request (``<id> <text>``) or a standing offer; coordinators are told."""
         if not cmd.args:
             raise UsageError("Tell me what you offer: category, location and a description.")
-        number = forms.parse_id(cmd.args[0])
+        # a category in any language the bot shows it in is never read as a request id
+        categories = {forms.fold(c) for c in self.config.categories} | set(self.words().categories)
+        number = None if forms.fold(cmd.args[0]) in categories else forms.parse_id(cmd.args[0])
         now = utcnow()
         if number is not None:
             target = self.privacy.visible(number, cmd.room_id, cmd.sender)
@@ -310,7 +317,7 @@ class MutualAid:
             saved, _ = store.add_offer(
                 self.db,
                 event_id=cmd.event_id,
-                request_id=target.id,
+                request_id=target.key,
                 offerer=cmd.sender,
                 room_id=cmd.room_id,
                 lang=cmd.lang,
@@ -366,6 +373,11 @@ class MutualAid:
 
     # ---- the lifecycle -----------------------------------------------------------------------
 
+    def shown_id(self, entry: HistoryEntry) -> str:
+        """The id members see for the request a history entry belongs to."""
+        request = store.get_request(self.db, entry.request_id)
+        return request.id if request is not None else "?"
+
     async def claim(self, cmd: Command) -> HistoryEntry:
         entry = store.history_by_event(self.db, cmd.event_id)
         if entry is None:
@@ -382,7 +394,7 @@ class MutualAid:
                 target,
                 store.change(
                     self.db,
-                    target.id,
+                    target.key,
                     event_id=cmd.event_id,
                     actor=cmd.sender,
                     action="claim",
@@ -418,7 +430,7 @@ class MutualAid:
                 target,
                 store.change(
                     self.db,
-                    target.id,
+                    target.key,
                     event_id=cmd.event_id,
                     actor=cmd.sender,
                     action=action,
@@ -452,6 +464,7 @@ class MutualAid:
                     status=self._status(cmd.lang, target.status),
                 )
             duplicate_of = None
+            other: str | None = None
             words = 2
             if outcome == "duplicate":
                 other = forms.parse_id(cmd.args[2]) if len(cmd.args) > 2 else None
@@ -462,17 +475,16 @@ class MutualAid:
                     )
                 if other == target.id:
                     raise CommandError("A request cannot duplicate itself.")
-                self.privacy.visible(other, cmd.room_id, cmd.sender)
-                duplicate_of = other
+                duplicate_of = self.privacy.visible(other, cmd.room_id, cmd.sender).key
                 words = 3
             note = cmd.note_after(words)
-            if duplicate_of is not None:
-                note = f"#{duplicate_of}" + (f" {note}" if note else "")
+            if other is not None and duplicate_of is not None:
+                note = f"#{other}" + (f" {note}" if note else "")
             entry = self._changed(
                 target,
                 store.change(
                     self.db,
-                    target.id,
+                    target.key,
                     event_id=cmd.event_id,
                     actor=cmd.sender,
                     action="close",
@@ -532,11 +544,11 @@ class MutualAid:
             if self.privacy.can_see(r, room_id, sender) and wanted(r)
         ]
 
-    async def show(self, number: int, room_id: str, sender: str, lang: str) -> str:
+    async def show(self, number: str, room_id: str, sender: str, lang: str) -> str:
         """The card of one request with the offers made on it, as this room may read it."""
         target = self.privacy.visible(number, room_id, sender)
         text = await self.notices.card(target, room_id, lang, whole=True)
-        made = store.offers_on(self.db, target.id)
+        made = store.offers_on(self.db, target.key)
         if made:
             text += "\n\n" + self.phrases.text(lang, "Offers: {count}", count=len(made))
             for item in made:
@@ -553,7 +565,7 @@ class MutualAid:
         tz = self.rooms.timezone(room_id)
         t = self.phrases.translator(lang)
         lines = [t("**History of aid request #{id}**", id=target.id)]
-        for entry in store.history(self.db, target.id):
+        for entry in store.history(self.db, target.key):
             actor = self.privacy.actor_label(target, entry.actor, room_id, lang)
             lines.append(render.history_line(entry, t, lang=lang, tz=tz, actor=actor))
         return lines
@@ -571,7 +583,7 @@ class MutualAid:
             )
             rows.append(
                 {
-                    "id": str(request.id),
+                    "id": request.id,
                     "status": request.status,
                     "category": request.category,
                     "urgency": request.urgency,
@@ -611,8 +623,8 @@ class MutualAid:
         )
         return len(rows)
 
-    def forget(self, cmd: Command) -> int:
-        """Erase the personal details of a closed request; its number."""
+    def forget(self, cmd: Command) -> str:
+        """Erase the personal details of a closed request; its id."""
         number = cmd.number()
         if store.history_by_event(self.db, cmd.event_id) is None:
             target = self.privacy.visible(number, cmd.room_id, cmd.sender)
@@ -623,13 +635,21 @@ class MutualAid:
                     "Aid request {id} is still open: close it first, then erase it.",
                     id=f"#{target.id}",
                 )
+            written = [
+                target.description,
+                *(o.text for o in store.offers_on(self.db, target.key)),
+                *(e.note or "" for e in store.history(self.db, target.key)),
+            ]
             if not store.forget(
-                self.db, target.id, event_id=cmd.event_id, actor=cmd.sender, now=utcnow()
+                self.db, target.key, event_id=cmd.event_id, actor=cmd.sender, now=utcnow()
             ):
                 raise CommandError(
                     "The personal details of aid request {id} were already erased.",
                     id=f"#{target.id}",
                 )
+            # their translations too, and no trace left in the database file's free pages
+            self.broadcast.forget_translations(written)
+            self.db.checkpoint()
         return number
 
     def audit(self, cmd: Command) -> Audit:
@@ -639,10 +659,10 @@ class MutualAid:
                 "For privacy, I answer audits only in a direct chat between you and me."
             )
         number = cmd.number()
-        target = store.get_request(self.db, number)
+        target = store.request_by_ref(self.db, number)
         if target is None:
             raise not_found(number)
-        return Audit(target, store.history(self.db, target.id))
+        return Audit(target, store.history(self.db, target.key))
 
     # ---- coordinators' rooms (bot admins) ----------------------------------------------------
 
@@ -654,8 +674,8 @@ class MutualAid:
 
     def withdraw(self, cmd: Command) -> Offer:
         """Withdraw a standing offer before its end date: its author, coordinators, bot admins."""
-        number = cmd.number()
-        offer = store.standing_offer(self.db, number, utcnow())
+        number = cmd.number()  # offers keep their numbers: only requests have random ids
+        offer = store.standing_offer(self.db, int(number), utcnow()) if number.isdigit() else None
         if offer is None:
             raise CommandError(
                 "There is no standing offer {id} still valid; {offers} lists them.",

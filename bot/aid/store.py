@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.core.i18n import N_
 from bot.core.storage.database import Database, from_iso, iso, migration_set, utcnow
+from bot.core.text.forms import new_id
 
 migrations = migration_set("aid")
 
@@ -121,12 +122,22 @@ def m002_offer_withdrawn(db: Any) -> None:
     db.execute("ALTER TABLE aid_offers ADD COLUMN withdrawn_at TEXT")
 
 
+@migrations()
+def m003_public_ids(db: Any) -> None:
+    """Requests are shown by a short random id that tells nothing of order or count; the
+    numbers already shown stay the ids of the requests made before."""
+    db.execute("ALTER TABLE aid_requests ADD COLUMN public_id TEXT")
+    db.execute("UPDATE aid_requests SET public_id = CAST(id AS TEXT)")
+    db.execute("CREATE UNIQUE INDEX aid_requests_public_id ON aid_requests (public_id)")
+
+
 # --- requests --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class AidRequest:
-    id: int
+    id: str  # what members see and type (#k3m9); random, so it tells no order nor count
+    key: int  # the row, for the tables that refer to it; never shown
     event_id: str
     room_id: str
     lang: str
@@ -185,7 +196,8 @@ def _opt_time(value: str | None) -> datetime | None:
 
 def _request(row: dict[str, Any]) -> AidRequest:
     return AidRequest(
-        id=row["id"],
+        id=row["public_id"] or str(row["id"]),
+        key=row["id"],
         event_id=row["event_id"],
         room_id=row["room_id"],
         lang=row["lang"],
@@ -210,19 +222,23 @@ def _request(row: dict[str, Any]) -> AidRequest:
     )
 
 
-def create_request(db: Database, new: NewRequest, now: datetime) -> tuple[AidRequest, bool]:
+def create_request(
+    db: Database, new: NewRequest, now: datetime, reserved: frozenset[str] = frozenset()
+) -> tuple[AidRequest, bool]:
     """Store a request and its first history entry; (request, created). A replay returns the
     stored request with ``created`` False."""
     existing = request_by_event(db, new.event_id)
     if existing is not None:
         return existing, False
     with db.transaction():
+        public_id = new_id(lambda ref: ref in reserved or request_by_ref(db, ref) is not None)
         cursor = db.execute(
-            """INSERT INTO aid_requests (event_id, room_id, lang, requester, category, urgency,
-                city, country, needed_by, description, visibility, notify_dm, status,
+            """INSERT INTO aid_requests (public_id, event_id, room_id, lang, requester, category,
+                urgency, city, country, needed_by, description, visibility, notify_dm, status,
                 created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)""",
             (
+                public_id,
                 new.event_id,
                 new.room_id,
                 new.lang,
@@ -247,7 +263,14 @@ def create_request(db: Database, new: NewRequest, now: datetime) -> tuple[AidReq
 
 
 def get_request(db: Database, request_id: int) -> AidRequest | None:
+    """By the row's key (what other tables refer to)."""
     row = db.query_one("SELECT * FROM aid_requests WHERE id = ?", (request_id,))
+    return _request(row) if row else None
+
+
+def request_by_ref(db: Database, ref: str) -> AidRequest | None:
+    """By the id members see and type."""
+    row = db.query_one("SELECT * FROM aid_requests WHERE public_id = ?", (ref,))
     return _request(row) if row else None
 
 
@@ -257,7 +280,7 @@ def request_by_event(db: Database, event_id: str) -> AidRequest | None:
 
 
 def all_requests(db: Database) -> list[AidRequest]:
-    return [_request(r) for r in db.query("SELECT * FROM aid_requests ORDER BY id")]
+    return [_request(r) for r in db.query("SELECT * FROM aid_requests ORDER BY created_at, id")]
 
 
 def active_requests(db: Database) -> list[AidRequest]:
@@ -277,7 +300,7 @@ def same_request(db: Database, request: AidRequest) -> AidRequest | None:
     rows = db.query(
         "SELECT * FROM aid_requests WHERE requester = ? AND category = ? AND id < ? "
         "AND status IN ('open', 'in_progress', 'partial') ORDER BY id DESC",
-        (request.requester, request.category, request.id),
+        (request.requester, request.category, request.key),
     )
     for row in rows:
         if " ".join(str(row["description"]).casefold().split()) == wanted:

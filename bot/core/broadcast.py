@@ -36,27 +36,57 @@ class Broadcaster:
         self.translation = translation
 
     async def translate(
-        self, text: str, source: str, target: str, *, glossary: Sequence[str] = ()
+        self,
+        text: str,
+        source: str,
+        target: str,
+        *,
+        glossary: Sequence[str] = (),
+        author: str | None = None,
+        remember: bool = True,
     ) -> str:
-        """``text`` in ``target``; the original when no engine can or will (never raises)."""
-        translated, _untranslated = await self.translated(text, source, target, glossary=glossary)
+        """``text`` in ``target``; the original when no engine can or will (never raises).
+
+        ``author`` wrote it; ``remember=False`` keeps it out of the translation cache (what
+        only some people may read: private requests, direct chats).
+        """
+        translated, _untranslated = await self.translated(
+            text, source, target, glossary=glossary, author=author, remember=remember
+        )
         return translated
 
     async def translated(
-        self, text: str, source: str, target: str, *, glossary: Sequence[str] = ()
+        self,
+        text: str,
+        source: str,
+        target: str,
+        *,
+        glossary: Sequence[str] = (),
+        author: str | None = None,
+        remember: bool = True,
     ) -> tuple[str, bool]:
         """``text`` in ``target``, and whether it was left in ``source`` although it needed
-        translating (no engine serves the pair, or every engine failed): the caller says so."""
+        translating (no engine serves the pair, or every engine failed): the caller says so.
+
+        ``author`` and ``remember`` as for :meth:`translate`."""
         if not text or base_language(source) == base_language(target):
             return text, False
         if self.translation is None:
             return text, any(c.isalpha() for c in text)
         try:
-            outcome = await self.translation.translate(text, source, target, glossary=glossary)
+            outcome = await self.translation.translate(
+                text, source, target, glossary=glossary, author=author, remember=remember
+            )
         except Exception:
             log.exception("translation for a broadcast failed")
             return text, True
         return outcome.text, outcome.untranslated
+
+    def forget_translations(self, texts: Sequence[str]) -> int:
+        """Erase the cached translations of these texts (their author asked to be forgotten)."""
+        if self.translation is None:
+            return 0
+        return self.translation.forget_texts(texts)
 
     async def post(
         self,
@@ -149,18 +179,22 @@ class Broadcaster:
     ) -> str:
         """Upload ``data`` and post it in ``room_id`` as a file; the event id (MatrixError if not).
 
-        With ``thread_root`` the file goes into that thread (the command's thread).
+        In an encrypted room the file is encrypted before it leaves (the key goes only inside
+        the encrypted event), so the media repository never holds it readable. With
+        ``thread_root`` the file goes into that thread (the command's thread).
         """
-        url = await self.matrix.upload(data, mimetype, filename)
         content: dict[str, Any] = {
             "msgtype": "m.file",
             "body": filename,
             "filename": filename,
-            "url": url,
             "info": {"mimetype": mimetype, "size": len(data)},
             "m.mentions": {},
             LIAISON_KEY: {"kind": kind},
         }
+        if self.matrix.is_encrypted(room_id):
+            content["file"] = await self.matrix.upload_encrypted(data, mimetype, filename)
+        else:
+            content["url"] = await self.matrix.upload(data, mimetype, filename)
         if thread_root is not None:
             content["m.relates_to"] = in_thread(thread_root, reply_to)
         elif reply_to is not None:

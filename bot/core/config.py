@@ -3,7 +3,8 @@
 Unknown keys are errors (a typo must not silently fall back to a default), with the key that
 was probably meant. Every problem of a file is reported in one run: a value of the wrong type
 takes its default for the rest of the checks, which skip what depends on it. Secrets may come
-from the environment (``LIAISON_PASSWORD``, ``LIAISON_ACCESS_TOKEN``) instead of the file.
+from the environment (``LIAISON_PASSWORD``, ``LIAISON_ACCESS_TOKEN``) instead of the file; the
+database key only comes from there (``LIAISON_DATABASE_KEY``).
 """
 
 from __future__ import annotations
@@ -40,15 +41,28 @@ class MatrixConfig:
     device_name: str = "liaison"
     encryption: bool = True
     sync_timeout_ms: int = 30000
+    # the bot's own cross-signing identity (master, self-signing, user-signing keys)
+    cross_signing: bool = True
+    # how long an event whose room key arrives late is still worth handling
+    late_key_command_seconds: int = 3600
+    late_key_relay_seconds: int = 86400
 
 
 @dataclass(frozen=True)
 class StorageConfig:
     data_dir: str = "data"
+    # SQLCipher encryption of the database file; the key comes from LIAISON_DATABASE_KEY only
+    encrypted: bool = False
+    key: str = ""
+    integrity_check_seconds: int = 3600
 
     @property
     def path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def database_key(self) -> str | None:
+        return self.key if self.encrypted else None
 
     @property
     def database(self) -> Path:
@@ -92,6 +106,7 @@ class TranslationConfig:
     timeout_seconds: float = 10.0
     max_concurrency: int = 4
     cache: bool = True
+    cache_days: int = 30
     detect: bool = True
     detect_min_confidence: float = 0.9
     apertium: EngineConfig = EngineConfig(url="http://127.0.0.1:2737")
@@ -179,13 +194,18 @@ def from_dict(raw: Any, environ: typing.Mapping[str, str] | None = None) -> Conf
     env = os.environ if environ is None else environ
     problems: list[str] = []
     config = _build(Config, raw, "", problems)
+    if config.storage.key:
+        problems.append(
+            "storage.key: never in the file; put it in the environment as LIAISON_DATABASE_KEY"
+        )
     matrix = config.matrix
     matrix = dataclasses.replace(
         matrix,
         password=matrix.password or env.get("LIAISON_PASSWORD", ""),
         access_token=matrix.access_token or env.get("LIAISON_ACCESS_TOKEN", ""),
     )
-    config = dataclasses.replace(config, matrix=matrix)
+    storage = dataclasses.replace(config.storage, key=env.get("LIAISON_DATABASE_KEY", ""))
+    config = dataclasses.replace(config, matrix=matrix, storage=storage)
     # the rules run on what could be read; a key already reported for its type is not reported
     # again for the default that stood in for it
     reported = {p.split(":")[0] for p in problems}
@@ -266,6 +286,17 @@ def _check(config: Config) -> list[str]:
         )
     if m.sync_timeout_ms < 0:
         problems.append("matrix.sync_timeout_ms: must not be negative")
+    for name in ("late_key_command_seconds", "late_key_relay_seconds"):
+        if getattr(m, name) < 0:
+            problems.append(f"matrix.{name}: must not be negative")
+    st = config.storage
+    if st.encrypted and len(st.key) < 16:
+        problems.append(
+            "storage.encrypted: set LIAISON_DATABASE_KEY in the environment "
+            "(a passphrase of at least 16 characters)"
+        )
+    if st.integrity_check_seconds < 60:
+        problems.append("storage.integrity_check_seconds: must be at least 60")
     b = config.bot
     if not b.command_prefix or any(c.isspace() for c in b.command_prefix):
         problems.append("bot.command_prefix: must be non-empty and contain no spaces")
@@ -312,6 +343,8 @@ def _check(config: Config) -> list[str]:
             )
     if t.timeout_seconds <= 0:
         problems.append("translation.timeout_seconds: must be positive")
+    if t.cache_days < 1:
+        problems.append("translation.cache_days: must be at least 1")
     if t.max_concurrency < 1:
         problems.append("translation.max_concurrency: must be at least 1")
     if not 0 <= t.detect_min_confidence <= 1:

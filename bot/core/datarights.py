@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.feature import Feature
+from bot.core.matrix import crosssigning
 from bot.core.storage.database import Database, iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,16 @@ def backup(db: Database, directory: Path, target: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     db.backup_to(target)
     return target
+
+
+def backup_keys(directory: Path, target: Path) -> Path | None:
+    """Copy the cross-signing keys beside a database backup (owner-only); None if there are none."""
+    source = directory / crosssigning.KEY_FILE
+    if not source.exists():
+        return None
+    copy = target.with_name(target.stem + ".cross-signing.json")
+    crosssigning.write_private(copy, source.read_text(encoding="utf-8"))
+    return copy
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,8 @@ class DataRights:
                 for label, count in feature.forget(user_id).items():
                     erased[label] = erased.get(label, 0) + int(count)
             kept.extend(feature.forget_keeps)
+        # erased rows are zeroed in place (secure_delete); empty the write-ahead log as well
+        self.db.checkpoint()
         log.info("forgot a member: %d row(s) in %d categorie(s)", sum(erased.values()), len(erased))
         return ForgetReport(erased, tuple(dict.fromkeys(kept)))
 

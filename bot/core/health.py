@@ -1,12 +1,15 @@
 """``/health`` for supervisors and ``/metrics`` for Prometheus, on the bot's web server.
 
-Healthy means: a sync with the homeserver succeeded recently and the database accepts a write.
+Healthy means: a sync with the homeserver succeeded recently, the database accepts a write, and
+its last integrity check (``PRAGMA quick_check``, run on a schedule in a thread of its own)
+found nothing wrong.
 Counters kept elsewhere as plain numbers (send statistics, translation statistics) are copied
 into the Prometheus registry at each scrape, so the hot paths never touch prometheus-client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # Slack on top of two long-poll timeouts: a slow homeserver answer is not an outage.
 SYNC_MARGIN_SECONDS = 15.0
+INTEGRITY_JOB = "core:integrity-check"
 
 
 class Health:
@@ -53,6 +57,27 @@ class Health:
         self.translation = translation
         self.sync_timeout_ms = sync_timeout_ms
         self._seen: dict[tuple[str, ...], float] = {}
+        # what the last integrity check found (None: not run yet)
+        self.damage: list[str] | None = None
+        self.integrity_checks = 0
+
+    async def check_integrity(self) -> list[str]:
+        """Run ``PRAGMA quick_check`` off the event loop; remember and return what it found."""
+        found = await asyncio.to_thread(self.db.quick_check)
+        self.integrity_checks += 1
+        if found and found != self.damage:
+            log.error("the database is damaged: %s", "; ".join(found[:5]))
+        elif not found and self.damage:
+            log.warning("the database integrity check passes again")
+        self.damage = found
+        return found
+
+    def schedule_integrity_checks(self, seconds: int) -> None:
+        """The check runs at start and every ``seconds`` (a cheap pass over the pages)."""
+        self.scheduler.every(INTEGRITY_JOB, seconds, self._scheduled_check)
+
+    async def _scheduled_check(self) -> None:
+        await self.check_integrity()
 
     @property
     def sync_deadline(self) -> float:
@@ -73,11 +98,15 @@ class Health:
         elif age > deadline:
             problems.append(f"sync: last good sync {age:.0f} s ago (limit {deadline:.0f} s)")
         database = "ok"
+        if self.damage:
+            database = "damaged: " + "; ".join(self.damage[:3])
+            problems.append(f"database: damaged (quick_check: {'; '.join(self.damage[:3])})")
         try:
             operations.touch_health(self.db)
         except sqlite3.Error as exc:
-            database = f"{type(exc).__name__}: {exc}"
-            problems.append(f"database: not writable ({database})")
+            if database == "ok":
+                database = f"{type(exc).__name__}: {exc}"
+            problems.append(f"database: not writable ({type(exc).__name__}: {exc})")
         report: dict[str, Any] = {
             "status": "ok" if not problems else "unhealthy",
             "reason": "; ".join(problems) if problems else None,
@@ -86,6 +115,7 @@ class Health:
             "sync_deadline_seconds": deadline,
             "connected": matrix.connected,
             "database": database,
+            "database_locked": self.db.contended,
         }
         return not problems, report
 

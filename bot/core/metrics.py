@@ -24,6 +24,12 @@ class Metrics:
             ["engine", "result"],
             registry=r,
         )
+        self.late_events = Counter(
+            "liaison_late_key_events",
+            "Encrypted events whose key came late: waiting, decrypted, dropped unread",
+            ["outcome"],
+            registry=r,
+        )
         self.send_retries = Counter("liaison_send_retries", "Send retries", registry=r)
         self.rate_limited = Counter("liaison_send_rate_limited", "HTTP 429 answers", registry=r)
         self.sync_lag = Gauge(

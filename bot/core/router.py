@@ -147,6 +147,11 @@ class Router:
     async def __call__(self, event: IncomingEvent) -> None:
         if not self.is_command(event):
             return
+        if not event.allows("command"):
+            # its room key came too late for a command to still mean what it meant
+            log.info("not running the command %s: decrypted too late", event.event_id)
+            event.notes.update(family="-", outcome="too-late")
+            return
         started = time.monotonic()
         lang = self.rooms.language(event.room_id)
         family_name = "?"

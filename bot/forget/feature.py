@@ -11,5 +11,12 @@ from commands import forget as forget_commands
 
 
 def build(core: Core, others: Sequence[Feature]) -> Feature:
-    forgetting = Forgetting(core.db, DataRights(core.db, others), core.phrases)
+    forgetting = Forgetting(
+        core.db,
+        DataRights(core.db, others),
+        core.phrases,
+        core.rooms,
+        core.matrix,
+        core.broadcast,
+    )
     return Feature(name="forget", families=[forget_commands.family.bind(forgetting)])

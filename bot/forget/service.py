@@ -8,13 +8,19 @@ itself runs through every feature's forget hook (:class:`DataRights`).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
+from bot.core.broadcast import Broadcaster
 from bot.core.datarights import DataRights, ForgetReport
 from bot.core.errors import CommandError
 from bot.core.i18n import N_, Phrasebook
+from bot.core.matrix.client import MatrixClient, MatrixError
+from bot.core.rooms import Rooms
 from bot.core.storage.database import Database
 from bot.forget import store
+
+log = logging.getLogger(__name__)
 
 CONFIRM_WINDOW = timedelta(minutes=10)
 
@@ -24,19 +30,50 @@ ALWAYS_KEPT = (
         "Messages you wrote stay in the rooms: the homeserver keeps them, not me. Delete them in your Matrix app if you wish."
     ),
     N_(
-        "Cached translations are stored under a hash of the original text, without any name: nothing links them to you."
-    ),
-    N_(
         "The ids of events I already handled are kept for up to 7 days, without content or sender, so that nothing is handled twice."
     ),
 )
 
 
 class Forgetting:
-    def __init__(self, db: Database, rights: DataRights, phrases: Phrasebook) -> None:
+    def __init__(
+        self,
+        db: Database,
+        rights: DataRights,
+        phrases: Phrasebook,
+        rooms: Rooms,
+        matrix: MatrixClient,
+        broadcast: Broadcaster,
+    ) -> None:
         self.db = db
         self.rights = rights
         self.phrases = phrases
+        self.rooms = rooms
+        self.matrix = matrix
+        self.broadcast = broadcast
+
+    def is_private(self, room_id: str, user_id: str) -> bool:
+        """A room only the member and the bot are in: there the full report may be given.
+
+        Anywhere else any count could include what that room may not know of (a private aid
+        request, a direct chat), so the answer there gives none.
+        """
+        return self.rooms.is_private_with(room_id, user_id)
+
+    async def report_privately(self, user_id: str, lang: str, text: str, cause: str) -> bool:
+        """Send the full report in a new direct chat with the member; whether it went out."""
+        try:
+            room_id = await self.matrix.create_direct_room(
+                user_id, self.phrases.text(lang, "What I erased")
+            )
+        except MatrixError as exc:
+            log.warning("no direct chat for a forget report: %s", exc)
+            return False
+        self.rooms.set_language(room_id, lang)
+        sent = await self.broadcast.send(
+            room_id, text, txn_key=f"forget-report:{cause}", kind="forget", mentions=[user_id]
+        )
+        return sent is not None
 
     @property
     def window_minutes(self) -> int:

@@ -32,6 +32,8 @@ from bot.translation.service import EngineStats, TranslationService
 
 MAX_TERM = 80
 ALLOW_UNENCRYPTED = "--allow-unencrypted"
+# phones may turn "--" into a dash: every spelling gives the consent
+ALLOW_FLAGS = frozenset({ALLOW_UNENCRYPTED, "—allow-unencrypted", "–allow-unencrypted"})
 CODE_PREFIX = "code:"
 CODE_MIN = timedelta(minutes=1)
 CODE_MAX = timedelta(days=7)
@@ -67,6 +69,12 @@ class LinkOutcome:
     current: RoomLink | None = None  # the link as it stays while a request waits
     allowed: list[str] = field(default_factory=list)  # unencrypted rooms a steward let it reach
     unpublished: int = 0  # its gatherings taken off the public agenda as it joined the group
+
+
+@dataclass(frozen=True)
+class EncryptionNotes:
+    encrypted: bool  # the room itself
+    withheld_from_here: int  # encrypted rooms whose messages do not come here (no consent)
 
 
 @dataclass(frozen=True)
@@ -183,13 +191,14 @@ class RelayDesk:
                 command=self.phrases.command("relay unlink"),
             )
         mode = wanted.mode or (existing.mode if existing else "two-way")
-        if wanted.allow_unencrypted and not steward:
+        creating = not store.group_rooms(self.db, group)
+        if wanted.allow_unencrypted and not steward and not creating:
             raise CommandError(
                 "Only a steward of the relay group {group} can let an encrypted room's messages reach its unencrypted rooms. Link without {flag}: the stewards decide when they approve.",
                 group=f"`{group}`",
                 flag=f"`{ALLOW_UNENCRYPTED}`",
             )
-        if not store.group_rooms(self.db, group):
+        if creating:  # alone in its group: nothing to consent to yet
             return self._create(room_id, group, language, mode, user_id)
         widening = existing is None or bool(
             store.directions(mode) - store.directions(existing.mode)
@@ -267,7 +276,7 @@ class RelayDesk:
         allow = False
         for word in args:
             lowered = word.lower()
-            if lowered == ALLOW_UNENCRYPTED:
+            if lowered in ALLOW_FLAGS:
                 allow = True
             elif lowered.startswith(CODE_PREFIX) and len(word) > len(CODE_PREFIX):
                 code = word[len(CODE_PREFIX) :]
@@ -391,6 +400,21 @@ class RelayDesk:
             and not self.matrix.is_encrypted(member.room_id)
         ]
 
+    def encryption_notes(self, link: RoomLink) -> EncryptionNotes:
+        """What a room just linked should know about encryption in its group."""
+        encrypted = self.matrix.is_encrypted(link.room_id)
+        withheld = 0
+        if not encrypted and store.mode_receives(link.mode):
+            withheld = sum(
+                1
+                for member in store.group_rooms(self.db, link.group)
+                if member.room_id != link.room_id
+                and store.mode_sends(member.mode)
+                and not member.allow_unencrypted
+                and self.matrix.is_encrypted(member.room_id)
+            )
+        return EncryptionNotes(encrypted=encrypted, withheld_from_here=withheld)
+
     def _check_encryption(
         self,
         room_id: str,
@@ -482,8 +506,8 @@ class RelayDesk:
         were taken off the public agenda as it joined.)
         """
         group = self.stewarding(room_id, user_id)
-        allow = any(a.lower() == ALLOW_UNENCRYPTED for a in args)
-        words = [a for a in args if a.lower() != ALLOW_UNENCRYPTED]
+        allow = any(a.lower() in ALLOW_FLAGS for a in args)
+        words = [a for a in args if a.lower() not in ALLOW_FLAGS]
         if len(words) > 1:
             raise UsageError(
                 "Give only the request's id (and {flag} if needed).", flag=f"`{ALLOW_UNENCRYPTED}`"
@@ -616,8 +640,8 @@ class RelayDesk:
     def set_mode(self, room_id: str, args: list[str], user_id: str) -> tuple[RoomLink, list[str]]:
         """A steward sets a room's mode (and may let an encrypted room reach unencrypted ones)."""
         group = self.stewarding(room_id, user_id)
-        allow = any(a.lower() == ALLOW_UNENCRYPTED for a in args)
-        words = [a for a in args if a.lower() != ALLOW_UNENCRYPTED]
+        allow = any(a.lower() in ALLOW_FLAGS for a in args)
+        words = [a for a in args if a.lower() not in ALLOW_FLAGS]
         if len(words) != 2:
             raise UsageError(
                 "Give the room and its mode, for example {example}.",

@@ -23,6 +23,7 @@ from bot.core.metrics import Metrics
 from bot.core.storage.database import Database
 from bot.core.tasks import TaskSpawner
 from bot.core.text.links import reveal_links
+from bot.core.text.markdown import message_content
 from bot.core.text.safety import (
     neutralise_pings,
     neutralise_pings_html,
@@ -54,6 +55,12 @@ log = logging.getLogger(__name__)
 
 HTML_FORMAT = "org.matrix.custom.html"
 UNTRANSLATED = N_("[untranslated]")
+FILE_HELD_BACK = N_(
+    "[A file was shared in an encrypted room. It is not copied into this room, which is not encrypted.]"
+)
+HELD_BACK = N_(
+    "This room is encrypted, and rooms of the relay group {group} that are not encrypted ({count}) do not get its messages: their homeserver could read them. The encrypted rooms of the group still do. A steward of the group may let them go there too, with {command}."
+)
 SHORTENED = N_("[shortened: too long to relay in full; the whole message is in the original.]")
 
 
@@ -74,6 +81,16 @@ class Rendered:
     text: str
     html: str
     marker: str | None
+
+
+def consents_to_unencrypted(link: RoomLink) -> bool:
+    """Whether the encrypted room of ``link`` agreed that its words go to unencrypted rooms.
+
+    A steward of the group gives that consent (``--allow-unencrypted`` when linking,
+    approving or setting the room's mode); without it nothing of an encrypted room reaches an
+    unencrypted one, its media least of all.
+    """
+    return link.allow_unencrypted
 
 
 class Relay:
@@ -112,12 +129,85 @@ class Relay:
         self._pending: dict[tuple[str, str], asyncio.Future[str | None]] = {}
         # reaction copies on their way: (source event id, room) -> (event reacted to, key)
         self._reacting: dict[tuple[str, str], tuple[str, str]] = {}
+        # the relay map's rows the database could not take (locked, read-only): written, in
+        # order, as soon as it takes writes again; looked up meanwhile like the stored ones
+        self._unwritten_sources: dict[str, RelaySource] = {}
+        self._unwritten_copies: dict[tuple[str, str], tuple[str, tuple[str, str] | None]] = {}
+        db.when_writable(self.flush_map)
 
     # ---- intake ---------------------------------------------------------------------------
 
     def pending_copies(self) -> int:
         """Copies queued or being translated and not yet sent."""
         return len(self._pending)
+
+    def unwritten(self) -> int:
+        """Relay map rows kept in memory until the database takes writes again."""
+        return len(self._unwritten_sources) + len(self._unwritten_copies)
+
+    def flush_map(self) -> None:
+        """Write the relay map rows the database refused earlier (one transaction)."""
+        if not self._unwritten_sources and not self._unwritten_copies:
+            return
+        sources = list(self._unwritten_sources.values())
+        copies = list(self._unwritten_copies.items())
+        try:
+            with self.db.transaction():
+                for item in sources:
+                    store.record_source(
+                        self.db, item.event_id, item.room_id, item.sender, item.group, item.kind
+                    )
+                for (source_id, room_id), (event_id, annotation) in copies:
+                    store.record_copy(self.db, source_id, room_id, event_id, annotation)
+        except sqlite3.Error as exc:
+            log.debug("the relay map still waits for the database: %s", exc)
+            return
+        for item in sources:
+            self._unwritten_sources.pop(item.event_id, None)
+        for key, value in copies:
+            if self._unwritten_copies.get(key) == value:
+                del self._unwritten_copies[key]
+        log.warning(
+            "wrote %d relay map row(s) kept while the database was unavailable",
+            len(sources) + len(copies),
+        )
+
+    def _record_source(self, item: RelaySource) -> None:
+        if self._unwritten_sources:
+            self.flush_map()
+        try:
+            store.record_source(
+                self.db, item.event_id, item.room_id, item.sender, item.group, item.kind
+            )
+        except sqlite3.Error as exc:
+            # the copies still go out; the map is written when the database is back
+            log.warning("relaying %s with the map kept in memory: %s", item.event_id, exc)
+            self._unwritten_sources[item.event_id] = item
+
+    def _record_copy(
+        self, source_id: str, room_id: str, event_id: str, annotation: tuple[str, str] | None
+    ) -> None:
+        try:
+            if source_id in self._unwritten_sources:
+                raise sqlite3.OperationalError("its source is not written yet")
+            store.record_copy(self.db, source_id, room_id, event_id, annotation)
+        except sqlite3.Error as exc:
+            log.warning("the copy of %s in %s is kept in memory: %s", source_id, room_id, exc)
+            self._unwritten_copies[(source_id, room_id)] = (event_id, annotation)
+
+    def _source(self, event_id: str) -> RelaySource | None:
+        kept = self._unwritten_sources.get(event_id)
+        return kept if kept is not None else store.source(self.db, event_id)
+
+    def _origin_of(self, event_id: str) -> RelaySource | None:
+        """The relayed source behind ``event_id`` (itself, or what it is a copy of)."""
+        found = self._source(event_id)
+        if found is not None:
+            return found
+        for (source_id, _room), (copy_id, _annotation) in self._unwritten_copies.items():
+            if copy_id == event_id:
+                return self._source(source_id)
+        return store.origin_of(self.db, event_id)
 
     async def served_pairs(self, group: str) -> list[ServedPair]:
         """Each pair of the group's languages and the engine (and pivot) that translates it;
@@ -159,7 +249,7 @@ class Relay:
 
     def _may_relay(self, event: IncomingEvent) -> bool:
         """Loop guards: never our own or another Liaison's posts, commands, or marked text."""
-        if event.from_liaison or event.undecryptable:
+        if event.from_liaison or event.undecryptable or not event.allows("relay"):
             return False
         if event.sender == self.matrix.user_id:
             return False
@@ -177,21 +267,25 @@ class Relay:
         return bool(marker) and text.lower().startswith(marker.lower())
 
     def _targets(self, link: RoomLink) -> list[RoomLink]:
-        """The rooms a message of ``link``'s room goes to.
+        """The rooms that get ``link``'s messages: an encrypted room's go to unencrypted rooms
+        only with a steward's consent (a room that turned encryption on after linking
+        included)."""
+        receiving = self._receiving(link)
+        if not self._holds_back(link):
+            return receiving
+        return [other for other in receiving if self.matrix.is_encrypted(other.room_id)]
 
-        An encrypted room's messages never reach an unencrypted room unless a steward allowed
-        it (whether the room was encrypted when linked or turned encryption on later).
-        """
-        matrix = self.matrix
-        withhold = matrix.is_encrypted(link.room_id) and not link.allow_unencrypted
+    def _receiving(self, link: RoomLink) -> list[RoomLink]:
         return [
             other
             for other in self.groups.members(link.group)
             if other.room_id != link.room_id
             and other.receives
-            and matrix.is_joined(other.room_id)
-            and not (withhold and not matrix.is_encrypted(other.room_id))
+            and self.matrix.is_joined(other.room_id)
         ]
+
+    def _holds_back(self, link: RoomLink) -> bool:
+        return self.matrix.is_encrypted(link.room_id) and not consents_to_unencrypted(link)
 
     def _on_encryption(self, event: IncomingEvent) -> None:
         """A linked room turned encryption on: tell it and the stewards what stops going out."""
@@ -200,10 +294,8 @@ class Relay:
             return
         plain = [
             self.matrix.room_name(other.room_id)
-            for other in self.groups.members(link.group)
-            if other.room_id != link.room_id
-            and store.mode_receives(other.mode)
-            and not self.matrix.is_encrypted(other.room_id)
+            for other in self._receiving(link)
+            if not self.matrix.is_encrypted(other.room_id)
         ]
         if not plain:
             return
@@ -217,17 +309,57 @@ class Relay:
                 rooms=plain,
                 mode=link.mode,
             )
+            store.note_held_back_told(self.db, link.room_id)  # told now, not again
         except sqlite3.Error as exc:
             log.warning("could not record that %s turned encryption on: %s", event.room_id, exc)
             return
         task = self.tasks.spawn(self.notices.deliver(), name="relay-notices")
         event.completions.append(task)
 
+    def _tell_held_back(self, event: IncomingEvent, link: RoomLink) -> None:
+        """Say once in an encrypted room that its messages stay out of the unencrypted rooms
+        (a room linked before the consent was asked for, say)."""
+        if not self._holds_back(link):
+            return
+        plain = [
+            other for other in self._receiving(link) if not self.matrix.is_encrypted(other.room_id)
+        ]
+        if not plain:
+            return
+        try:
+            if not store.note_held_back_told(self.db, link.room_id):
+                return
+        except sqlite3.Error as exc:
+            log.warning("could not note the notice on unencrypted rooms: %s", exc)
+            return
+        text = self.phrases.text(
+            link.language,
+            HELD_BACK,
+            group=f"`{link.group}`",
+            count=len(plain),
+            command=self.phrases.command(
+                f"relay mode {link.room_id} {link.mode} --allow-unencrypted"
+            ),
+        )
+        content = message_content(text, lang=link.language, kind="relay-notice")
+        sent = self.matrix.enqueue(
+            link.room_id, content, txn_id=txn_id_for("relay-held-back", event.event_id)
+        )
+
+        def logged(done: asyncio.Future[str | None]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                log.warning("could not post the notice on unencrypted rooms: %s", done.exception())
+
+        sent.add_done_callback(logged)
+
     # ---- messages -------------------------------------------------------------------------
 
     async def _relay_message(self, event: IncomingEvent, link: RoomLink) -> None:
         """Find what the message answers (its reply and thread) in the relay's terms, then relay it."""
-        if event.msgtype not in RELAYED_TYPES or not self._targets(link):
+        if event.msgtype not in RELAYED_TYPES:
+            return
+        self._tell_held_back(event, link)
+        if not self._targets(link):
             return
         root_id = event.thread_root
         thread = await self._thread_origin(event, link, root_id) if root_id else None
@@ -244,7 +376,7 @@ class Relay:
     async def _origin(self, event_id: str, room_id: str, group: str) -> RelaySource | None:
         """The relayed original behind ``event_id``: from the relay map, or from the marker on
         another Liaison's copy (one Liaison per homeserver, sharing rooms)."""
-        found = store.origin_of(self.db, event_id)
+        found = self._origin_of(event_id)
         if found is not None:
             return found
         fetched = await self.matrix.fetch_event(room_id, event_id)
@@ -275,7 +407,7 @@ class Relay:
         or receive-only, or marked not to be relayed, stays where it was said, and the
         thread's messages then arrive in the other rooms outside any thread.
         """
-        found = store.origin_of(self.db, root_id)
+        found = self._origin_of(root_id)
         if found is not None:
             if found.kind == "message" and found.sender:
                 await self._complete_root(found, link, event)
@@ -312,6 +444,7 @@ class Relay:
             for target in self._targets(link)
             if target.room_id in reachable
             and (origin.event_id, target.room_id) not in self._pending
+            and (origin.event_id, target.room_id) not in self._unwritten_copies
             and store.copy_in(self.db, origin.event_id, target.room_id) is None
         ]
         if not missing:
@@ -356,14 +489,9 @@ class Relay:
         targets = self._targets(link) if targets is None else targets
         if not targets:
             return
-        db = self.db
-        try:
-            store.record_source(
-                db, event.event_id, event.room_id, event.sender, link.group, "message"
-            )
-        except sqlite3.Error as exc:
-            # the copies still go out; only later replies, edits and removals lose their map
-            log.warning("relaying %s without the relay map: %s", event.event_id, exc)
+        self._record_source(
+            RelaySource(event.event_id, event.room_id, event.sender, link.group, "message")
+        )
         terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(event.content, link))
         relates = event.relates_to
@@ -421,7 +549,20 @@ class Relay:
         """
         msgtype = str(content.get("msgtype") or "m.text")
         source = await language
-        rendered = await self._translated(content, source, target, link.group, terms)
+        # a linked room is never a direct chat, even with one member: its words are copied
+        # into the group's rooms, and the cached translation holds nothing they do not
+        rendered = await self._translated(
+            content, source, target, link.group, terms, author=event.sender, remember=True
+        )
+        media: dict[str, Any] | None = None
+        if msgtype in MEDIA_TYPES:
+            media = await self._media(content, link, target)
+            if media is None:
+                # the file stays behind: its caption goes, with a note saying why
+                note = self.phrases.text(target.language, FILE_HELD_BACK)
+                text = f"{rendered.text}\n{note}" if rendered.text else note
+                rendered = Rendered(text, text_to_html(text), rendered.marker)
+                msgtype = "m.text"
         matrix = self.matrix
         name = neutralise_pings(strip_invisible(matrix.display_name(event.room_id, event.sender)))
 
@@ -436,8 +577,8 @@ class Relay:
                 html=html,
             )
             copy: dict[str, Any] = {"msgtype": msgtype}
-            if msgtype in MEDIA_TYPES:
-                copy.update({k: content[k] for k in MEDIA_FIELDS if k in content})
+            if media is not None:
+                copy.update(media)
                 copy["filename"] = str(content.get("filename") or content.get("body") or "")
             copy.update(
                 {
@@ -484,7 +625,11 @@ class Relay:
         target: RoomLink,
         group: str,
         terms: Sequence[str],
+        *,
+        author: str,
+        remember: bool,
     ) -> Rendered:
+        """``remember=False``: what a direct chat says never goes into the translation cache."""
         body = content.get("body") if isinstance(content.get("body"), str) else ""
         assert isinstance(body, str)
         formatted = content.get("formatted_body")
@@ -499,15 +644,53 @@ class Relay:
             assert isinstance(formatted, str)
             clean = sanitize_html(strip_invisible(formatted))
             if html_to_text(clean):
-                out, failed = await self._translate(clean, source, target, group, terms, True)
+                out, failed = await self._translate(
+                    clean, source, target, group, terms, True, author, remember
+                )
                 html = sanitize_html(neutralise_pings_html(out))
                 # the plain body already writes each link's address after its text
                 text = html_to_text(html)
                 marker = self._marker(target) if failed else None
                 return Rendered(text, reveal_links(html), marker)
-        out, failed = await self._translate(body, source, target, group, terms, False)
+        out, failed = await self._translate(
+            body, source, target, group, terms, False, author, remember
+        )
         text = neutralise_pings(out)
         return Rendered(text, text_to_html(text), self._marker(target) if failed else None)
+
+    async def _media(
+        self, content: dict[str, Any], link: RoomLink, target: RoomLink
+    ) -> dict[str, Any] | None:
+        """The file fields of a media copy for ``target``; None when the file must stay behind.
+
+        A file's key never goes into an unencrypted room: an encrypted file (``file``, key
+        inside) is forwarded only into encrypted rooms; into an unencrypted one it is decrypted
+        and uploaded again, plainly, only where the encrypted room consented to unencrypted
+        rooms, and otherwise stays behind. Encrypted thumbnails follow the same rule.
+        """
+        info = content.get("info")
+        info = dict(info) if isinstance(info, dict) else {}
+        encrypted_file = content.get("file")
+        if self.matrix.is_encrypted(target.room_id):
+            fields = {k: content[k] for k in MEDIA_FIELDS if k in content}
+            return fields if ("url" in fields or "file" in fields) else None
+        info.pop("thumbnail_file", None)
+        if not isinstance(encrypted_file, dict):
+            url = content.get("url")
+            return {"url": url, "info": info} if isinstance(url, str) else None
+        if not consents_to_unencrypted(link):
+            return None
+        try:
+            data = await self.matrix.download_decrypted(encrypted_file)
+            mimetype = str(info.get("mimetype") or encrypted_file.get("mimetype") or "")
+            filename = str(content.get("filename") or content.get("body") or "file")
+            url = await self.matrix.upload(data, mimetype or "application/octet-stream", filename)
+        except MatrixError as exc:
+            log.warning("the file of a relayed message stays behind: %s", exc)
+            return None
+        info.pop("thumbnail_url", None)
+        info["size"] = len(data)
+        return {"url": url, "info": info}
 
     def _marker(self, target: RoomLink) -> str:
         return self.phrases.text(target.language, UNTRANSLATED)
@@ -520,6 +703,8 @@ class Relay:
         group: str,
         terms: Sequence[str],
         html: bool,
+        author: str,
+        remember: bool,
     ) -> tuple[str, bool]:
         """The text in the target language, and whether it stayed in its own language although
         it needed translating (every engine failed, or none serves the pair): such a copy
@@ -530,7 +715,13 @@ class Relay:
         if translation is None:
             return text, source != target.language and any(c.isalpha() for c in text)
         outcome = await translation.translate(
-            text, source, target.language, glossary=terms, html=html
+            text,
+            source,
+            target.language,
+            glossary=terms,
+            html=html,
+            author=author,
+            remember=remember,
         )
         db = self.db
         try:
@@ -586,8 +777,7 @@ class Relay:
         new_content = event.content.get("m.new_content")
         if not isinstance(original_id, str) or not isinstance(new_content, dict):
             return
-        db = self.db
-        original = store.source(db, original_id)
+        original = self._source(original_id)
         if (
             original is None
             or original.kind != "message"
@@ -600,7 +790,9 @@ class Relay:
         targets = self._targets(link)
         if not targets:
             return
-        store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "edit")
+        self._record_source(
+            RelaySource(event.event_id, event.room_id, event.sender, link.group, "edit")
+        )
         terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(new_content, link))
         # the copy links to the original message, not to the edit event
@@ -648,11 +840,12 @@ class Relay:
         targets = self._targets(link)
         if not targets:
             return
-        db = self.db
         root = await self._origin(reacted_to, event.room_id, link.group)
         if root is None or root.group != link.group or root.kind != "message":
             return
-        store.record_source(db, event.event_id, event.room_id, event.sender, link.group, "reaction")
+        self._record_source(
+            RelaySource(event.event_id, event.room_id, event.sender, link.group, "reaction")
+        )
         for target in targets:
 
             async def content(target: RoomLink = target) -> dict[str, Any] | None:
@@ -676,6 +869,11 @@ class Relay:
             for (_, room), annotation in self._reacting.items()
         ):
             return True
+        if any(
+            room == room_id and annotation == (on, key)
+            for (_, room), (_, annotation) in self._unwritten_copies.items()
+        ):
+            return True
         return store.has_reaction(self.db, room_id, on, key)
 
     # ---- redactions -----------------------------------------------------------------------
@@ -685,12 +883,12 @@ class Relay:
         redacted = event.redacts
         if redacted is None:
             return
-        db = self.db
-        original = store.source(db, redacted)
+        original = self._source(redacted)
         if original is None or original.room_id != event.room_id:
             return  # a copy removed by a moderator stays removed only where it was
-        rooms = {c.room_id for c in store.copies_of(db, redacted)}
+        rooms = {c.room_id for c in store.copies_of(self.db, redacted)}
         rooms |= {room for source_id, room in self._pending if source_id == redacted}
+        rooms |= {room for source_id, room in self._unwritten_copies if source_id == redacted}
         if rooms:
             task = self.tasks.spawn(
                 self._redact_copies(event.event_id, redacted, sorted(rooms)), name="relay-redact"
@@ -709,7 +907,11 @@ class Relay:
             except MatrixError as exc:
                 log.warning("could not remove the copy in %s: %s", room_id, exc)
                 return
-            store.forget_copy(self.db, redacted, room_id)
+            self._unwritten_copies.pop((redacted, room_id), None)
+            try:
+                store.forget_copy(self.db, redacted, room_id)
+            except sqlite3.Error as exc:
+                log.warning("the removed copy in %s stays in the relay map: %s", room_id, exc)
             self.metrics.relayed.labels("redaction").inc()
 
         await asyncio.gather(*(one(room) for room in rooms))
@@ -752,10 +954,7 @@ class Relay:
             event_id = done.result()
             if event_id is None:
                 return
-            try:
-                store.record_copy(self.db, source_id, room_id, event_id, annotation)
-            except Exception:
-                log.exception("could not record the copy of %s in %s", source_id, room_id)
+            self._record_copy(source_id, room_id, event_id, annotation)
             self.metrics.relayed.labels(kind).inc()
 
         future.add_done_callback(sent)
@@ -779,6 +978,9 @@ class Relay:
             if pending.cancelled() or pending.exception() is not None:
                 return None
             return pending.result()
+        kept = self._unwritten_copies.get((source_id, room_id))
+        if kept is not None:
+            return kept[0]
         return store.copy_in(self.db, source_id, room_id)
 
     async def _event_in(self, source: RelaySource, room_id: str) -> str | None:

@@ -148,13 +148,21 @@ def m003_sending_since(db: Any) -> None:
 
 
 @migrations()
-def m004_consent(db: Any) -> None:
+def m004_unencrypted_consent(db: Any) -> None:
+    """An encrypted room's messages reach rooms that are not encrypted only with the explicit
+    consent of its admins, given when linking; links made before ask for it again."""
+    db.execute("ALTER TABLE relay_links ADD COLUMN allow_unencrypted INTEGER NOT NULL DEFAULT 0")
+    # whether the room was told once that its messages stay out of the unencrypted rooms
+    db.execute("ALTER TABLE relay_links ADD COLUMN held_back_told INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m005_consent(db: Any) -> None:
     """Stewards, join requests, join codes and the groups' history.
 
     Every existing group gets its earliest linked room as steward room, and a history entry
     that tells that room so once (see :func:`untold`).
     """
-    db.execute("ALTER TABLE relay_links ADD COLUMN allow_unencrypted INTEGER NOT NULL DEFAULT 0")
     db.execute(
         """CREATE TABLE relay_stewards (
             grp TEXT NOT NULL,
@@ -375,7 +383,8 @@ def link(
            VALUES (?, ?, ?, ?, 0, ?, ?, ?)
            ON CONFLICT (room_id) DO UPDATE SET
              grp = excluded.grp, language = excluded.language, mode = excluded.mode,
-             allow_unencrypted = max(allow_unencrypted, excluded.allow_unencrypted)""",
+             allow_unencrypted = max(allow_unencrypted, excluded.allow_unencrypted),
+             held_back_told = 0""",
         (room_id, group, language, mode, linked_by, iso(utcnow()), int(allow_unencrypted)),
     )
     found = room_link(db, room_id)
@@ -397,6 +406,16 @@ def allow_unencrypted(db: Database, room_id: str) -> bool:
     """A steward's consent for this room's messages to reach unencrypted rooms; whether new."""
     cursor = db.execute(
         "UPDATE relay_links SET allow_unencrypted = 1 WHERE room_id = ? AND allow_unencrypted = 0",
+        (room_id,),
+    )
+    return cursor.rowcount > 0
+
+
+def note_held_back_told(db: Database, room_id: str) -> bool:
+    """Whether the room is to be told now that its messages stay out of unencrypted rooms
+    (once per link: true the first time only)."""
+    cursor = db.execute(
+        "UPDATE relay_links SET held_back_told = 1 WHERE room_id = ? AND held_back_told = 0",
         (room_id,),
     )
     return cursor.rowcount > 0

@@ -6,9 +6,9 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.storage.database import utcnow
@@ -66,6 +66,7 @@ class TranslationService:
         timeout: float,
         cache: bool = True,
         max_in_flight: int = 16,
+        cache_days: int = 30,
     ) -> None:
         self.engines = [e for e in engines if e.name != "none"]
         # a burst (a message to many rooms, many messages at once) is admitted a few at a time,
@@ -74,9 +75,11 @@ class TranslationService:
         self.db = db
         self.timeout = timeout
         self.cache = cache and db is not None
+        self.retention = timedelta(days=cache_days)
         self.stats: dict[str, EngineStats] = {e.name: EngineStats() for e in self.engines}
         # translations not yet written: many answers arriving at once cost one commit, not one each
         self._unwritten: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
+        self._unwritten_authors: set[tuple[str, str]] = set()
         self._flush_scheduled = False
 
     async def translate(
@@ -87,13 +90,36 @@ class TranslationService:
         *,
         glossary: Sequence[str] = (),
         html: bool = False,
+        author: str | None = None,
+        remember: bool = True,
     ) -> Outcome:
-        """Translate ``text``; never raises for engine trouble (see ``Outcome.failed``)."""
+        """Translate ``text``; never raises for engine trouble (see ``Outcome.failed``).
+
+        ``author`` wrote the text (noted beside a cached translation, so forgetting them
+        erases it); ``remember=False`` keeps the translation out of the cache altogether
+        (private aid requests, direct chats).
+        """
         async with self._gate:
-            return await self._translate(text, source, target, glossary=glossary, html=html)
+            return await self._translate(
+                text,
+                source,
+                target,
+                glossary=glossary,
+                html=html,
+                author=author,
+                remember=remember and self.cache,
+            )
 
     async def _translate(
-        self, text: str, source: str, target: str, *, glossary: Sequence[str], html: bool
+        self,
+        text: str,
+        source: str,
+        target: str,
+        *,
+        glossary: Sequence[str],
+        html: bool,
+        author: str | None,
+        remember: bool,
     ) -> Outcome:
         src, tgt = base_language(source), base_language(target)
         unchanged = Outcome(text, False, None, None, False, False)
@@ -111,10 +137,14 @@ class TranslationService:
                 entry = (
                     translation_cache.CachedTranslation(*unwritten)
                     if unwritten is not None
-                    else translation_cache.get_entry(self.db, key, src, tgt, engine.name)
+                    else translation_cache.get_entry(
+                        self.db, key, src, tgt, engine.name, utcnow() - self.retention
+                    )
                 )
                 if entry is not None:
                     self.stats[engine.name].cache_hits += 1
+                    if remember and author:
+                        self._note_author(key, author)
                     return Outcome(entry.translation, True, engine.name, entry.pivot, True, False)
         attempted = False
         for engine in self.engines:
@@ -137,8 +167,10 @@ class TranslationService:
                 continue
             if not called:
                 return unchanged
-            if self.cache and self.db is not None:
+            if remember and self.db is not None:
                 self._remember(key, src, tgt, engine.name, result, pivot)
+                if author:
+                    self._note_author(key, author)
             log.debug("translated %s->%s with %s (pivot %s)", src, tgt, engine.name, pivot)
             return Outcome(result, True, engine.name, pivot, False, False)
         if attempted:
@@ -173,6 +205,13 @@ class TranslationService:
         self, key: str, src: str, tgt: str, engine: str, result: str, pivot: str | None
     ) -> None:
         self._unwritten[(key, src, tgt, engine)] = (result, pivot)
+        self._flush_soon()
+
+    def _note_author(self, key: str, author: str) -> None:
+        self._unwritten_authors.add((key, author))
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush_cache)
@@ -180,14 +219,45 @@ class TranslationService:
     def flush_cache(self) -> None:
         """Write the translations that arrived since the last flush, in one transaction."""
         self._flush_scheduled = False
-        if not self._unwritten or self.db is None:
+        if (not self._unwritten and not self._unwritten_authors) or self.db is None:
             return
         rows = [(k[0], k[1], k[2], k[3], v[0], v[1]) for k, v in self._unwritten.items()]
+        authors = list(self._unwritten_authors)
         self._unwritten.clear()
+        self._unwritten_authors.clear()
         try:
-            translation_cache.put_many(self.db, rows)
+            translation_cache.put_many(self.db, rows, authors)
         except sqlite3.Error as exc:
             log.warning("%d translation(s) not cached: %s", len(rows), exc)
+
+    # ---- what the cache holds about people -----------------------------------------------
+
+    def forget_author(self, author: str) -> int:
+        """Erase the cached translations of what ``author`` wrote (``!forget me``)."""
+        if self.db is None:
+            return 0
+        self._drop_unwritten(lambda key: (key, author) in self._unwritten_authors)
+        return translation_cache.forget_author(self.db, author)
+
+    def forget_texts(self, texts: Sequence[str]) -> int:
+        """Erase the cached translations of these texts (``!aid forget``)."""
+        if self.db is None:
+            return 0
+        keys = {t for t in texts if t}
+        self._drop_unwritten(lambda key: key in keys)
+        return translation_cache.forget_texts(self.db, keys)
+
+    def _drop_unwritten(self, doomed: Callable[[str], bool]) -> None:
+        for item in [k for k in self._unwritten if doomed(k[0])]:
+            del self._unwritten[item]
+        self._unwritten_authors = {a for a in self._unwritten_authors if not doomed(a[0])}
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Erase cached translations older than the retention; how many."""
+        if self.db is None:
+            return 0
+        moment = now or utcnow()
+        return translation_cache.prune_cache(self.db, moment - self.retention)
 
     async def aclose(self) -> None:
         self.flush_cache()
@@ -322,4 +392,5 @@ def build_translation_service(config: TranslationConfig, db: Database | None) ->
         timeout=config.timeout_seconds,
         cache=config.cache,
         max_in_flight=max(48, config.max_concurrency),
+        cache_days=config.cache_days,
     )

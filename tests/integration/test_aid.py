@@ -57,7 +57,8 @@ def state(db: Any) -> list[tuple[Any, ...]]:
 @pytest.fixture
 async def desk(synapse, tmp_path, new_member, apertium):  # type: ignore[no-untyped-def]
     admin = await new_member("admin")
-    alice = await new_member("alice")
+    # alice follows private requests in a direct chat with the bot, which is encrypted
+    alice = await new_member("alice", encryption=True)
     bob = await new_member("bob")
     carol = await new_member("carol")
     oncall = await new_member("oncall")
@@ -116,7 +117,7 @@ FORMS = {
 async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) -> None:
     bot, alice, admin = desk.bot, desk.alice, desk.admin
     assert "(es)" in await ask(admin, desk.coord, "!room lang es")
-    made: dict[tuple[str, str], int] = {}
+    made: dict[tuple[str, str], str] = {}
     for visibility in ("network", "coordinators", "anonymous"):
         for shape, form in FORMS.items():
             secret = f"need-{visibility}-{shape}"
@@ -127,7 +128,7 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
             post = await admin.wait_for(
                 desk.coord, from_bot(bot.user_id, contains=secret), after=mark
             )
-            number = int(re.search(r"#(\d+)", post["content"]["body"])[1])  # type: ignore[index]
+            number = re.search(r"#([0-9a-z]+)", post["content"]["body"])[1]  # type: ignore[index]
             made[(visibility, shape)] = number
             if visibility == "network":
                 assert secret in body
@@ -150,7 +151,7 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
                 assert post["content"]["m.mentions"]["user_ids"] == list(bot.config.aid.on_call)
             else:
                 assert post["content"]["m.mentions"] == {}
-    stored = {r["id"]: r["visibility"] for r in rows(desk.db, "SELECT * FROM aid_requests")}
+    stored = {r["public_id"]: r["visibility"] for r in rows(desk.db, "SELECT * FROM aid_requests")}
     assert stored == {n: v for (v, _s), n in made.items()}
     network_ids = {made[("network", s)] for s in FORMS}
     private_ids = set(made.values()) - network_ids
@@ -166,11 +167,11 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
 
     # the public room's list shows only network requests; the coordinators see all
     listed = await ask(alice, desk.public, "!aid list")
-    assert {int(n) for n in re.findall(r"#(\d+)", listed)} == network_ids
+    assert set(re.findall(r"#([0-9a-z]+)", listed)) == network_ids
     assert "need-coordinators" not in listed
     assert "need-anonymous" not in listed
     listed = await ask(desk.carol, desk.coord, "!aid list")
-    assert {int(n) for n in re.findall(r"#(\d+)", listed)} == set(made.values())
+    assert set(re.findall(r"#([0-9a-z]+)", listed)) == set(made.values())
 
     # an id that may not be seen here is answered exactly like one that does not exist
     for verb in ("show", "claim", "offer", "close"):
@@ -189,19 +190,20 @@ async def test_each_form_and_visibility_reaches_only_where_it_may(desk: Desk) ->
     await alice.join(dm)
     await alice.wait_for(dm, from_bot(bot.user_id, contains="need-anonymous-multi-line"))
     mine = await ask(alice, dm, "!aid list mine")
-    assert {int(n) for n in re.findall(r"#(\d+)", mine)} == set(made.values())
+    assert set(re.findall(r"#([0-9a-z]+)", mine)) == set(made.values())
 
     # exports: only what may be seen where it is asked
     await alice.invite(desk.public, admin.user_id)
     await admin.join(desk.public)
     public_csv = await export(admin, desk.public)
-    assert {int(r["id"]) for r in public_csv} == network_ids
+    assert {r["id"] for r in public_csv} == network_ids
     assert not any("need-coordinators" in r["description"] for r in public_csv)
     coord_csv = await export(desk.carol, desk.coord)
-    assert {int(r["id"]) for r in coord_csv} == set(made.values())
+    assert {r["id"] for r in coord_csv} == set(made.values())
     for row in coord_csv:
         hidden = row["visibility"] == "anonymous"
-        assert row["requester"] == ("" if hidden else alice.user_id)
+        # a cell starting with @ is written after a ' so no spreadsheet reads it as a formula
+        assert row["requester"] == ("" if hidden else "'" + alice.user_id)
     refused = await ask(desk.bob, desk.public, "!aid export")
     assert "Only coordinators and the bot's administrators" in refused
 
@@ -247,11 +249,11 @@ async def test_claim_close_duplicate_lifecycle_with_history(desk: Desk) -> None:
     first = await ask(
         alice, desk.public, '!aid request material "this month" Lyon/France Blankets x50'
     )
-    a = int(re.search(r"#(\d+)", first)[1])  # type: ignore[index]
+    a = re.search(r"#([0-9a-z]+)", first)[1]  # type: ignore[index]
     second = await ask(
         alice, desk.public, "!aid request material whenever Lyon/France Blankets again"
     )
-    b = int(re.search(r"#(\d+)", second)[1])  # type: ignore[index]
+    b = re.search(r"#([0-9a-z]+)", second)[1]  # type: ignore[index]
 
     mark = alice.mark(desk.public)
     assert "in progress" in await ask(bob, desk.public, f"!aid claim {a}")
@@ -271,8 +273,9 @@ async def test_claim_close_duplicate_lifecycle_with_history(desk: Desk) -> None:
         desk.public, from_bot(desk.bot.user_id, contains=f"#{a} was closed: fulfilled"), after=mark
     )
     assert "duplicate" in await ask(carol, desk.coord, f"!aid close {b} duplicate {a}")
-    row = desk.db.query_one("SELECT * FROM aid_requests WHERE id = ?", (b,))
-    assert (row["status"], row["duplicate_of"]) == ("duplicate", a)
+    row = desk.db.query_one("SELECT * FROM aid_requests WHERE public_id = ?", (b,))
+    original = desk.db.query_one("SELECT id FROM aid_requests WHERE public_id = ?", (a,))
+    assert (row["status"], row["duplicate_of"]) == ("duplicate", original["id"])
 
     history = await ask(carol, desk.coord, f"!aid history {a}")
     for expected in (
@@ -287,7 +290,7 @@ async def test_claim_close_duplicate_lifecycle_with_history(desk: Desk) -> None:
 
     # data minimisation: the personal parts go, the record stays
     assert "still open" not in await ask(alice, desk.public, f"!aid forget {a}")
-    row = desk.db.query_one("SELECT * FROM aid_requests WHERE id = ?", (a,))
+    row = desk.db.query_one("SELECT * FROM aid_requests WHERE public_id = ?", (a,))
     assert (row["requester"], row["description"], row["claimer"]) == (None, "", None)
     assert (row["category"], row["country"], row["status"]) == ("material", "France", "fulfilled")
 
@@ -295,7 +298,7 @@ async def test_claim_close_duplicate_lifecycle_with_history(desk: Desk) -> None:
 async def test_bad_input_gets_a_clear_reply_and_changes_nothing(desk: Desk, new_member) -> None:
     alice, bob = desk.alice, desk.bob
     made = await ask(alice, desk.public, "!aid request legal whenever Tunis/Tunisia Lawyer needed")
-    number = int(re.search(r"#(\d+)", made)[1])  # type: ignore[index]
+    number = re.search(r"#([0-9a-z]+)", made)[1]  # type: ignore[index]
     dave = await new_member("dave")
     await alice.invite(desk.public, dave.user_id)
     await dave.join(desk.public)
@@ -310,7 +313,7 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(desk: Desk, new_
         (dave, f"!aid partial {number} half", "Only the person who asked"),
         (alice, f"!aid close {number} maybe", "`maybe` is not an outcome"),
         (alice, f"!aid forget {number}", "still open"),
-        (bob, "!aid claim twelve", "`twelve` is not a request number"),
+        (bob, "!aid claim twelve?", "`twelve?` is not a request number"),
         (bob, "!aid coordinators add", "Only the bot's administrators"),
     ]:
         body = await ask(sender, desk.public, text)
@@ -326,12 +329,12 @@ async def test_offers_and_matching_notify_the_coordinators(desk: Desk) -> None:
         desk.public,
         '!aid offer housing "Berlin, Germany" until:2030-12-31 Can host two people',
     )
-    offer_id = int(re.search(r"#(\d+)", standing)[1])  # type: ignore[index]
+    offer_id = re.search(r"#([0-9a-z]+)", standing)[1]  # type: ignore[index]
     mark = admin.mark(desk.coord)
     made = await ask(
         alice, desk.public, "!aid request housing whenever berlin/germany Room for two"
     )
-    request_id = int(re.search(r"#(\d+)", made)[1])  # type: ignore[index]
+    request_id = re.search(r"#([0-9a-z]+)", made)[1]  # type: ignore[index]
     match = await admin.wait_for(
         desk.coord, from_bot(bot.user_id, contains="Possible match"), after=mark
     )
@@ -340,7 +343,7 @@ async def test_offers_and_matching_notify_the_coordinators(desk: Desk) -> None:
 
     # the other way round: the request first, then the offer
     made = await ask(alice, desk.public, "!aid request transport this week Quito/Ecuador A van")
-    later = int(re.search(r"#(\d+)", made)[1])  # type: ignore[index]
+    later = re.search(r"#([0-9a-z]+)", made)[1]  # type: ignore[index]
     mark = admin.mark(desk.coord)
     await ask(bob, desk.public, "!aid offer transport Ecuador I have a van")
     match = await admin.wait_for(
@@ -365,7 +368,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
 ) -> None:
     """No coordinators' room yet: the requester hears it plainly, the admins hear how to add
     one, and the requests wait for it; French words the bot shows are accepted back."""
-    admin = await new_member("admin")
+    admin = await new_member("admin", encryption=True)  # reads the direct chat, encrypted
     alice = await new_member("alice")
     bob = await new_member("bob")
     bot = BotHarness(synapse, tmp_path / "bot", bot={"admins": [admin.user_id]})
@@ -400,7 +403,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
         housing = await ask(
             alice, public, '!entraide request logement "cette semaine" "Lyon, France" Lit pour deux'
         )
-        number = int(re.search(r"#(\d+)", housing)[1])  # type: ignore[index]
+        number = re.search(r"#([0-9a-z]+)", housing)[1]  # type: ignore[index]
         assert says("fr", "Recorded as aid request #{id}. Follow it with {show}.", housing), housing
         assert nobody in housing
         assert said("fr", "housing") in housing
@@ -416,7 +419,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
         long = "Un très long récit. " * 250
         echoed = await ask(alice, public, f"!entraide request material whenever Lyon/France {long}")
         assert len(echoed) < 2000, len(echoed)
-        shown = int(re.search(r"#(\d+)", echoed)[1])  # type: ignore[index]
+        shown = re.search(r"#([0-9a-z]+)", echoed)[1]  # type: ignore[index]
         assert (
             said_plural(
                 "fr",
@@ -457,7 +460,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
             public, from_bot(bot.user_id, contains=f"#{number}"), after=mark
         )
         request_event = bot.app.db.query_one(  # type: ignore[union-attr]
-            "SELECT event_id FROM aid_requests WHERE id = ?", (number,)
+            "SELECT event_id FROM aid_requests WHERE public_id = ?", (number,)
         )["event_id"]
         assert notice["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == request_event
         assert notice["content"]["m.mentions"] == {"user_ids": [alice.user_id]}

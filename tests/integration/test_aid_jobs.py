@@ -39,15 +39,16 @@ async def test_expiry_and_stale_nudges_fire_once_across_a_restart(
             return str((await member.wait_for(public, reply_to(sent)))["content"]["body"])
 
         expiring = await ask(alice, "!aid request housing whenever Lyon/France by:2030-01-01 Bed")
-        expiring_id = int(re.search(r"#(\d+)", expiring)[1])  # type: ignore[index]
+        expiring_id = re.search(r"#([0-9a-z]+)", expiring)[1]  # type: ignore[index]
         stalling = await ask(alice, "!aid request material whenever Lyon/France Blankets")
-        stalling_id = int(re.search(r"#(\d+)", stalling)[1])  # type: ignore[index]
+        stalling_id = re.search(r"#([0-9a-z]+)", stalling)[1]  # type: ignore[index]
         await ask(bob, f"!aid claim {stalling_id}")
 
         # time passes for the first request: its needed-by date is now behind us
         assert bot.app is not None
         bot.app.db.execute(
-            "UPDATE aid_requests SET needed_by = ? WHERE id = ?", (iso(utcnow()), expiring_id)
+            "UPDATE aid_requests SET needed_by = ? WHERE public_id = ?",
+            (iso(utcnow()), expiring_id),
         )
         await admin.wait_for(
             coord, from_bot(bot.user_id, contains=f"#{expiring_id} (housing, Lyon, France) expired")
@@ -86,7 +87,7 @@ async def test_expiry_and_stale_nudges_fire_once_across_a_restart(
         assert [n["kind"] for n in nudges] == ["expired", "stale_claimer", "stale_coordinators"]
         assert all(n["sent_at"] for n in nudges)
         status = bot.app.db.query_one(
-            "SELECT status FROM aid_requests WHERE id = ?", (expiring_id,)
+            "SELECT status FROM aid_requests WHERE public_id = ?", (expiring_id,)
         )
         assert status is not None
         assert status["status"] == "expired"

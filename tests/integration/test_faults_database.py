@@ -8,6 +8,9 @@ while the bot keeps running in the test's event loop where its state can be insp
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,5 +87,68 @@ async def test_unwritable_database_refuses_writes_keeps_relaying_and_recovers(
             assert copies == said
         assert bot.app is not None
         assert bot.app.db.integrity_ok()
+    finally:
+        await bot.stop()
+
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+conn.execute("UPDATE sync_state SET value = value")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+print("released", flush=True)
+"""
+LOCK_SECONDS = 30
+
+
+async def test_copies_go_out_while_another_process_holds_the_database_lock(
+    synapse: LocalSynapse, tmp_path: Path, new_member
+) -> None:
+    bot = BotHarness(synapse, tmp_path / "bot")
+    try:
+        app = await bot.start()
+        alice = await new_member("alice")
+        rooms = await link_group(alice, bot.user_id, ("fr", "es"), "verrou")
+        fr, es = rooms["fr"], rooms["es"]
+        before = await alice.send_text(fr, "avant le verrou")
+        await alice.wait_for(es, copy_of(bot.user_id, before), timeout=20)
+
+        locker = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HOLD_LOCK, str(bot.config.storage.database), str(LOCK_SECONDS),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert locker.stdout is not None
+        assert (await locker.stdout.readline()).strip() == b"locked"
+        locked_at = time.monotonic()
+        during = []
+        for n in range(3):
+            sent = await alice.send_text(fr, f"pendant le verrou {n}")
+            await alice.wait_for(es, copy_of(bot.user_id, sent), timeout=LOCK_SECONDS)
+            during.append(sent)
+        # every copy arrived while the other process still held the lock
+        assert locker.returncode is None
+        assert time.monotonic() - locked_at < LOCK_SECONDS
+        relay = app.feature("relay").service
+        assert relay.unwritten() > 0  # the relay map waits in memory
+        healthy, report = app.health.check()
+        assert not healthy
+        assert "locked" in report["reason"]
+
+        assert (await locker.stdout.readline()).strip() == b"released"
+        await locker.wait()
+        # the database takes writes again: the map is written, and edits find their copies
+        after = await alice.send_text(fr, "après le verrou")
+        await alice.wait_for(es, copy_of(bot.user_id, after), timeout=20)
+        stored = {
+            r["source_event_id"] for r in app.db.query("SELECT source_event_id FROM relay_copies")
+        }
+        assert set(during) <= stored
+        assert relay.unwritten() == 0
+        edit = await alice.edit(fr, during[0], "pendant le verrou, corrigé")
+        await alice.wait_for(es, copy_of(bot.user_id, edit), timeout=20)
+        assert app.health.check()[0]
     finally:
         await bot.stop()

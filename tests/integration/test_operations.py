@@ -26,7 +26,7 @@ from bot.dev.devserver.synapse import LocalSynapse
 from bot.places import store as places
 from tests.support.botharness import BotHarness
 from tests.support.members import password_for
-from tests.support.predicates import reply_to, room_with_bot
+from tests.support.predicates import from_bot, reply_to, room_with_bot
 
 pytestmark = pytest.mark.integration
 
@@ -205,7 +205,9 @@ async def test_backup_while_the_bot_writes_is_consistent(synapse, tmp_path, new_
         done.set()
         assert await writer >= 1
         assert code == 0, err
-        assert out.strip() == f"backup written to {target}"
+        assert out.splitlines()[0] == f"backup written to {target}"
+        # the cross-signing keys go along, beside the copy
+        assert "cross-signing keys copied to" in out
         assert during >= 1, "the bot handled nothing while the backup ran"
 
         copy = sqlite3.connect(target)
@@ -284,6 +286,13 @@ def probe_feature(core: Core) -> Feature:
     )
 
 
+async def forget_report(member: Any, bot_user_id: str) -> str:
+    """The full report of ``!forget me confirm`` typed in a shared room: in a direct chat."""
+    dm = await member.wait_for_invite(bot_user_id, "What I erased")
+    event = await member.wait_for(dm, from_bot(bot_user_id, contains="What remains"), timeout=20)
+    return str(event["content"]["body"])
+
+
 def table_counts(db: Database) -> dict[str, int]:
     """Rows per table, except the event ledger (every command adds its own id there)."""
     tables = [
@@ -303,7 +312,7 @@ async def test_forget_me_erases_the_sender_and_nothing_else(synapse, tmp_path, n
     bot = BotHarness(synapse, tmp_path / "bot", extra_features=[probe_feature])
     try:
         app = await bot.start()
-        alice = await new_member("alice")
+        alice = await new_member("alice", encryption=True)  # reads the report in a direct chat
         bob = await new_member("bob")
         room = await room_with_bot(alice, bot.user_id, name="forget")
         await alice.invite(room, bob.user_id)
@@ -335,17 +344,21 @@ async def test_forget_me_erases_the_sender_and_nothing_else(synapse, tmp_path, n
         before = table_counts(app.db)
         body = await ask(alice, "!forget me confirm")
         assert "I erased what I held about you" in body
-        assert "- probe RSVPs: 2" in body
-        assert "probe offers" not in body  # alice had none: nothing to claim
+        # a shared room sees no count (one could include what it may not know of)
+        assert "probe RSVPs" not in body
+        assert "detailed report is in a direct chat" in body
         assert "What remains:" in body
         assert "Probe records stay, without your name." in body
-        assert "Messages you wrote stay in the rooms" in body
+        report = await forget_report(alice, bot.user_id)
+        assert "- probe RSVPs: 2" in report
+        assert "probe offers" not in report  # alice had none: nothing to claim
+        assert "Messages you wrote stay in the rooms" in report
         rows = app.db.query("SELECT user_id, gathering FROM probe_rsvps")
         assert rows == [{"user_id": bob.user_id, "gathering": "g1"}]
         after = table_counts(app.db)
-        # only alice's probe rows and her used-up request went
+        # only alice's probe rows and her used-up request went (and the direct chat came)
         changed = {t for t in before if before[t] != after[t]}
-        assert changed == {"probe_rsvps", "forget_requests"}
+        assert changed == {"probe_rsvps", "forget_requests", "rooms"}
         assert after["probe_offers"] == 1
 
         # the request is used up: confirming again erases nothing
@@ -384,7 +397,7 @@ async def test_forget_me_erases_rsvps_offers_requests_and_relay_links(
     bot = BotHarness(synapse, tmp_path / "bot")
     try:
         app = await bot.start()
-        alice = await new_member("alice")
+        alice = await new_member("alice", encryption=True)  # reads the report in a direct chat
         bob = await new_member("bob")
         room = await room_with_bot(alice, bot.user_id, name="forget-all")
         other = await room_with_bot(alice, bot.user_id, name="forget-all-relay")
@@ -442,6 +455,8 @@ async def test_forget_me_erases_rsvps_offers_requests_and_relay_links(
         assert "To go ahead, type `!forget me confirm`" in body
         body = await ask(alice, "!forget me confirm")
         assert "I erased what I held about you" in body
+        assert ": 1" not in body
+        body = await forget_report(alice, bot.user_id)
         for line in (
             "- RSVPs: 1",
             "- standing offers: 1",

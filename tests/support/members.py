@@ -18,9 +18,11 @@ from nio import (
     ErrorResponse,
     JoinError,
     LoginResponse,
+    MegolmEvent,
     RoomCreateResponse,
     RoomGetStateEventResponse,
     RoomGetStateResponse,
+    RoomKeyRequest,
     RoomPreset,
     RoomSendResponse,
     RoomVisibility,
@@ -97,6 +99,10 @@ class Member:
         self._sync_error: BaseException | None = None
         # what this member's sync asks for (a test may leave some senders out)
         self.sync_filter: dict[str, Any] = SYNC_FILTER
+        # room key requests other users' devices sent to this member: (sender, session id)
+        self.key_requests: list[tuple[str, str]] = []
+        # events whose room key had not arrived yet: (room, index in its timeline, event)
+        self._undecrypted: list[tuple[str, int, MegolmEvent]] = []
 
     @classmethod
     async def create(
@@ -205,6 +211,10 @@ class Member:
 
     async def _ingest(self, response: SyncResponse) -> None:
         async with self._changed:
+            # nio answers (or drops) key requests itself and shows them to no callback
+            for event in response.to_device_events:
+                if isinstance(event, RoomKeyRequest):
+                    self.key_requests.append((event.sender, event.session_id))
             for room_id, info in response.rooms.join.items():
                 self._joined.add(room_id)
                 timeline = self._events.setdefault(room_id, [])
@@ -215,11 +225,29 @@ class Member:
                         continue
                     if event_id:
                         self._seen.add(event_id)
+                    if isinstance(event, MegolmEvent):
+                        event.room_id = room_id
+                        self._undecrypted.append((room_id, len(timeline), event))
                     timeline.append(source)
+            self._decrypt_late()
             for room_id in response.rooms.leave:
                 self._joined.discard(room_id)
             self._synced_once.set()
             self._changed.notify_all()
+
+    def _decrypt_late(self) -> None:
+        """As a client does: a message whose key came after it is shown once the key is here."""
+        olm = self.client.olm
+        if olm is None:
+            return
+        still: list[tuple[str, int, MegolmEvent]] = []
+        for room_id, index, event in self._undecrypted:
+            decrypted = olm._decrypt_megolm_no_error(event)
+            if decrypted is None or isinstance(decrypted, MegolmEvent):
+                still.append((room_id, index, event))
+            else:
+                self._events[room_id][index] = _record(decrypted)
+        self._undecrypted = still
 
     async def _wait_until(self, check: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
         async with self._changed:
@@ -358,6 +386,30 @@ class Member:
         if not await self._wait_until(lambda: room_id in self._joined, timeout):
             raise AssertionError(f"{self.user_id}: join of {room_id} not seen in sync")
 
+    async def wait_for_invite(
+        self,
+        inviter: str,
+        name: str | None = None,
+        timeout: float = 20,  # noqa: ASYNC109
+    ) -> str:
+        """Until ``inviter`` invites this member into a room (named ``name``, if given); join
+        it and return its id."""
+        found: list[str] = []
+
+        def invited() -> bool:
+            for room_id, room in self.client.invited_rooms.items():
+                if name is not None and room.name != name:
+                    continue
+                if room_id not in self._joined and inviter in (room.inviter, *room.users):
+                    found.append(room_id)
+                    return True
+            return False
+
+        if not await self._wait_until(invited, timeout):
+            raise AssertionError(f"{self.user_id} was not invited by {inviter} within {timeout} s")
+        await self.join(found[0])
+        return found[0]
+
     async def invite(self, room_id: str, user_id: str) -> None:
         response = await self.client.room_invite(room_id, user_id)
         if isinstance(response, ErrorResponse):
@@ -403,6 +455,57 @@ class Member:
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
         return await self.send_raw(room_id, "m.reaction", content)
+
+    # -- room keys (encryption-capable members) ----------------------------------------------
+
+    async def withhold_keys_from(self, user_id: str, timeout: float = 15) -> list[str]:  # noqa: ASYNC109
+        """From now on, share no room key with ``user_id``'s devices; their device ids."""
+        client = self.client
+
+        def known() -> bool:
+            return bool(list(client.device_store.active_user_devices(user_id)))
+
+        if not await self._wait_until(known, timeout):
+            raise AssertionError(f"{self.user_id} never learnt the devices of {user_id}")
+        devices = list(client.device_store.active_user_devices(user_id))
+        for device in devices:
+            client.blacklist_device(device)
+        return [d.id for d in devices]
+
+    def session_of(self, room_id: str) -> str:
+        """The id of the megolm session this member encrypts ``room_id`` with now."""
+        return str(self.client.olm.outbound_group_sessions[room_id].id)
+
+    async def wait_for_key_request(
+        self,
+        from_user: str,
+        session_id: str,
+        timeout: float = 20,  # noqa: ASYNC109
+    ) -> None:
+        """Until ``from_user`` has asked this member's device for ``session_id``'s key."""
+
+        def asked() -> bool:
+            return (from_user, session_id) in self.key_requests
+
+        if not await self._wait_until(asked, timeout):
+            raise AssertionError(f"{from_user} never asked {self.user_id} for {session_id}")
+
+    async def forward_room_key(self, room_id: str, session_id: str, to_user: str) -> None:
+        """Send ``session_id``'s key to ``to_user``'s devices, as a key-sharing client answers
+        a key request (an ``m.forwarded_room_key`` from the device that made the session)."""
+        client, olm = self.client, self.client.olm
+        own_key = olm.account.identity_keys["curve25519"]
+        group_session = olm.inbound_group_store.get(room_id, own_key, session_id)
+        assert group_session is not None, "no such session on this device"
+        for device in client.device_store.active_user_devices(to_user):
+            if olm.session_store.get(device.curve25519) is None:
+                await client.keys_claim({to_user: [device.id]})
+            session = olm.session_store.get(device.curve25519)
+            assert session is not None, f"no Olm session with {device.id}"
+            message = olm._encrypt_forwarding_key(room_id, group_session, session, device)
+            response = await client.to_device(message)
+            if isinstance(response, ErrorResponse):
+                raise AssertionError(f"forwarding the key failed: {response!r}")
 
     async def set_display_name(self, name: str) -> None:
         response = await self.client.set_displayname(name)

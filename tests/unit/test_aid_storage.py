@@ -28,7 +28,7 @@ def test_only_one_claim_wins(fresh_db: Database) -> None:
 
     def claim(event_id: str, actor: str) -> store.HistoryEntry | None:
         return store.change(
-            fresh_db, request.id, event_id=event_id, actor=actor, action="claim",
+            fresh_db, request.key, event_id=event_id, actor=actor, action="claim",
             status="in_progress", note=None, now=utcnow(), expect=("open",), claimer=actor,
         )  # fmt: skip
 
@@ -36,14 +36,14 @@ def test_only_one_claim_wins(fresh_db: Database) -> None:
     lost = claim("$c2", "@c:x")
     assert won is not None
     assert lost is None
-    assert [h.action for h in store.history(fresh_db, request.id)] == ["created", "claim"]
+    assert [h.action for h in store.history(fresh_db, request.key)] == ["created", "claim"]
 
 
 def test_stale_nudges_are_planned_once_per_silence(fresh_db: Database) -> None:
     request, _ = store.create_request(fresh_db, new(), utcnow())
     start = utcnow()
     store.change(
-        fresh_db, request.id, event_id="$c", actor="@b:x", action="claim",
+        fresh_db, request.key, event_id="$c", actor="@b:x", action="claim",
         status="in_progress", note=None, now=start, expect=("open",), claimer="@b:x",
     )  # fmt: skip
     for seconds in (5, 6, 7):

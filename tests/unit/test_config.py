@@ -198,6 +198,23 @@ RULE_CASES = [
         minimal(aid={"stale_after_seconds": -1}),
         "aid.stale_after_seconds: must not be negative",
     ),
+    (
+        minimal(matrix={"late_key_command_seconds": -1}),
+        "matrix.late_key_command_seconds: must not be negative",
+    ),
+    (
+        minimal(storage={"encrypted": True}),
+        "storage.encrypted: set LIAISON_DATABASE_KEY in the environment (a passphrase of at least 16 characters)",
+    ),
+    (
+        minimal(storage={"integrity_check_seconds": 5}),
+        "storage.integrity_check_seconds: must be at least 60",
+    ),
+    (
+        minimal(storage={"key": "in-the-file"}),
+        "storage.key: never in the file; put it in the environment as LIAISON_DATABASE_KEY",
+    ),
+    (minimal(translation={"cache_days": 0}), "translation.cache_days: must be at least 1"),
     (minimal(logging={"level": "LOUD"}), "logging.level: one of DEBUG, INFO, WARNING, ERROR"),
     (minimal(logging={"format": "xml"}), "logging.format: one of text, json"),
 ]
@@ -216,6 +233,13 @@ def test_every_rule_of_check_has_a_case_here() -> None:
     keys -= {"translation.{name}.url", "translation.{name}.api_key"}
     covered = {expected.split(":")[0].split("[")[0] for _, expected in RULE_CASES}
     assert sorted(k for k in keys if k not in covered) == []
+
+
+def test_the_database_key_comes_from_the_environment_only() -> None:
+    env = {"LIAISON_DATABASE_KEY": "a long enough passphrase"}
+    config = from_dict(minimal(storage={"encrypted": True}), environ=env)
+    assert config.storage.database_key == "a long enough passphrase"
+    assert from_dict(minimal(), environ=env).storage.database_key is None
 
 
 def test_every_problem_is_reported_at_once() -> None:

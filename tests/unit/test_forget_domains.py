@@ -180,14 +180,14 @@ def claim(db: Database, request_id: int, who: str, event_id: str) -> None:
 def test_aid_forgets_one_member_and_keeps_the_records(fresh_db: Database) -> None:
     mine = request(fresh_db, "$r1", ALICE)
     theirs = request(fresh_db, "$r2", BOB)
-    claim(fresh_db, mine.id, BOB, "$c1")
-    claim(fresh_db, theirs.id, ALICE, "$c2")
+    claim(fresh_db, mine.key, BOB, "$c1")
+    claim(fresh_db, theirs.key, ALICE, "$c2")
     standing = offer(fresh_db, "$o1", ALICE, None)
     other_standing = offer(fresh_db, "$o2", BOB, None)
-    offer(fresh_db, "$o3", ALICE, theirs.id)
-    bobs_offer = offer(fresh_db, "$o4", BOB, mine.id)
-    aid.record_match(fresh_db, standing.id, theirs.id, utcnow())
-    aid.record_match(fresh_db, other_standing.id, mine.id, utcnow())
+    offer(fresh_db, "$o3", ALICE, theirs.key)
+    bobs_offer = offer(fresh_db, "$o4", BOB, mine.key)
+    aid.record_match(fresh_db, standing.id, theirs.key, utcnow())
+    aid.record_match(fresh_db, other_standing.id, mine.key, utcnow())
     aid.set_dm_room(fresh_db, ALICE, "!dm-alice:x", utcnow())
     aid.set_dm_room(fresh_db, BOB, "!dm-bob:x", utcnow())
     aid.add_coordinator_room(fresh_db, "!coord:x", ALICE, utcnow())
@@ -204,28 +204,28 @@ def test_aid_forgets_one_member_and_keeps_the_records(fresh_db: Database) -> Non
         "your name on coordinators' rooms you added": 1,
     }
     # her request: anonymised as by !aid forget, closed, kept for the records
-    kept = aid.get_request(fresh_db, mine.id)
+    kept = aid.get_request(fresh_db, mine.key)
     assert kept is not None
     assert (kept.requester, kept.description, kept.city, kept.room_id) == (None, "", "", "")
     assert (kept.category, kept.country, kept.status) == ("housing", "France", "closed")
     assert kept.forgotten_at is not None
     assert kept.created_at == mine.created_at
-    assert [h.action for h in aid.history(fresh_db, mine.id)][-1] == "forgotten"
+    assert [h.action for h in aid.history(fresh_db, mine.key)][-1] == "forgotten"
     # bob's request: her claim released (back to open), her offer anonymised, bob untouched
-    other = aid.get_request(fresh_db, theirs.id)
+    other = aid.get_request(fresh_db, theirs.key)
     assert other is not None
     assert (other.requester, other.description, other.status) == (BOB, "bed for BOB", "open")
     assert other.claimer is None
-    assert [(o.offerer, o.text) for o in aid.offers_on(fresh_db, theirs.id)] == [(None, "")]
-    bob_history = [(h.action, h.actor, h.note) for h in aid.history(fresh_db, theirs.id)]
+    assert [(o.offerer, o.text) for o in aid.offers_on(fresh_db, theirs.key)] == [(None, "")]
+    bob_history = [(h.action, h.actor, h.note) for h in aid.history(fresh_db, theirs.key)]
     assert bob_history[:3] == [("created", BOB, None), ("claim", "", None), ("offer", "", None)]
     # standing offers: hers gone with its match, bob's and its match kept
     assert [o.offerer for o in aid.standing_offers(fresh_db, utcnow())] == [BOB]
-    assert aid.matches(fresh_db) == [(other_standing.id, mine.id)]
+    assert aid.matches(fresh_db) == [(other_standing.id, mine.key)]
     assert aid.dm_room(fresh_db, ALICE) is None
     assert aid.dm_room(fresh_db, BOB) == "!dm-bob:x"
     assert aid.coordinator_rooms(fresh_db) == ["!coord:x"]
-    assert [o.id for o in aid.offers_on(fresh_db, mine.id)] == [bobs_offer.id]
+    assert [o.id for o in aid.offers_on(fresh_db, mine.key)] == [bobs_offer.id]
     # nothing in the aid tables names her or points at her events any more
     dump = json.dumps(
         [rows(fresh_db, t) for t in ("aid_requests", "aid_history", "aid_offers", "aid_dm_rooms")]

@@ -125,7 +125,7 @@ def test_two_features_claiming_one_section_is_an_error(tmp_path: Path) -> None:
 def test_every_feature_holding_members_data_declares_how_to_forget_it(tmp_path: Path) -> None:
     app = Application(make_config(tmp_path))
     forgetting = {f.name for f in app.features if f.forget is not None}
-    assert forgetting == {"relay", "gatherings", "places", "aid", "schedules"}
+    assert forgetting == {"relay", "gatherings", "places", "aid", "schedules", "translation"}
     assert all(f.forget_keeps for f in app.features if f.forget is not None)
     app.db.close()
 

@@ -302,3 +302,41 @@ def test_other_groups_are_not_in_the_audience(desk: RelayDesk, groups: RelayGrou
     linked(desk, ROOM_C, ["north", "ar"])
 
     assert groups.audience(ROOM_A, ADMIN).room_ids == [ROOM_A, ROOM_C]
+
+
+# ---- encrypted rooms and rooms that are not --------------------------------------------------
+# (a steward's consent for an encrypted room: test_relay_consent_rules.py)
+
+
+def test_consent_is_kept_only_for_an_encrypted_room(desk: RelayDesk, w: World) -> None:
+    link, _ = linked(desk, ROOM_A, ["north", "fr", "--allow-unencrypted"])
+
+    assert not link.allow_unencrypted  # turning encryption on later asks for it again
+    assert not desk.encryption_notes(link).encrypted
+
+
+@pytest.mark.parametrize(
+    "flag", ["--allow-unencrypted", "—allow-unencrypted", "–Allow-Unencrypted"]
+)
+def test_a_stewards_consent_however_a_phone_writes_the_dashes(
+    desk: RelayDesk, w: World, flag: str
+) -> None:
+    w.fake.encrypted.add(ROOM_A)
+    linked(desk, ROOM_B, ["north", "es"])  # not encrypted, receives
+
+    link, _ = linked(desk, ROOM_A, ["north", "fr", flag])
+
+    assert link.allow_unencrypted
+
+
+def test_an_unencrypted_room_learns_which_encrypted_rooms_do_not_come(
+    desk: RelayDesk, w: World
+) -> None:
+    w.fake.encrypted.update({ROOM_A, ROOM_B})
+    linked(desk, ROOM_A, ["north", "fr"])  # encrypted, alone: nothing to agree to yet
+    linked(desk, ROOM_B, ["north", "ar"])  # encrypted too
+    linked(desk, ROOM_D, ["north", "de", "send"])  # sends only: never asked
+
+    link, _ = linked(desk, ROOM_C, ["north", "es"])
+
+    assert desk.encryption_notes(link).withheld_from_here == 2

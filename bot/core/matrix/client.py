@@ -7,6 +7,7 @@ nio reports failures as ``ErrorResponse`` objects; this module turns them into r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
     ErrorResponse,
     JoinResponse,
     LoginResponse,
@@ -29,6 +31,7 @@ from nio import (
     RoomCreateResponse,
     RoomGetEventResponse,
     RoomInviteResponse,
+    RoomKeyEvent,
     RoomMessagesResponse,
     RoomPreset,
     RoomPutStateResponse,
@@ -40,7 +43,9 @@ from nio import (
     UploadResponse,
     WhoamiResponse,
 )
-from nio.exceptions import LocalProtocolError
+from nio.crypto import decrypt_attachment, encrypt_attachment
+from nio.event_builders import RoomKeyRequestMessage
+from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.core.config import MatrixConfig
 
@@ -83,6 +88,8 @@ class SyncBatch:
     timelines: dict[str, list[dict[str, Any]]]
     invites: dict[str, str | None]  # room id -> inviter
     left: list[str]
+    # megolm sessions whose keys arrived in this sync (room keys and answers to our requests)
+    room_keys: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -146,6 +153,8 @@ class MatrixClient:
         self.connected = False
         self._have_full_state = False
         self._creators: dict[str, set[str]] = {}
+        # direct chats made in this run -> the person invited (see _know_devices)
+        self._invited: dict[str, str] = {}
         # rooms a sync has delivered state for, and who waits for one to arrive
         self._synced_rooms: set[str] = set()
         self._room_waiters: dict[str, asyncio.Event] = {}
@@ -173,6 +182,7 @@ class MatrixClient:
                 session["user_id"], session["device_id"], session["access_token"]
             )
             log.info("restored session for device %s", session["device_id"])
+            self._trust_forwarded_keys()
             return
         if self.config.access_token:
             self.client.access_token = self.config.access_token
@@ -188,6 +198,45 @@ class MatrixClient:
                 raise MatrixError(f"login failed: {_describe(response)}")
             log.info("logged in as a new device %s", response.device_id)
         self._write_session()
+        self._trust_forwarded_keys()
+
+    def _trust_forwarded_keys(self) -> None:
+        """Accept a forwarded room key we asked for when the device that made the session sends it.
+
+        nio takes forwarded keys only from our own verified devices. The answer to the bot's
+        key request comes from the sender's device; when that device is the session's creator
+        (its Olm identity key is the session's sender key, nothing forwarded in between, its
+        signing key the one the session claims), the key is exactly what an ``m.room_key``
+        from it would have carried, so it is trusted as much.
+        """
+        olm = self.client.olm
+        if olm is None:
+            return
+        original = olm._should_accept_forward
+
+        def accept(sender: str, sender_key: str, event: Any) -> bool:
+            content = (getattr(event, "source", None) or {}).get("content") or {}
+            request = olm.outgoing_key_requests.get(event.session_id)
+            device = olm.device_store.device_from_sender_key(sender, sender_key)
+            if (
+                request is not None
+                and event.algorithm == "m.megolm.v1.aes-sha2"
+                and request.room_id == event.room_id
+                and request.session_id == event.session_id
+                and content.get("sender_key") == sender_key
+                and not content.get("forwarding_curve25519_key_chain")
+                and device is not None
+                and device.user_id == sender
+                and not device.blacklisted
+                and device.ed25519 == content.get("sender_claimed_ed25519_key")
+            ):
+                return True
+            return bool(original(sender, sender_key, event))
+
+        olm._should_accept_forward = accept  # type: ignore[method-assign]
+
+    def has_session(self) -> bool:
+        return self._read_session() is not None
 
     def _read_session(self) -> dict[str, str] | None:
         try:
@@ -206,6 +255,52 @@ class MatrixClient:
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.chmod(tmp, 0o600)
         tmp.replace(self.session_path)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        budget_seconds: float = 30.0,
+    ) -> tuple[int, dict[str, Any]]:
+        """A client-API call nio has no method for (cross-signing): status and JSON answer.
+
+        Network failures, 5xx and 429 answers are retried for ``budget_seconds``; then the last
+        answer is returned (MatrixError if the homeserver never answered).
+        """
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        data = json.dumps(body) if body is not None else None
+        deadline = time.monotonic() + min(budget_seconds, self.retry_budget_seconds)
+        delay = 0.5
+        while True:
+            try:
+                response = await self.client.send(method, path, data, headers)
+                status = response.status
+                try:
+                    answer = await response.json(content_type=None)
+                except (ValueError, aiohttp.ContentTypeError):
+                    answer = {}
+                finally:
+                    response.release()
+            except TRANSIENT_EXCEPTIONS as exc:
+                status, answer = 0, {"errcode": type(exc).__name__}
+            if not isinstance(answer, dict):
+                answer = {}
+            if status == 429:
+                wait = float(answer.get("retry_after_ms", 1000)) / 1000
+            elif status == 0 or status >= 500:
+                wait = delay
+            else:
+                return status, answer
+            if time.monotonic() + wait > deadline:
+                if status == 0:
+                    raise MatrixError(f"{method} {path}: the homeserver did not answer")
+                return status, answer
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 30.0)
 
     # ---- sync ----------------------------------------------------------------------------
 
@@ -249,13 +344,53 @@ class MatrixClient:
             invites[room_id] = _inviter(invite.invite_state, self.user_id)
         self.last_sync_at = time.monotonic()
         self._have_full_state = True
+        keys = frozenset(
+            str(e.session_id) for e in response.to_device_events if isinstance(e, RoomKeyEvent)
+        )
         return SyncBatch(
             next_batch=response.next_batch,
             since=since,
             timelines=timelines,
             invites=invites,
             left=list(response.rooms.leave),
+            room_keys=keys,
         )
+
+    # ---- late room keys --------------------------------------------------------------------
+
+    def decrypt(self, room_id: str, source: dict[str, Any]) -> dict[str, Any] | None:
+        """The decrypted form of an encrypted event we kept, or None while its key is missing."""
+        if self.client.olm is None:
+            return None
+        event = MegolmEvent.from_dict(source)
+        if not isinstance(event, MegolmEvent):
+            return None
+        event.room_id = room_id
+        decrypted = self.client.olm._decrypt_megolm_no_error(event)
+        if decrypted is None or isinstance(decrypted, MegolmEvent):
+            return None
+        return _source(decrypted)
+
+    async def request_room_key(self, room_id: str, source: dict[str, Any]) -> bool:
+        """Ask the sender's devices for the key of an event we could not decrypt.
+
+        The request id is the session id, so asking again (after a restart) is harmless.
+        Whether the request went out.
+        """
+        if self.client.olm is None:
+            return False
+        event = MegolmEvent.from_dict(source)
+        if not isinstance(event, MegolmEvent) or not event.session_id:
+            return False
+        event.room_id = room_id
+        message: RoomKeyRequestMessage = event.as_key_request(event.sender, self.device_id)
+        self.client.olm.outgoing_to_device_messages.append(message)
+        try:
+            await self.client.send_to_device_messages()
+        except TRANSIENT_EXCEPTIONS as exc:
+            log.warning("room key request not sent yet (%s); it goes with the next sync", exc)
+            return False
+        return True
 
     async def _encryption_upkeep(self) -> None:
         """What sync_forever would do: without it members never receive the room keys."""
@@ -404,10 +539,33 @@ class MatrixClient:
         return self.power_level(room_id, user_id) >= self.state_level(room_id, event_type)
 
     async def create_direct_room(self, user_id: str, name: str | None = None) -> str:
-        """A new private direct chat with ``user_id`` (invited, trusted as in a DM); its room id.
+        """A new private direct chat with ``user_id``; its room id.
 
-        Not idempotent on the homeserver: callers remember the room they got.
+        Marked direct, invite-only, closed to guests, and end-to-end encrypted when the bot
+        speaks encryption (the presets alone leave guest access open). Not idempotent on the
+        homeserver: callers remember the room they got.
         """
+        initial_state: list[dict[str, Any]] = [
+            {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
+            {
+                "type": "m.room.guest_access",
+                "state_key": "",
+                "content": {"guest_access": "forbidden"},
+            },
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "invited"},
+            },
+        ]
+        if self.config.encryption:
+            initial_state.append(
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            )
         response = await self._with_retries(
             lambda: self.client.room_create(
                 visibility=RoomVisibility.private,
@@ -415,11 +573,13 @@ class MatrixClient:
                 invite=[user_id],
                 preset=RoomPreset.trusted_private_chat,
                 name=name,
+                initial_state=initial_state,
             ),
             "create room",
         )
         if not isinstance(response, RoomCreateResponse):
             raise MatrixError(f"room creation failed: {_describe(response)}", _errcode(response))
+        self._invited[str(response.room_id)] = user_id
         return str(response.room_id)
 
     async def create_room(self, name: str, *, invite: list[str], alias: str | None = None) -> str:
@@ -508,8 +668,21 @@ class MatrixClient:
         return list(room.users) if room is not None else []
 
     async def upload(self, data: bytes, content_type: str, filename: str) -> str:
-        """Upload a file; return its mxc:// URI."""
+        """Upload a file as it is (the media repository can read it); return its mxc:// URI."""
+        return await self._upload(data, content_type, filename)
 
+    async def upload_encrypted(
+        self, data: bytes, content_type: str, filename: str
+    ) -> dict[str, Any]:
+        """Upload a file encrypted (for an encrypted room): the event's ``file`` object.
+
+        The homeserver stores only ciphertext; the key travels inside the (encrypted) event.
+        """
+        ciphertext, keys = encrypt_attachment(data)
+        uri = await self._upload(ciphertext, "application/octet-stream", None)
+        return {**keys, "url": uri, "mimetype": content_type}
+
+    async def _upload(self, data: bytes, content_type: str, filename: str | None) -> str:
         async def attempt() -> Any:
             response, _keys = await self.client.upload(
                 lambda *_: data, content_type=content_type, filename=filename, filesize=len(data)
@@ -520,6 +693,21 @@ class MatrixClient:
         if not isinstance(response, UploadResponse):
             raise MatrixError(f"upload failed: {_describe(response)}", _errcode(response))
         return str(response.content_uri)
+
+    async def download_decrypted(self, file: dict[str, Any]) -> bytes:
+        """The plain bytes of an encrypted attachment (an event's ``file`` object)."""
+        try:
+            url = str(file["url"])
+            key, sha256, iv = file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+        except (KeyError, TypeError) as exc:
+            raise MatrixError(f"not an encrypted file object ({exc})") from None
+        response = await self._with_retries(lambda: self.client.download(mxc=url), "download")
+        if not isinstance(response, DownloadResponse):
+            raise MatrixError(f"download failed: {_describe(response)}", _errcode(response))
+        try:
+            return bytes(decrypt_attachment(response.body, key, sha256, iv))
+        except EncryptionError as exc:
+            raise MatrixError(f"the attachment does not decrypt: {exc}") from None
 
     # ---- the one send path ---------------------------------------------------------------
 
@@ -628,6 +816,7 @@ class MatrixClient:
         else:
 
             async def attempt() -> Any:
+                await self._know_devices(room_id)
                 return await self.client.room_send(
                     room_id,
                     job.event_type,
@@ -641,6 +830,26 @@ class MatrixClient:
             self.stats.sent += 1
             return str(response.event_id)
         raise MatrixError(f"send failed: {_describe(response)}", _errcode(response))
+
+    async def _know_devices(self, room_id: str) -> None:
+        """In an encrypted room, learn every member's devices (the invited ones too) first.
+
+        Otherwise a message sent right after a room is made (a direct chat) would be encrypted
+        for nobody but the bot, and the person invited could never read it.
+        """
+        olm = self.client.olm
+        room = self.client.rooms.get(room_id)
+        if olm is None or room is None or not room.encrypted:
+            return
+        invitee = self._invited.get(room_id)
+        if invitee is not None and invitee not in room.users:
+            # the sync may show the room before the invitation in it
+            room.add_member(invitee, None, None, invited=True)
+        olm.update_tracked_users(room)
+        if self.client.should_query_keys:
+            # LocalProtocolError: the sync loop's upkeep is querying them right now
+            with contextlib.suppress(LocalProtocolError):
+                await self.client.keys_query()
 
     async def _with_retries(self, attempt: Callable[[], Awaitable[Any]], what: str) -> Any:
         """Retry transient failures with backoff; honour ``retry_after_ms`` on HTTP 429."""

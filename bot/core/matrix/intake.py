@@ -24,6 +24,9 @@ from bot.core.storage.database import Database
 
 log = logging.getLogger(__name__)
 
+# On an event decrypted after its key came late: what it is still fresh enough for.
+LATE_KEY = "liaison_late"
+
 
 @dataclass(frozen=True)
 class IncomingEvent:
@@ -87,6 +90,19 @@ class IncomingEvent:
     def undecryptable(self) -> bool:
         return bool(self.source.get("liaison_undecryptable"))
 
+    @property
+    def encrypted(self) -> bool:
+        """Sent encrypted (and decrypted for us)."""
+        return bool(self.source.get("liaison_encrypted") or self.source.get(LATE_KEY))
+
+    def allows(self, use: str) -> bool:
+        """Whether the event is fresh enough for ``use`` (``command``, ``relay``).
+
+        Only an event whose room key came late can be too old; the others always are fresh.
+        """
+        late = self.source.get(LATE_KEY)
+        return late is None or (isinstance(late, list) and use in late)
+
 
 Listener = Callable[[IncomingEvent], Awaitable[None]]
 
@@ -106,10 +122,19 @@ HANDLED_TYPES = frozenset(
 class EventIntake:
     """From a sync batch to the listeners: filter, record, dedupe, dispatch by room lane."""
 
-    def __init__(self, db: Database, own_user_id: str, listeners: list[Listener]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        own_user_id: str,
+        listeners: list[Listener],
+        *,
+        park: Callable[[IncomingEvent], IncomingEvent | None] | None = None,
+    ) -> None:
         self.db = db
         self.own_user_id = own_user_id
         self.listeners = listeners
+        # keeps an event we cannot decrypt until its key comes (the decrypted event if it has)
+        self.park = park
         self.started_ms = int(time.time() * 1000)
         self._lanes: dict[str, asyncio.Queue[IncomingEvent | None]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
@@ -223,6 +248,11 @@ class EventIntake:
             event = await lane.get()
             if event is None:
                 return
+            if event.undecryptable and self.park is not None:
+                ready = self.park(event)
+                if ready is None:
+                    continue
+                event = ready
             started = time.monotonic()
             outcome = "ok"
             for listener in self.listeners:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from bot.core.config import BotConfig
 from bot.core.matrix.client import MatrixClient, MatrixError
 from bot.core.matrix.intake import EventIntake, IncomingEvent
+from bot.core.matrix.latekeys import LateKeys
 from bot.core.storage import ledger, rooms
 from bot.core.storage.database import Database
 from bot.core.tasks import TaskSpawner
@@ -38,6 +39,7 @@ class SyncLoop:
         config: BotConfig,
         *,
         on_first_sync: Callable[[], Awaitable[None]],
+        late_keys: LateKeys | None = None,
         on_join: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.matrix = matrix
@@ -45,6 +47,7 @@ class SyncLoop:
         self.tasks = tasks
         self.config = config
         self.on_first_sync = on_first_sync
+        self.late_keys = late_keys
         self.on_join = on_join
         self.ready = asyncio.Event()
         # observers (health, tests) wait on this instead of polling
@@ -104,6 +107,15 @@ class SyncLoop:
             self._replay = []
             for event in intake.accept(batch):
                 intake.dispatch(event)
+            late = self.late_keys
+            if late is not None and (batch.room_keys or not self.ready.is_set()):
+                # at start every kept event is tried: its key may have come while we were away
+                first = not self.ready.is_set()
+                for event in late.retry(None if first else batch.room_keys):
+                    intake.dispatch(event)
+                if first:
+                    late.expire()
+                    late.ask_again()
             await self._notify()
             if not self.ready.is_set():
                 try:
