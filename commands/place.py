@@ -71,8 +71,9 @@ def _public_line(ctx: CommandContext, places: Places, place: Place) -> str:
     "publish",
     usage="place publish <id>",
     help=N_(
-        "Puts a place in the public directory of places (the person who registered it or a "
-        "bot admin)."
+        "Puts a place in the public directory of places (the person who registered it, when "
+        "they are also a steward of the room's relay group or, in a room in no group, its admin; "
+        "or a bot admin)."
     ),
     examples=("place publish p4kx",),
 )
@@ -92,7 +93,10 @@ async def publish(ctx: CommandContext, places: Places) -> None:
 @family.command(
     "unpublish",
     usage="place unpublish <id>",
-    help=N_("Takes a place off the public pages at once."),
+    help=N_(
+        "Takes a place off the public pages at once (the person who registered it, a steward "
+        "of the room's relay group or the room's admin, or a bot admin)."
+    ),
     examples=("place unpublish p4kx",),
 )
 async def unpublish(ctx: CommandContext, places: Places) -> None:

@@ -30,6 +30,11 @@ ROTATE_REFUSED = (
     "admin of one of its steward rooms, or a bot admin; for a room in no group, its admins). "
     "Nothing was changed."
 )
+PLACE_NOT_PUBLISHER = (
+    "A place goes on the public pages only when the person who registered it publishes it and "
+    "also answers for its room: a steward of the room's relay group, or an admin of the room when "
+    "it is in no group (or a bot admin). Nothing was changed."
+)
 NOT_STEWARD = (
     "Only the stewards of the relay group where {id} was created may publish it on the group's "
     "public agenda or take it off (admins of its steward rooms, listed by {command}). Nothing was "
@@ -146,6 +151,14 @@ async def test_a_collective_publishes_and_visitors_read_it_in_their_language(
     # a member who is not a steward of the group may not publish; nothing changes
     refused = await ask(bob, fr, f"!evenement publish {gathering}")
     assert refused == said("fr", NOT_STEWARD, id=f"`{gathering}`", command="`!relay list`")
+    # nor put a place before the world: registered without `public`, it stays off the pages
+    refused = await ask(
+        bob, fr, "!lieu add Chez Bob | Lyon | FR | adresse: 3 rue Cachée | public: oui"
+    )
+    assert refused == said("fr", PLACE_NOT_PUBLISHER)
+    listing = await ask(bob, fr, "!lieu list FR")
+    assert "Maison des Luttes" in listing
+    assert "Chez Bob" not in listing
     page_url = f"{agenda}/gathering/{gathering}"
     unpublished = await fetch(page_url, lang="fr")
     unknown = await fetch(f"{agenda}/gathering/zzzz", lang="fr")

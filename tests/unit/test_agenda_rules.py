@@ -26,6 +26,7 @@ OTHER = "!elsewhere:test"
 NOT_PUBLISHER = "Only an admin of the room where {id} was created may publish it or take it off the public agenda. Nothing was changed."
 NOT_STEWARD = "Only the stewards of the relay group where {id} was created may publish it on the group's public agenda or take it off (admins of its steward rooms, listed by {command}). Nothing was changed."
 NOT_STEWARD_AT_CREATION = "This room's gatherings go on the public agenda of its relay group {group}: only the group's stewards (admins of its steward rooms, listed by {command}) may publish on it. Nothing was created."
+PLACE_NOT_PUBLISHER = "A place goes on the public pages only when the person who registered it publishes it and also answers for its room: a steward of the room's relay group, or an admin of the room when it is in no group (or a bot admin). Nothing was changed."
 PAGES_OFF = "The public pages are not available: the bot's web server is off (web.enabled in the configuration). Nothing was changed."
 
 _commands = itertools.count(1)
@@ -213,14 +214,57 @@ def test_nothing_is_published_while_the_pages_are_off(w: World) -> None:
     assert not published(w.db, gathering)
 
 
-def test_places_are_published_by_who_registered_them(stack: Publishing) -> None:
-    place = stack.places.register(
-        command_event_id="$place", creator=ALICE, room_id=ROOM, values={"name": "La Grange"}
-    )
+def register(stack: Publishing, creator: str, room: str = ROOM, **values: str) -> str:
+    return stack.places.register(
+        command_event_id=f"$place{next(_commands)}",
+        creator=creator,
+        room_id=room,
+        values={"name": "La Grange", **values},  # type: ignore[typeddict-item]
+    ).id
+
+
+def test_a_place_is_published_by_who_registered_it_when_they_answer_for_its_room(
+    stack: Publishing, w: World
+) -> None:
+    # registered by a member: neither they alone nor the room's admin alone put it before the
+    # world (its address may put people at risk)
+    place = register(stack, ALICE)
+    for who in (ALICE, ADMIN):
+        with pytest.raises(CommandError) as refused:
+            stack.places.publish(place, who, public=True)
+        assert refused.value.message == PLACE_NOT_PUBLISHER
+    assert not stack.places.find(place).published
+    assert stack.places.publish(place, BOT_ADMIN, public=True)[1] is True
+    # taking it off only hides it: its registrant or the room's admin may
+    assert stack.places.publish(place, ALICE, public=False)[1] is True
+    stack.places.publish(place, BOT_ADMIN, public=True)
+    assert stack.places.publish(place, ADMIN, public=False)[1] is True
     with pytest.raises(CommandError):
-        stack.places.publish(place.id, ADMIN, public=True)  # a room admin is not its keeper
-    assert stack.places.publish(place.id, ALICE, public=True)[1] is True
-    assert stack.places.publish(place.id, BOT_ADMIN, public=False)[1] is True
+        stack.places.publish(place, OTHER_ADMIN, public=False)
+
+    # registered by the admin of a room in no group: published
+    own = register(stack, ADMIN)
+    assert stack.places.publish(own, ADMIN, public=True)[1] is True
+
+
+def test_in_a_relay_group_a_place_needs_its_registrant_to_be_a_steward(
+    stack: Publishing, w: World
+) -> None:
+    relay_store.link(w.db, ROOM, "mujawara", "fr", "two-way", ADMIN)
+    relay_store.add_steward(w.db, "mujawara", ROOM, ADMIN)
+    relay_store.link(w.db, OTHER, "mujawara", "es", "two-way", OTHER_ADMIN)
+    theirs = register(stack, OTHER_ADMIN, OTHER)
+    for who in (OTHER_ADMIN, ADMIN):  # the linked room's admin; a steward who did not register it
+        with pytest.raises(CommandError) as refused:
+            stack.places.publish(theirs, who, public=True)
+        assert refused.value.message == PLACE_NOT_PUBLISHER
+    with pytest.raises(CommandError) as refused:
+        register(stack, OTHER_ADMIN, OTHER, name="Casa", public=True)  # type: ignore[arg-type]
+    assert refused.value.message == PLACE_NOT_PUBLISHER
+    assert [p.name for p in stack.places.listing()] == ["La Grange"]
+    # a steward registering a place in a linked room publishes it on the group's agenda
+    stewards = register(stack, ADMIN, OTHER)
+    assert stack.places.publish(stewards, ADMIN, public=True)[1] is True
 
 
 def test_the_public_view_carries_public_fields_only(stack: Publishing, w: World) -> None:
@@ -231,7 +275,7 @@ def test_the_public_view_carries_public_fields_only(stack: Publishing, w: World)
 
     place = stack.places.register(
         command_event_id="$p",
-        creator=ALICE,
+        creator=ADMIN,
         room_id=ROOM,
         values={"name": "Squat Nord", "city": "Die", "country": "FR", "contact": "x@y.z"},
     )
@@ -242,7 +286,7 @@ def test_the_public_view_carries_public_fields_only(stack: Publishing, w: World)
     assert shown is not None
     # an unpublished place gives its city and country, never its name
     assert (shown.place, shown.city, shown.country) == (None, "Die", "FR")
-    stack.places.publish(place.id, ALICE, public=True)
+    stack.places.publish(place.id, ADMIN, public=True)
     shown = stack.agenda.gatherings.one(gathering, scope.room_ids)
     assert shown is not None
     assert shown.place is not None
@@ -296,10 +340,13 @@ async def test_publishing_through_edit_follows_the_same_rules(stack: Publishing,
     assert changed.published
     assert changed.title == "General assembly"
 
-    place = stack.places.register(
-        command_event_id="$pl", creator=ALICE, room_id=ROOM, values={"name": "La Grange"}
-    )
+    members = register(stack, ALICE)
+    with pytest.raises(CommandError) as refused:
+        stack.places.edit(members, ALICE, "public yes")
+    assert refused.value.message == PLACE_NOT_PUBLISHER
+    assert not stack.places.find(members).published
+    place = register(stack, ADMIN)
     with pytest.raises(CommandError):
-        stack.places.edit(place.id, ADMIN, "public yes")
-    assert stack.places.edit(place.id, ALICE, "public: sí").published
-    assert not stack.places.edit(place.id, ALICE, "public no").published
+        stack.places.edit(place, ALICE, "public yes")  # not theirs to change
+    assert stack.places.edit(place, ADMIN, "public: sí").published
+    assert not stack.places.edit(place, ADMIN, "public no").published
