@@ -15,7 +15,7 @@ import sys
 import time
 
 from bot.core.config import BotConfig
-from tests.benchmarks.measure import Results, strict
+from tests.benchmarks.measure import Results
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said, said_pattern
 from tests.support.members import Member
@@ -138,7 +138,7 @@ async def test_a_flood_is_slowed_down_and_the_others_keep_their_pace(
         figure.add(f"flooder: {len(flood_ids)} commands, {len(handled)} answered, one slow-down")
         figure.add(f"during / quiet (median) = {ratio:.2f}")
         figure.verdict("during / quiet <= 2", ratio <= 2)
-        if strict():
-            assert ratio <= 2, figure.text()
+        # the fairness promise itself: asserted in every run of this benchmark, figures printed
+        assert ratio <= 2, figure.text()
     finally:
         await bot.stop()
