@@ -20,6 +20,7 @@ from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_, Phrasebook, Speaker
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database, iso, utcnow
+from bot.core.text.echo import echo
 
 LIST_LIMIT = 30
 # ``!aid list`` filters, as shown in the help (and accepted in every catalog language).
@@ -80,7 +81,7 @@ class Command:
         if number is None:
             raise UsageError(
                 "{value} is not a request number. Use the number shown as #12.",
-                value=f"`{self.args[position]}`",
+                value=echo(self.args[position]),
             )
         return number
 
@@ -177,7 +178,9 @@ class MutualAid:
             notify_dm=form.notify_dm,
         )
         # an id never reads as a category, so `!aid offer <id>` and a standing offer never mix
-        reserved = frozenset(forms.fold(c) for c in self.config.categories)
+        reserved = frozenset(
+            {forms.fold(c) for c in self.config.categories} | set(self.words().categories)
+        )
         saved, _created = store.create_request(self.db, new, utcnow(), reserved)
         return saved
 
@@ -296,7 +299,7 @@ class MutualAid:
         """An offer on a request (``<id> <text>``) or a standing offer; coordinators are told."""
         if not cmd.args:
             raise UsageError("Tell me what you offer: category, location and a description.")
-        # a category, in any language the bot speaks, is never read as a request id
+        # a category in any language the bot shows it in is never read as a request id
         categories = {forms.fold(c) for c in self.config.categories} | set(self.words().categories)
         number = None if forms.fold(cmd.args[0]) in categories else forms.parse_id(cmd.args[0])
         now = utcnow()
@@ -450,7 +453,7 @@ class MutualAid:
             if outcome is None:
                 raise UsageError(
                     "{outcome} is not an outcome I know. Use fulfilled, closed, duplicate or transferred.",
-                    outcome=f"`{cmd.args[1]}`",
+                    outcome=echo(cmd.args[1]),
                 )
             if not self.privacy.may_manage(target, cmd.sender):
                 raise CommandError(NOT_YOURS, id=f"#{target.id}")
@@ -671,8 +674,7 @@ class MutualAid:
 
     def withdraw(self, cmd: Command) -> Offer:
         """Withdraw a standing offer before its end date: its author, coordinators, bot admins."""
-        number = cmd.number()
-        # offers keep their plain numbers (only requests took random ids)
+        number = cmd.number()  # offers keep their numbers: only requests have random ids
         offer = store.standing_offer(self.db, int(number), utcnow()) if number.isdigit() else None
         if offer is None:
             raise CommandError(

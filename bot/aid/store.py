@@ -117,18 +117,18 @@ def m001_aid(db: Any) -> None:
 
 
 @migrations()
-def m002_public_ids(db: Any) -> None:
+def m002_offer_withdrawn(db: Any) -> None:
+    """A standing offer may be withdrawn before its end date."""
+    db.execute("ALTER TABLE aid_offers ADD COLUMN withdrawn_at TEXT")
+
+
+@migrations()
+def m003_public_ids(db: Any) -> None:
     """Requests are shown by a short random id that tells nothing of order or count; the
     numbers already shown stay the ids of the requests made before."""
     db.execute("ALTER TABLE aid_requests ADD COLUMN public_id TEXT")
     db.execute("UPDATE aid_requests SET public_id = CAST(id AS TEXT)")
     db.execute("CREATE UNIQUE INDEX aid_requests_public_id ON aid_requests (public_id)")
-
-
-@migrations()
-def m002_offer_withdrawn(db: Any) -> None:
-    """A standing offer may be withdrawn before its end date."""
-    db.execute("ALTER TABLE aid_offers ADD COLUMN withdrawn_at TEXT")
 
 
 # --- requests --------------------------------------------------------------------------------

@@ -105,6 +105,8 @@ async def run_demo(
     _save_state(state_path, state)
     # one line per handled event while the demo runs (room, event, family, outcome, time)
     logging.getLogger("bot.core.matrix.intake").setLevel(logging.INFO)
+    # the demo's account is thrown away with its data directory: no recovery key to keep
+    logging.getLogger("bot.core.runtime.recovery").setLevel(logging.ERROR)
 
     hs = LocalSynapse(data_dir / "synapse")
     apy = apertium_server.LocalApertium() if apertium_server.available() else None
@@ -246,7 +248,9 @@ def _print_banner(
     web = app.core.web
     gatherings = app.feature("gatherings").service
     english = state["rooms"]["en"]["room_id"]
-    feed = gatherings.feed_url(english) if web is not None else ""  # type: ignore[attr-defined]
+    feed = ""
+    if web is not None:  # the group's feed: the demo user is a bot admin, so a steward
+        feed, _scope = gatherings.feed_url(english, demo[0])  # type: ignore[attr-defined]
     rooms = [f"{r.get('alias', r['room_id'])} ({r['name']})" for r in state["rooms"].values()]
     lines = [
         "",

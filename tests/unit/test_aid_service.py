@@ -71,7 +71,7 @@ def ask(
 
 
 def status_of(aid: MutualAid, request: AidRequest) -> str:
-    found = store.get_request(aid.db, request.key)
+    found = store.request_by_ref(aid.db, request.id)
     assert found is not None
     return found.status
 
@@ -104,7 +104,7 @@ async def test_a_claim_tells_the_requester_where_they_asked(aid: MutualAid, w: W
         BOB,
         "on my way",
     )
-    claimed = store.get_request(aid.db, need.key)
+    claimed = store.request_by_ref(aid.db, need.id)
     assert claimed is not None
     assert (claimed.claimer, claimed.claim_room) == (BOB, COORD_ROOM)
     told = w.sent_to(ROOM)
@@ -125,7 +125,7 @@ async def test_only_an_open_request_can_be_claimed(aid: MutualAid) -> None:
         "Aid request {id} is not open any more ({status}).",
         {"id": f"#{need.id}", "status": "in progress"},
     )
-    claimed = store.get_request(aid.db, need.key)
+    claimed = store.request_by_ref(aid.db, need.id)
     assert claimed is not None
     assert claimed.claimer == BOB
 
@@ -194,7 +194,7 @@ async def test_requester_claimer_coordinator_and_bot_admin_may_change_it(
     assert (news.actor, news.status, news.note) == (who, "in_progress", "Van found")
     assert (part.actor, part.status) == (who, "partial")
     assert (closed.actor, closed.status, closed.note) == (who, "fulfilled", "Housed")
-    final = store.get_request(aid.db, need.key)
+    final = store.request_by_ref(aid.db, need.id)
     assert final is not None
     assert (final.status, final.outcome_note) == ("fulfilled", "Housed")
     assert final.closed_at is not None
@@ -242,7 +242,7 @@ async def test_a_duplicate_points_at_the_other_request(aid: MutualAid) -> None:
 
     entry = await aid.close(typed(ALICE, f"{second.id} duplicate {first.id} asked twice"))
 
-    closed = store.get_request(aid.db, second.key)
+    closed = store.request_by_ref(aid.db, second.id)
     assert closed is not None
     assert (closed.status, closed.duplicate_of) == ("duplicate", first.key)
     assert entry.note == f"#{first.id} asked twice"
@@ -268,7 +268,7 @@ async def test_a_coordinators_only_request_is_unknown_in_a_shared_room(aid: Mutu
     with pytest.raises(CommandError) as hidden:
         await aid.show(private.id, ROOM, CAROL, "en")
     with pytest.raises(CommandError) as unknown:
-        await aid.show("zzzz", ROOM, CAROL, "en")
+        await aid.show("zzzzz", ROOM, CAROL, "en")  # ids have 4 characters
 
     assert services.refusal(hidden.value) == (UNKNOWN_REQUEST, {"id": f"#{private.id}"})
     assert unknown.value.message == hidden.value.message
@@ -354,7 +354,7 @@ def test_an_open_request_cannot_be_erased(aid: MutualAid) -> None:
         "Aid request {id} is still open: close it first, then erase it.",
         {"id": f"#{need.id}"},
     )
-    kept = store.get_request(aid.db, need.key)
+    kept = store.request_by_ref(aid.db, need.id)
     assert kept is not None
     assert (kept.requester, kept.description) == (ALICE, need.description)
 
@@ -365,7 +365,7 @@ async def test_a_closed_request_loses_its_personal_details_once(aid: MutualAid) 
 
     assert aid.forget(typed(ALICE, f"{need.id}")) == need.id
 
-    erased = store.get_request(aid.db, need.key)
+    erased = store.request_by_ref(aid.db, need.id)
     assert erased is not None
     assert (erased.requester, erased.city, erased.description, erased.outcome_note) == (
         None,
@@ -390,7 +390,7 @@ async def test_a_stranger_may_not_erase_a_closed_request(aid: MutualAid) -> None
         aid.forget(typed(CAROL, f"{need.id}"))
 
     assert services.refusal(refused.value) == (NOT_YOURS, {"id": f"#{need.id}"})
-    kept = store.get_request(aid.db, need.key)
+    kept = store.request_by_ref(aid.db, need.id)
     assert kept is not None
     assert kept.forgotten_at is None
 
