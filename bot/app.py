@@ -80,7 +80,7 @@ def build_features(core: Core, extra: Sequence[FeatureBuilder] = ()) -> list[Fea
     """
     relay_feature = relay.build(core)
     where = agenda.addresses(core, relay_feature.groups)
-    places_feature = places.build(core, where)
+    places_feature = places.build(core, relay_feature.groups, where)
     public_gatherings = gatherings.public(core, places_feature.public)
     cache = translation.build(core)
     built = [

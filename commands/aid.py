@@ -220,7 +220,7 @@ async def history(ctx: CommandContext, aid: MutualAid) -> None:
     examples=("aid export",),
 )
 async def export(ctx: CommandContext, aid: MutualAid) -> None:
-    await aid.upload_export(ctx.room_id, ctx.sender, ctx.event.event_id)
+    await aid.upload_export(ctx.room_id, ctx.sender, ctx.event.event_id, ctx.thread_root)
 
 
 @family.command(

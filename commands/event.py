@@ -188,7 +188,9 @@ async def cancel(ctx: CommandContext, gatherings: Gatherings) -> None:
     examples=("event announce k3m9",),
 )
 async def announce(ctx: CommandContext, gatherings: Gatherings) -> None:
-    gathering, count = await gatherings.announce_for(_first(ctx), ctx.room_id, ctx.sender)
+    gathering, count = await gatherings.announce_for(
+        _first(ctx), ctx.room_id, ctx.sender, thread_root=ctx.thread_root
+    )
     await ctx.reply("Announced {id} in {count} room(s).", id=f"`{gathering.id}`", count=count)
 
 
@@ -250,7 +252,7 @@ async def who(ctx: CommandContext, gatherings: Gatherings) -> None:
     examples=("event ics k3m9",),
 )
 async def ics_file(ctx: CommandContext, gatherings: Gatherings) -> None:
-    await gatherings.send_ics(_first(ctx), ctx.room_id, ctx.event.event_id)
+    await gatherings.send_ics(_first(ctx), ctx.room_id, ctx.event.event_id, ctx.thread_root)
 
 
 @family.command(

@@ -15,7 +15,12 @@ family: CommandFamily[Places] = CommandFamily(
 
 
 def _card(ctx: CommandContext, places: Places, place: Place) -> str:
-    return render.card(place, ctx.t, show_contact=places.registered_in(place.id, ctx.room_id))
+    return render.card(
+        place,
+        ctx.t,
+        show_contact=places.registered_in(place.id, ctx.room_id),
+        space=places.space_link(place.id, ctx.room_id),
+    )
 
 
 def _first(ctx: CommandContext) -> str | None:

@@ -7,6 +7,8 @@ from bot.core.errors import UsageError
 from bot.core.i18n import N_, language_name
 from bot.relay.desk import RelayDesk
 from bot.relay.groups import RoomLink
+from bot.relay.render import space_markdown
+from bot.relay.spaces import SpaceUpdate
 
 family: CommandFamily[RelayDesk] = CommandFamily(
     "relay",
@@ -21,6 +23,35 @@ MODE_LABELS = {
     "receive": N_("receive only"),
     "send": N_("send only"),
 }
+
+
+async def _report_space(ctx: CommandContext, update: SpaceUpdate | None) -> None:
+    """Say what became of the group's space after this room joined or left the group."""
+    if update is None:
+        return
+    if update.problem is not None:
+        await _space_problem(ctx, update)
+    elif ctx.room_id in update.added:
+        await ctx.reply("The group's space {space} now lists this room.", space=update.link)
+    elif ctx.room_id in update.removed:
+        await ctx.reply("This room was taken out of the group's space {space}.", space=update.link)
+
+
+async def _space_problem(ctx: CommandContext, update: SpaceUpdate) -> None:
+    if update.problem == "absent":
+        await ctx.reply(
+            "I am no longer in the group's space {space}, so it was not updated. Invite me back into it, then type {command}.",
+            space=update.link,
+            command=ctx.command("relay space"),
+        )
+        return
+    await ctx.reply(
+        "I could not update the group's space {space}: changing its rooms needs power level {needed} there and I have {have}. Ask an admin of the space to raise my power level, then type {command}.",
+        space=update.link,
+        needed=update.needed,
+        have=update.have,
+        command=ctx.command("relay space"),
+    )
 
 
 def _mode_label(ctx: CommandContext, link: RoomLink) -> str:
@@ -48,6 +79,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
         mode=_mode_label(ctx, linked),
         count=count,
     )
+    await _report_space(ctx, await desk.sync_space(linked.group))
     missing = await desk.missing_routes(linked)
     if missing is None:
         await ctx.reply("No translation engine is configured: messages are relayed untranslated.")
@@ -73,6 +105,49 @@ async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
         "This room has left the relay group {group}: nothing is relayed to or from it any more.",
         group=f"`{left.group}`",
     )
+    await _report_space(ctx, await desk.sync_space(left.group))
+
+
+@family.command(
+    "space",
+    usage="relay space [space|off]",
+    help=N_(
+        "Shows the group as a Matrix space listing its rooms by language: creates one, or adopts an existing space (its id or address) where I may change the rooms. Kept up to date as rooms join or leave the group; off stops that."
+    ),
+    permission=Permission.ROOM_ADMIN,
+    examples=("relay space", "relay space #mujawara:example.org", "relay space off"),
+)
+async def space(ctx: CommandContext, desk: RelayDesk) -> None:
+    if [a.lower() for a in ctx.args] == ["off"]:
+        released = desk.release_space(ctx.room_id)
+        await ctx.reply(
+            "The relay group {group} no longer keeps a space: {space} stays as it is, and I stop changing it.",
+            group=f"`{released.group}`",
+            space=space_markdown(released.name or released.group, released.space_id),
+        )
+        return
+    update = await desk.space(ctx.room_id, ctx.args, ctx.sender)
+    if update.problem is not None:
+        await _space_problem(ctx, update)
+        return
+    rooms = ", ".join(
+        f"{desk.matrix.room_name(member.room_id)} ({member.language})"
+        for member in sorted(desk.groups.members(update.space.group), key=lambda m: m.language)
+    )
+    if update.made:
+        await ctx.reply(
+            "I created the space {space} for the relay group {group}; it lists the group's rooms by language: {rooms}. I invited you and made you its admin; members of the group's rooms may join it.",
+            space=update.link,
+            group=f"`{update.space.group}`",
+            rooms=rooms,
+        )
+        return
+    await ctx.reply(
+        "The space {space} lists the rooms of the relay group {group} by language: {rooms}.",
+        space=update.link,
+        group=f"`{update.space.group}`",
+        rooms=rooms,
+    )
 
 
 @family.command(
@@ -84,6 +159,9 @@ async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
 async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
     current = desk.current(ctx.room_id)
     lines = [ctx.t("**Relay group {group}**", group=f"`{current.group}`")]
+    space_link = desk.groups.space_link(current.group)
+    if space_link is not None:
+        lines.append(ctx.t("Space: {space}", space=space_link))
     for member in desk.groups.members(current.group):
         entry = ctx.t(
             "{room}: {language} ({code}), {mode}",

@@ -1,4 +1,9 @@
-"""Session fixtures: one real Synapse for the whole run, a fresh bot account per test."""
+"""Session fixtures: one real Synapse for the whole run, a fresh bot account per test.
+
+The session's Synapse federates: tests about rooms and members on another homeserver ask for
+``remote_synapse`` (a second Synapse, started once, only when a test needs it) and
+``remote_member``.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,34 @@ import pytest
 from bot.core.storage.database import Database
 from bot.dev.devserver.apertium import LocalApertium
 from bot.dev.devserver.synapse import LocalSynapse
+from bot.dev.devserver.tls import LocalCA
 from tests.support.botharness import BotHarness
 from tests.support.members import Member
 from tests.support.schema import ALL_MIGRATIONS
 
 
 @pytest.fixture(scope="session")
-async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalSynapse]:
-    hs = LocalSynapse(tmp_path_factory.mktemp("synapse"))
+def federation_ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCA:
+    """The run's throwaway certificate authority: every test homeserver trusts it."""
+    return LocalCA.create(tmp_path_factory.mktemp("federation-ca"))
+
+
+@pytest.fixture(scope="session")
+async def synapse(
+    tmp_path_factory: pytest.TempPathFactory, federation_ca: LocalCA
+) -> AsyncIterator[LocalSynapse]:
+    hs = LocalSynapse(tmp_path_factory.mktemp("synapse"), federation=federation_ca)
+    await hs.start()
+    yield hs
+    await hs.stop()
+
+
+@pytest.fixture(scope="session")
+async def remote_synapse(
+    synapse: LocalSynapse, tmp_path_factory: pytest.TempPathFactory, federation_ca: LocalCA
+) -> AsyncIterator[LocalSynapse]:
+    """A second homeserver federating with the first; started for the tests that ask for it."""
+    hs = LocalSynapse(tmp_path_factory.mktemp("remote-synapse"), federation=federation_ca)
     await hs.start()
     yield hs
     await hs.stop()
@@ -54,6 +79,17 @@ _member_ids = itertools.count(1)
 @pytest.fixture
 async def new_member(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[MemberFactory]:
     factory = MemberFactory(synapse, tmp_path / "members")
+    yield factory
+    for member in factory.created:
+        await member.close()
+
+
+@pytest.fixture
+async def remote_member(
+    remote_synapse: LocalSynapse, tmp_path: Path
+) -> AsyncIterator[MemberFactory]:
+    """Members with accounts on the second homeserver."""
+    factory = MemberFactory(remote_synapse, tmp_path / "remote-members")
     yield factory
     for member in factory.created:
         await member.close()

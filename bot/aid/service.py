@@ -489,7 +489,9 @@ class MutualAid:
             )
         return rows
 
-    async def upload_export(self, room_id: str, sender: str, reply_to: str) -> int:
+    async def upload_export(
+        self, room_id: str, sender: str, reply_to: str, thread_root: str | None = None
+    ) -> int:
         """A CSV of what this room may see, uploaded in reply; coordinators and bot admins."""
         if not (self.rooms.is_bot_admin(sender) or self.privacy.is_coordinator(sender)):
             raise CommandError(
@@ -504,6 +506,7 @@ class MutualAid:
             txn_key=f"aid-export:{reply_to}",
             kind="aid-export",
             reply_to=reply_to,
+            thread_root=thread_root,
         )
         return len(rows)
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.core.matrix.client import LIAISON_KEY, MatrixClient, MatrixError, txn_id_for
+from bot.core.matrix.relations import in_thread
 from bot.core.rooms import Rooms
 from bot.core.text.markdown import message_content
 
@@ -77,12 +78,14 @@ class Broadcaster:
         extra_content: Mapping[str, Any] | None = None,
         marker: Mapping[str, Any] | None = None,
         replaces: Mapping[str, str] | None = None,
+        threads: Mapping[str, str | None] | None = None,
     ) -> dict[str, str | None]:
         """Render per room language and send to every room in parallel; event id or None per room.
 
         ``txn_key`` names the cause (e.g. ``reminder:42:1h``): the same key never posts twice.
         ``marker`` adds fields to the bot's marker; ``replaces`` (room -> event id) makes the
-        post in that room an edit of an earlier one.
+        post in that room an edit of an earlier one; ``threads`` (room -> thread root) posts
+        into that room's thread.
         """
 
         async def one(room_id: str) -> tuple[str, str | None]:
@@ -97,8 +100,11 @@ class Broadcaster:
                 if extra_content:
                     content.update(extra_content)
                 edited = replaces.get(room_id) if replaces else None
+                root = threads.get(room_id) if threads else None
                 if edited is not None:
                     content = as_edit(content, edited)
+                elif root is not None:
+                    content["m.relates_to"] = in_thread(root)
                 event_id = await self.matrix.send(
                     room_id, content, txn_id=txn_id_for(txn_key, room_id)
                 )
@@ -140,11 +146,13 @@ class Broadcaster:
         txn_key: str,
         kind: str,
         reply_to: str | None = None,
+        thread_root: str | None = None,
     ) -> str:
         """Upload ``data`` and post it in ``room_id`` as a file; the event id (MatrixError if not).
 
         In an encrypted room the file is encrypted before it leaves (the key goes only inside
-        the encrypted event), so the media repository never holds it readable.
+        the encrypted event), so the media repository never holds it readable. With
+        ``thread_root`` the file goes into that thread (the command's thread).
         """
         content: dict[str, Any] = {
             "msgtype": "m.file",
@@ -158,7 +166,9 @@ class Broadcaster:
             content["file"] = await self.matrix.upload_encrypted(data, mimetype, filename)
         else:
             content["url"] = await self.matrix.upload(data, mimetype, filename)
-        if reply_to is not None:
+        if thread_root is not None:
+            content["m.relates_to"] = in_thread(thread_root, reply_to)
+        elif reply_to is not None:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         return await self.matrix.send(room_id, content, txn_id=txn_id_for(txn_key, room_id))
 

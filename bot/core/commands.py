@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.core.matrix.client import MatrixClient, txn_id_for
+from bot.core.matrix.client import MatrixClient, MatrixError, txn_id_for
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.text.markdown import message_content
 
@@ -136,6 +136,11 @@ class CommandContext:
         return self.event.sender
 
     @property
+    def thread_root(self) -> str | None:
+        """The thread the command was typed in: answers and files go there too."""
+        return self.event.thread_root
+
+    @property
     def timezone(self) -> ZoneInfo:
         return self.rooms.timezone(self.room_id)
 
@@ -155,11 +160,25 @@ class CommandContext:
         """Answer with text already in the room's language (Markdown)."""
         self._replies += 1
         content = message_content(
-            text, lang=self.lang, reply_to=self.event.event_id, mentions=mentions
+            text,
+            lang=self.lang,
+            reply_to=self.event.event_id,
+            mentions=mentions,
+            thread_root=self.thread_root,
         )
         # the same command answered again after a crash reuses these ids: no second reply
         txn = txn_id_for("reply", self.event.event_id, str(self._replies))
-        return await self.matrix.send(self.room_id, content, txn_id=txn)
+        try:
+            return await self.matrix.send(self.room_id, content, txn_id=txn)
+        except MatrixError:
+            if self.thread_root is None:
+                raise
+        # a thread our homeserver does not know (a command relayed from a server that does not
+        # check relations): the answer goes to the room rather than nowhere
+        content = message_content(
+            text, lang=self.lang, reply_to=self.event.event_id, mentions=mentions
+        )
+        return await self.matrix.send(self.room_id, content, txn_id=txn + "-room")
 
     def is_room_admin(self) -> bool:
         return self.rooms.is_room_admin(self.room_id, self.sender)

@@ -346,9 +346,13 @@ class Gatherings:
         return await self.cancel(gathering, cause), True
 
     async def announce_for(
-        self, word: str | None, room_id: str, user_id: str
+        self, word: str | None, room_id: str, user_id: str, *, thread_root: str | None = None
     ) -> tuple[Gathering, int]:
-        """Announce from ``room_id``; (the gathering, rooms where it now is announced)."""
+        """Announce from ``room_id``; (the gathering, rooms where it now is announced).
+
+        Asked in a thread, the announcement goes into that thread, and into the matching
+        thread of each room of the group where the thread's root was relayed.
+        """
         gathering = self.find(word)
         if not (self.may_manage(gathering, user_id) or self.rooms.is_room_admin(room_id, user_id)):
             raise CommandError(
@@ -357,7 +361,7 @@ class Gatherings:
             )
         if gathering.cancelled:
             raise CommandError("{id} is cancelled; it cannot be announced.", id=f"`{gathering.id}`")
-        posted = await self.announce(gathering, room_id)
+        posted = await self.announce(gathering, room_id, thread_root)
         return gathering, len([room for room, event_id in posted.items() if event_id])
 
     async def rsvp(
@@ -398,7 +402,9 @@ class Gatherings:
             groups.setdefault(key, []).append(f"{name} ({r.user_id})")
         return gathering, groups
 
-    async def send_ics(self, word: str | None, room_id: str, reply_to: str) -> None:
+    async def send_ics(
+        self, word: str | None, room_id: str, reply_to: str, thread_root: str | None = None
+    ) -> None:
         """Upload the gathering as an ``.ics`` file in reply to the command."""
         gathering = self.find(word)
         await self.broadcast.upload_file(
@@ -409,6 +415,7 @@ class Gatherings:
             txn_key=f"gathering-ics:{reply_to}",
             kind="gathering-ics",
             reply_to=reply_to,
+            thread_root=thread_root,
         )
 
     # ---- creating and changing --------------------------------------------------------------
@@ -481,7 +488,9 @@ class Gatherings:
 
     # ---- announcements ------------------------------------------------------------------
 
-    async def announce(self, gathering: Gathering, room_id: str) -> dict[str, str | None]:
+    async def announce(
+        self, gathering: Gathering, room_id: str, thread_root: str | None = None
+    ) -> dict[str, str | None]:
         """Post to ``room_id`` and every room of its relay group, each in its language.
 
         Rooms that already have the announcement are left alone; returns room -> event id.
@@ -489,16 +498,28 @@ class Gatherings:
         scope = self.scope(room_id)
         already = {p.room_id: p.event_id for p in store.posts(self.db, gathering.id)}
         targets = [r for r in dict.fromkeys([room_id, *scope.room_ids]) if r not in already]
+        threads: dict[str, str | None] = {}
+        if thread_root is not None:
+            threads = {r: self.groups.counterpart(thread_root, r) for r in targets}
+            threads[room_id] = thread_root
         posted = await self.broadcast.post(
             targets,
             self._announcement(gathering, scope.glossary),
             txn_key=f"announce:{gathering.id}",
             marker={"gathering": gathering.id},
+            threads=threads,
         )
         for target, event_id in posted.items():
             if event_id is None:
                 continue
-            store.add_post(self.db, gathering.id, target, event_id, self.rooms.language(target))
+            store.add_post(
+                self.db,
+                gathering.id,
+                target,
+                event_id,
+                self.rooms.language(target),
+                threads.get(target),
+            )
             for key in REACTIONS.values():
                 reaction = {
                     "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}
@@ -510,6 +531,10 @@ class Gatherings:
                     event_type="m.reaction",
                 )
         return {**already, **posted}
+
+    def _threads(self, gathering: Gathering) -> dict[str, str | None]:
+        """Room -> the thread its announcement was posted in: what follows goes there too."""
+        return {p.room_id: p.thread_root for p in store.posts(self.db, gathering.id)}
 
     def _announcement(self, gathering: Gathering, glossary: list[str]) -> Render:
         async def text(lang: str, room_id: str) -> str:
@@ -564,6 +589,7 @@ class Gatherings:
                 txn_key=f"gathering-change:{gathering.id}:{gathering.revision}",
                 kind="gathering-change",
                 mentions=users,
+                threads=self._threads(gathering),
             )
 
         await asyncio.gather(*(one(r, u) for r, u in by_room.items()))
@@ -629,7 +655,12 @@ class Gatherings:
             )
 
         await self.broadcast.post(
-            [rsvp.room_id], text, txn_key=txn_key, kind="gathering-rsvp", mentions=[rsvp.user_id]
+            [rsvp.room_id],
+            text,
+            txn_key=txn_key,
+            kind="gathering-rsvp",
+            mentions=[rsvp.user_id],
+            threads=self._threads(gathering),
         )
 
     # ---- the event listener: reactions and their redactions --------------------------------
@@ -707,6 +738,7 @@ class Gatherings:
 
     async def _send_reminder(self, item: Reminder, gathering: Gathering) -> None:
         rooms = [p.room_id for p in store.posts(self.db, gathering.id)] or [gathering.room_id]
+        threads = self._threads(gathering)
         glossary = self.scope(gathering.room_id).glossary
         assert item.txn_key is not None
 
@@ -714,7 +746,9 @@ class Gatherings:
             view = await self.view(gathering, room_id, lang, glossary)
             return render.reminder(view, item.lead_seconds, self.text(lang))
 
-        await self.broadcast.post(rooms, text, txn_key=item.txn_key, kind="gathering-reminder")
+        await self.broadcast.post(
+            rooms, text, txn_key=item.txn_key, kind="gathering-reminder", threads=threads
+        )
 
     # ---- recurrences ----------------------------------------------------------------------
 

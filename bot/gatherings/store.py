@@ -98,6 +98,12 @@ def m002_publication(db: Any) -> None:
     db.execute("CREATE INDEX gatherings_published ON gatherings (published_at)")
 
 
+@migrations()
+def m003_post_threads(db: Any) -> None:
+    """An announcement posted in a thread: its reminders and notices in that room follow it."""
+    db.execute("ALTER TABLE gathering_posts ADD COLUMN thread_root TEXT")
+
+
 @dataclass(frozen=True)
 class Gathering:
     id: str
@@ -141,6 +147,7 @@ class Post:
     room_id: str
     event_id: str
     lang: str
+    thread_root: str | None = None  # the thread the announcement was posted in
 
 
 @dataclass(frozen=True)
@@ -327,28 +334,32 @@ def scheduled_recurring(db: Database) -> list[Gathering]:
 # --- announcements --------------------------------------------------------------------------
 
 
-def add_post(db: Database, gathering_id: str, room_id: str, event_id: str, lang: str) -> None:
+def add_post(
+    db: Database,
+    gathering_id: str,
+    room_id: str,
+    event_id: str,
+    lang: str,
+    thread_root: str | None = None,
+) -> None:
     db.execute(
-        """INSERT OR REPLACE INTO gathering_posts (gathering_id, room_id, event_id, lang, posted_at)
-           VALUES (?, ?, ?, ?, ?)""",
-        (gathering_id, room_id, event_id, lang, iso(utcnow())),
+        """INSERT OR REPLACE INTO gathering_posts
+             (gathering_id, room_id, event_id, lang, posted_at, thread_root)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        (gathering_id, room_id, event_id, lang, iso(utcnow()), thread_root),
     )
+
+
+_POST = "SELECT gathering_id, room_id, event_id, lang, thread_root FROM gathering_posts"
 
 
 def posts(db: Database, gathering_id: str) -> list[Post]:
-    rows = db.query(
-        """SELECT gathering_id, room_id, event_id, lang FROM gathering_posts
-           WHERE gathering_id = ? ORDER BY posted_at, room_id""",
-        (gathering_id,),
-    )
+    rows = db.query(f"{_POST} WHERE gathering_id = ? ORDER BY posted_at, room_id", (gathering_id,))
     return [Post(**r) for r in rows]
 
 
 def post_by_event(db: Database, event_id: str) -> Post | None:
-    row = db.query_one(
-        "SELECT gathering_id, room_id, event_id, lang FROM gathering_posts WHERE event_id = ?",
-        (event_id,),
-    )
+    row = db.query_one(f"{_POST} WHERE event_id = ?", (event_id,))
     return Post(**row) if row else None
 
 

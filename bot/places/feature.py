@@ -8,6 +8,7 @@ from bot.core.feature import Core, Feature
 from bot.places import store
 from bot.places.public import PlacePages, PublicPlaces
 from bot.places.service import Places
+from bot.relay.groups import RelayGroups
 from commands import place as place_commands
 
 
@@ -18,8 +19,8 @@ class PlacesFeature:
     public: PublicPlaces  # what the public pages read
 
 
-def build(core: Core, pages: PlacePages | None = None) -> PlacesFeature:
-    places = Places(core.db, core.rooms, core.phrases, pages)
+def build(core: Core, groups: RelayGroups, pages: PlacePages | None = None) -> PlacesFeature:
+    places = Places(core.db, core.rooms, core.phrases, groups, pages)
     db = core.db
     feature = Feature(
         name="places",

@@ -9,7 +9,8 @@ from bot.places.store import Place
 Text = Callable[..., str]
 
 
-def card(place: Place, t: Text, *, show_contact: bool) -> str:
+def card(place: Place, t: Text, *, show_contact: bool, space: str | None = None) -> str:
+    """The place as a room reads it; ``space`` (a Markdown link) is its group's space."""
     lines = [f"**{place.name}** (`{place.id}`)"]
     locality = ", ".join(p for p in (place.city, place.country) if p)
     if locality:
@@ -27,6 +28,8 @@ def card(place: Place, t: Text, *, show_contact: bool) -> str:
             lines.append(t("Contact: {contact}", contact=place.contact))
         else:
             lines.append(t("Contact: shown only in the rooms where the place was registered."))
+    if space:
+        lines.append(t("Space of its relay group: {space}", space=space))
     return "\n".join(lines)
 
 

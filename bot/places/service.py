@@ -15,15 +15,22 @@ from bot.places import forms, store
 from bot.places.forms import PlaceValues
 from bot.places.public import PlacePages
 from bot.places.store import Place
+from bot.relay.groups import RelayGroups
 
 
 class Places:
     def __init__(
-        self, db: Database, rooms: Rooms, phrases: Phrasebook, pages: PlacePages | None = None
+        self,
+        db: Database,
+        rooms: Rooms,
+        phrases: Phrasebook,
+        groups: RelayGroups,
+        pages: PlacePages | None = None,
     ) -> None:
         self.db = db
         self.rooms = rooms
         self.phrases = phrases
+        self.groups = groups
         self.pages = pages
 
     # ---- the directory, as other features read it --------------------------------------------
@@ -37,6 +44,21 @@ class Places:
     def registered_in(self, place_id: str, room_id: str) -> bool:
         """Whether ``room_id`` registered the place (its contact is shown only there)."""
         return store.registered_in(self.db, place_id, room_id)
+
+    def space_link(self, place_id: str, room_id: str) -> str | None:
+        """The space of the relay group the place was registered in, as ``room_id`` may see it.
+
+        Only rooms of that same group are shown it: elsewhere the card does not tell which
+        group, or which space, stands behind a place.
+        """
+        viewer = self.groups.link_of(room_id)
+        if viewer is None:
+            return None
+        for registered in store.rooms_of(self.db, place_id):
+            link = self.groups.link_of(registered)
+            if link is not None and link.group == viewer.group:
+                return self.groups.space_link(link.group)
+        return None
 
     def listing(self, country: str | None = None) -> list[Place]:
         return store.listing(self.db, country)

@@ -181,6 +181,14 @@ def registered_in(db: Database, place_id: str, room_id: str) -> bool:
     return row is not None
 
 
+def rooms_of(db: Database, place_id: str) -> list[str]:
+    """The rooms the place was registered in."""
+    rows = db.query(
+        "SELECT room_id FROM place_rooms WHERE place_id = ? ORDER BY room_id", (place_id,)
+    )
+    return [r["room_id"] for r in rows]
+
+
 def update(db: Database, place_id: str, field: str, value: str | int | None) -> None:
     if field not in EDITABLE:
         raise ValueError(f"not an editable field: {field}")

@@ -13,7 +13,8 @@ from bot.core.storage.database import Database
 from bot.relay import store
 from bot.relay.groups import RelayGroups, valid_group
 from bot.relay.service import Relay
-from bot.relay.store import MODES, RelayHealth, RoomLink, RouteUse
+from bot.relay.spaces import RelaySpaces, SpaceUpdate
+from bot.relay.store import MODES, GroupSpace, RelayHealth, RoomLink, RouteUse
 from bot.translation.service import EngineStats, TranslationService
 
 MAX_TERM = 80
@@ -39,8 +40,10 @@ class RelayDesk:
         phrases: Phrasebook,
         translation: TranslationService | None,
         matrix: MatrixClient,
+        spaces: RelaySpaces,
     ) -> None:
         self.groups = groups
+        self.spaces = spaces
         self.relay = relay
         self.db = db
         self.rooms = rooms
@@ -91,6 +94,46 @@ class RelayDesk:
         current = self.current(room_id)
         store.unlink(self.db, room_id)
         return current
+
+    # ---- the group's space -------------------------------------------------------------------
+
+    async def space(self, room_id: str, args: list[str], user_id: str) -> SpaceUpdate:
+        """``!relay space [space]``: create the group's space, or adopt an existing one.
+
+        Without an argument, a group that already has a space gets it brought up to date.
+        """
+        current = self.current(room_id)
+        if len(args) > 1:
+            raise UsageError(
+                "Give at most one space: its id or address, for example {example}.",
+                example="`#mujawara:example.org`",
+            )
+        if args:
+            target = args[0]
+            # room ids of room version 12 carry no server name; aliases always do
+            is_id = target.startswith("!") and len(target) > 1
+            is_alias = target.startswith("#") and ":" in target
+            if not (is_id or is_alias) or any(c.isspace() for c in target):
+                raise UsageError(
+                    "{space} is not a space id or address: they look like {example}.",
+                    space=f"`{target}`",
+                    example="`#mujawara:example.org`",
+                )
+            return await self.spaces.adopt(current.group, target, user_id)
+        existing = self.spaces.space_of(current.group)
+        if existing is not None:
+            update = await self.spaces.sync(current.group)
+            assert update is not None
+            return update
+        return await self.spaces.create(current.group, user_id)
+
+    def release_space(self, room_id: str) -> GroupSpace:
+        """``!relay space off``: the group stops keeping its space (left as it is)."""
+        return self.spaces.release(self.current(room_id).group)
+
+    async def sync_space(self, group: str) -> SpaceUpdate | None:
+        """Bring the group's space in step after a room joined or left; None without a space."""
+        return await self.spaces.sync(group)
 
     def set_paused(self, room_id: str, paused: bool) -> bool:
         """Whether anything changed (the room must be linked)."""

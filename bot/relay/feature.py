@@ -9,6 +9,7 @@ from bot.relay import store
 from bot.relay.desk import RelayDesk
 from bot.relay.groups import RelayGroups
 from bot.relay.service import Relay
+from bot.relay.spaces import RelaySpaces
 from commands import relay as relay_commands
 
 
@@ -31,8 +32,9 @@ def build(core: Core) -> RelayFeature:
         bot_config=core.config.bot,
         translation_config=core.config.translation,
     )
+    spaces = RelaySpaces(core.db, core.matrix, groups)
     desk = RelayDesk(
-        groups, relay, core.db, core.rooms, core.phrases, core.translation, core.matrix
+        groups, relay, core.db, core.rooms, core.phrases, core.translation, core.matrix, spaces
     )
     db = core.db
     feature = Feature(

@@ -15,6 +15,7 @@ from bot.core.errors import CommandError
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database
 from bot.relay import store
+from bot.relay.render import space_markdown
 from bot.relay.store import RoomLink
 
 GROUP_NAME = re.compile(r"^[^\W][\w.-]{0,63}$")
@@ -62,6 +63,17 @@ class RelayGroups:
             if member.room_id != room_id and member.receives
         ]
         return Audience(link.group, [room_id, *others], self.glossary(link.group))
+
+    def space_link(self, group: str) -> str | None:
+        """The group's Matrix space as a Markdown link, when it has one (``!relay space``)."""
+        space = store.space_of(self.db, group)
+        if space is None:
+            return None
+        return space_markdown(space.name or group, space.space_id)
+
+    def counterpart(self, event_id: str, room_id: str) -> str | None:
+        """The relayed event matching ``event_id`` in ``room_id`` (a thread's root, say)."""
+        return store.counterpart(self.db, event_id, room_id)
 
     def _in_room_language(self, link: RoomLink) -> RoomLink:
         return dataclasses.replace(link, language=self.rooms.language(link.room_id))

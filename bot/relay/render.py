@@ -32,6 +32,18 @@ def matrix_to(room_id: str, event_id: str, via: str | None = None) -> str:
     return f"{link}?via={quote(via, safe='')}" if via else link
 
 
+def room_link(room_id: str, via: str | None = None) -> str:
+    """A permalink to a room or space, for members of any homeserver."""
+    link = f"https://matrix.to/#/{quote(room_id, safe='!:')}"
+    return f"{link}?via={quote(via, safe='')}" if via else link
+
+
+def space_markdown(name: str, space_id: str) -> str:
+    """A space as a Markdown link, its name kept from breaking the link's brackets."""
+    shown = name.replace("[", "(").replace("]", ")").replace("\n", " ")
+    return f"[{shown}]({room_link(space_id, server_of(space_id))})"
+
+
 def server_of(matrix_id: str) -> str | None:
     return matrix_id.split(":", 1)[1] if ":" in matrix_id else None
 

@@ -202,12 +202,12 @@ class Relay:
         if not link.sends:
             return
         if event.type == "m.reaction":
-            self._on_reaction(event, link)
+            await self._on_reaction(event, link)
         elif event.type == "m.room.message":
             if event.relates_to.get("rel_type") == "m.replace":
                 self._on_edit(event, link)
             else:
-                self._on_message(event, link)
+                await self._relay_message(event, link)
 
     def _may_relay(self, event: IncomingEvent) -> bool:
         """Loop guards: never our own or another Liaison's posts, commands, or marked text."""
@@ -239,10 +239,128 @@ class Relay:
 
     # ---- messages -------------------------------------------------------------------------
 
-    def _on_message(self, event: IncomingEvent, link: RoomLink) -> None:
+    async def _relay_message(self, event: IncomingEvent, link: RoomLink) -> None:
+        """Find what the message answers (its reply and thread) in the relay's terms, then relay it."""
+        if event.msgtype not in RELAYED_TYPES or not self._targets(link):
+            return
+        root_id = event.thread_root
+        thread = await self._thread_origin(event, link, root_id) if root_id else None
+        reply = event.relates_to.get("m.in_reply_to")
+        parent_id = reply.get("event_id") if isinstance(reply, dict) else None
+        parent: RelaySource | None = None
+        if isinstance(parent_id, str):
+            if parent_id == root_id:
+                parent = thread
+            else:
+                parent = await self._origin(parent_id, event.room_id, link.group)
+        self._on_message(event, link, parent, thread)
+
+    async def _origin(self, event_id: str, room_id: str, group: str) -> RelaySource | None:
+        """The relayed original behind ``event_id``: from the relay map, or from the marker on
+        another Liaison's copy (one Liaison per homeserver, sharing rooms)."""
+        found = self._origin_of(event_id)
+        if found is not None:
+            return found
+        fetched = await self.matrix.fetch_event(room_id, event_id)
+        return self._foreign_origin(fetched, group) if fetched is not None else None
+
+    def _foreign_origin(self, source: dict[str, Any], group: str) -> RelaySource | None:
+        """What another Liaison's copy stands for: its original, in the room the marker names."""
+        content = source.get("content")
+        marker = content.get(LIAISON_KEY) if isinstance(content, dict) else None
+        if source.get("sender") == self.matrix.user_id or not isinstance(marker, dict):
+            return None
+        original, room = marker.get("source"), marker.get("room")
+        if marker.get("kind") != "relay" or not isinstance(original, str):
+            return None
+        if not isinstance(room, str):
+            return None
+        return RelaySource(original, room, "", group, "message")
+
+    async def _thread_origin(
+        self, event: IncomingEvent, link: RoomLink, root_id: str
+    ) -> RelaySource | None:
+        """The thread's root in the relay's terms, copied first where a room lacks it.
+
+        A thread reaches a room that has no copy of its root (the room joined the group
+        later, or the root went out when no other room received) with a copy of the root
+        first. A root that never went out is copied only if it was written while this room
+        was sending to the group: what was said before the room joined, while it was paused
+        or receive-only, or marked not to be relayed, stays where it was said, and the
+        thread's messages then arrive in the other rooms outside any thread.
+        """
+        found = self._origin_of(root_id)
+        if found is not None:
+            if found.kind == "message" and found.sender:
+                await self._complete_root(found, link, event)
+            return found
+        fetched = await self.matrix.fetch_event(event.room_id, root_id)
+        if fetched is None:
+            return None
+        foreign = self._foreign_origin(fetched, link.group)
+        if foreign is not None:
+            return foreign
+        root = IncomingEvent.from_source(event.room_id, fetched)
+        if not self._may_copy_root(root) or not self._said_while_sending(root, link):
+            return None
+        self._on_message(root, link, None, None)
+        # the thread's copies wait for the root's; the ledger waits for both
+        event.completions.extend(root.completions)
+        return RelaySource(root.event_id, root.room_id, root.sender, link.group, "message")
+
+    async def _complete_root(
+        self, origin: RelaySource, link: RoomLink, event: IncomingEvent
+    ) -> None:
+        """Copy a relayed root into the rooms of the group that have no copy of it yet."""
+        missing = [
+            target
+            for target in self._targets(link)
+            if target.room_id != origin.room_id
+            and (origin.event_id, target.room_id) not in self._pending
+            and (origin.event_id, target.room_id) not in self._unwritten_copies
+            and store.copy_in(self.db, origin.event_id, target.room_id) is None
+        ]
+        home = self.groups.link_of(origin.room_id)
+        if not missing or home is None or home.group != link.group:
+            return
+        fetched = await self.matrix.fetch_event(origin.room_id, origin.event_id)
+        if fetched is None:
+            return
+        root = IncomingEvent.from_source(origin.room_id, fetched)
+        if not self._may_copy_root(root):
+            return
+        self._on_message(root, home, None, None, targets=missing)
+        event.completions.extend(root.completions)
+
+    def _may_copy_root(self, root: IncomingEvent) -> bool:
+        """A thread's root the relay would have copied as a message of its own."""
+        return (
+            root.type == "m.room.message"
+            and not root.relates_to.get("rel_type")
+            and root.msgtype in RELAYED_TYPES
+            and self._may_relay(root)
+        )
+
+    def _said_while_sending(self, root: IncomingEvent, link: RoomLink) -> bool:
+        since = store.sending_since_ms(self.db, link.room_id)
+        return since is not None and root.origin_server_ts >= since
+
+    def _on_message(
+        self,
+        event: IncomingEvent,
+        link: RoomLink,
+        parent: RelaySource | None,
+        thread: RelaySource | None,
+        *,
+        targets: list[RoomLink] | None = None,
+    ) -> None:
+        """Queue the copies; ``parent`` and ``thread`` are what it replies to and its thread.
+
+        ``targets`` narrows the rooms (a thread's root copied where it is missing).
+        """
         if event.msgtype not in RELAYED_TYPES:
             return
-        targets = self._targets(link)
+        targets = self._targets(link) if targets is None else targets
         if not targets:
             return
         self._record_source(
@@ -251,11 +369,6 @@ class Relay:
         terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(event.content, link))
         relates = event.relates_to
-        reply = relates.get("m.in_reply_to")
-        parent_id = reply.get("event_id") if isinstance(reply, dict) else None
-        parent = self._origin_of(parent_id) if isinstance(parent_id, str) else None
-        thread_id = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-        thread = self._origin_of(thread_id) if isinstance(thread_id, str) else None
         for target in targets:
 
             async def content(target: RoomLink = target) -> dict[str, Any] | None:
@@ -274,18 +387,21 @@ class Relay:
         thread: RelaySource | None,
         relates: dict[str, Any],
     ) -> dict[str, Any] | None:
-        """The reply (and thread) relation pointing at the matching events in ``room_id``."""
+        """The reply (and thread) relation pointing at the matching events in ``room_id``.
+
+        In a thread, a real reply stays a reply to the matching message; a fallback reply
+        (for clients without threads) points at the latest matching message, else the root.
+        """
         reply_to = await self._event_in(parent, room_id) if parent else None
         root = await self._event_in(thread, room_id) if thread else None
         if root is not None:
-            relation: dict[str, Any] = {
+            falling_back = bool(relates.get("is_falling_back")) or reply_to is None
+            return {
                 "rel_type": "m.thread",
                 "event_id": root,
-                "is_falling_back": bool(relates.get("is_falling_back")),
+                "is_falling_back": falling_back,
+                "m.in_reply_to": {"event_id": reply_to or root},
             }
-            if reply_to is not None:
-                relation["m.in_reply_to"] = {"event_id": reply_to}
-            return relation
         if reply_to is not None:
             return {"m.in_reply_to": {"event_id": reply_to}}
         return None
@@ -343,7 +459,7 @@ class Relay:
                     "format": HTML_FORMAT,
                     "formatted_body": formatted,
                     "m.mentions": {},
-                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id, "room": event.room_id},
                 }
             )
             return copy
@@ -573,25 +689,25 @@ class Relay:
                     "m.new_content": new,
                     "m.relates_to": {"rel_type": "m.replace", "event_id": copy_id},
                     "m.mentions": {},
-                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id, "room": event.room_id},
                 }
 
             self._enqueue(event.event_id, target.room_id, content, "edit", event=event)
 
     # ---- reactions ------------------------------------------------------------------------
 
-    def _on_reaction(self, event: IncomingEvent, link: RoomLink) -> None:
+    async def _on_reaction(self, event: IncomingEvent, link: RoomLink) -> None:
         relates = event.relates_to
         reacted_to, key = relates.get("event_id"), relates.get("key")
         if relates.get("rel_type") != "m.annotation" or not isinstance(reacted_to, str):
             return
         if not isinstance(key, str) or not key:
             return
-        root = self._origin_of(reacted_to)
-        if root is None or root.group != link.group or root.kind != "message":
-            return
         targets = self._targets(link)
         if not targets:
+            return
+        root = await self._origin(reacted_to, event.room_id, link.group)
+        if root is None or root.group != link.group or root.kind != "message":
             return
         self._record_source(
             RelaySource(event.event_id, event.room_id, event.sender, link.group, "reaction")
@@ -605,7 +721,7 @@ class Relay:
                 self._reacting[(event.event_id, target.room_id)] = (on, key)
                 return {
                     "m.relates_to": {"rel_type": "m.annotation", "event_id": on, "key": key},
-                    LIAISON_KEY: {"kind": "relay", "source": event.event_id},
+                    LIAISON_KEY: {"kind": "relay", "source": event.event_id, "room": event.room_id},
                 }
 
             self._enqueue(

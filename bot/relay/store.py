@@ -86,6 +86,65 @@ def m001_relay(db: Any) -> None:
     )
 
 
+@migrations()
+def m002_spaces(db: Any) -> None:
+    """A group shown as a Matrix space, and the children the bot keeps in it."""
+    db.execute(
+        """CREATE TABLE relay_spaces (
+            grp TEXT PRIMARY KEY,
+            space_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE relay_space_children (
+            grp TEXT NOT NULL,
+            room_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            PRIMARY KEY (grp, room_id)
+        )"""
+    )
+
+
+# milliseconds since the epoch, as homeservers stamp events
+_NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+_SENDS = "{row}.mode != 'receive' AND {row}.paused = 0"
+
+
+@migrations()
+def m003_sending_since(db: Any) -> None:
+    """When each room last started sending to its group (linked, resumed, left receive-only).
+
+    A thread's root that never went out is copied later only if it was written since then.
+    Triggers keep it, so every way a link changes keeps it alike; rooms linked before this
+    upgrade count from the upgrade.
+    """
+    db.execute("ALTER TABLE relay_links ADD COLUMN sending_since_ms INTEGER")
+    db.execute(
+        f"UPDATE relay_links SET sending_since_ms = {_NOW_MS} WHERE {_SENDS.format(row='relay_links')}"
+    )
+    db.execute(
+        f"""CREATE TRIGGER relay_links_sending_insert AFTER INSERT ON relay_links
+            WHEN {_SENDS.format(row="NEW")}
+            BEGIN
+              UPDATE relay_links SET sending_since_ms = {_NOW_MS} WHERE room_id = NEW.room_id;
+            END"""
+    )
+    db.execute(
+        f"""CREATE TRIGGER relay_links_sending_update AFTER UPDATE OF mode, paused ON relay_links
+            WHEN ({_SENDS.format(row="NEW")}) != ({_SENDS.format(row="OLD")})
+            BEGIN
+              UPDATE relay_links
+                SET sending_since_ms = CASE WHEN {_SENDS.format(row="NEW")}
+                                            THEN {_NOW_MS} ELSE NULL END
+                WHERE room_id = NEW.room_id;
+            END"""
+    )
+
+
 @dataclass(frozen=True)
 class RoomLink:
     group: str
@@ -172,6 +231,13 @@ def link(
     found = room_link(db, room_id)
     assert found is not None
     return found
+
+
+def sending_since_ms(db: Database, room_id: str) -> int | None:
+    """When the room last started sending to its group (ms since the epoch); None if it
+    does not send now."""
+    row = db.query_one("SELECT sending_since_ms FROM relay_links WHERE room_id = ?", (room_id,))
+    return int(row["sending_since_ms"]) if row and row["sending_since_ms"] is not None else None
 
 
 def unlink(db: Database, room_id: str) -> RoomLink | None:
@@ -296,10 +362,93 @@ def origin_of(db: Database, event_id: str) -> RelaySource | None:
     return source(db, row["source_event_id"]) if row else None
 
 
+def counterpart(db: Database, event_id: str, room_id: str) -> str | None:
+    """The event standing for ``event_id`` in ``room_id``: the original or its copy there."""
+    origin = origin_of(db, event_id)
+    if origin is None:
+        return None
+    if origin.room_id == room_id:
+        return origin.event_id
+    return copy_in(db, origin.event_id, room_id)
+
+
 def is_copy(db: Database, event_id: str) -> bool:
     return (
         db.query_one("SELECT 1 AS x FROM relay_copies WHERE event_id = ?", (event_id,)) is not None
     )
+
+
+# ---- spaces ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupSpace:
+    """The Matrix space that shows a group's rooms."""
+
+    group: str
+    space_id: str
+    name: str
+    created: bool  # made by the bot, which then also keeps its topic and join rule
+
+
+def space_of(db: Database, group: str) -> GroupSpace | None:
+    row = db.query_one("SELECT * FROM relay_spaces WHERE grp = ?", (group,))
+    if row is None:
+        return None
+    return GroupSpace(row["grp"], row["space_id"], row["name"], bool(row["created"]))
+
+
+def set_space(
+    db: Database, group: str, space_id: str, name: str, created: bool, set_by: str
+) -> GroupSpace:
+    """The group's space from now on; the children recorded for an earlier one are dropped."""
+    with db.transaction():
+        previous = space_of(db, group)
+        if previous is None or previous.space_id != space_id:
+            db.execute("DELETE FROM relay_space_children WHERE grp = ?", (group,))
+        db.execute(
+            """INSERT INTO relay_spaces (grp, space_id, name, created, set_by, set_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (grp) DO UPDATE SET space_id = excluded.space_id,
+                 name = excluded.name, created = excluded.created,
+                 set_by = excluded.set_by, set_at = excluded.set_at""",
+            (group, space_id, name, int(created), set_by, iso(utcnow())),
+        )
+    found = space_of(db, group)
+    assert found is not None
+    return found
+
+
+def drop_space(db: Database, group: str) -> None:
+    """The group keeps no space any more (the space itself is left as it is)."""
+    with db.transaction():
+        db.execute("DELETE FROM relay_space_children WHERE grp = ?", (group,))
+        db.execute("DELETE FROM relay_spaces WHERE grp = ?", (group,))
+
+
+def rename_space(db: Database, group: str, name: str) -> None:
+    db.execute("UPDATE relay_spaces SET name = ? WHERE grp = ?", (name, group))
+
+
+def space_children(db: Database, group: str) -> dict[str, str]:
+    """Room id -> language of each child the bot has put in the group's space."""
+    rows = db.query(
+        "SELECT room_id, language FROM relay_space_children WHERE grp = ? ORDER BY room_id",
+        (group,),
+    )
+    return {r["room_id"]: r["language"] for r in rows}
+
+
+def set_space_child(db: Database, group: str, room_id: str, language: str) -> None:
+    db.execute(
+        """INSERT INTO relay_space_children (grp, room_id, language) VALUES (?, ?, ?)
+           ON CONFLICT (grp, room_id) DO UPDATE SET language = excluded.language""",
+        (group, room_id, language),
+    )
+
+
+def drop_space_child(db: Database, group: str, room_id: str) -> None:
+    db.execute("DELETE FROM relay_space_children WHERE grp = ? AND room_id = ?", (group, room_id))
 
 
 # ---- health ---------------------------------------------------------------------------------
@@ -362,8 +511,8 @@ def forget_user(db: Database, user_id: str) -> dict[str, int]:
     """Drop the relay map's rows about a member's events (their copies go with them).
 
     Without these rows an edit, redaction or reply can no longer be traced to that member
-    (the copies' attribution lives only in the rooms). Their name on links and glossary
-    terms they added is erased as well; the links and terms stay for the group.
+    (the copies' attribution lives only in the rooms). Their name on links, glossary terms
+    and spaces they set up is erased as well; those stay for the group.
     """
     with db.transaction():
         copies = db.query_one(
@@ -383,8 +532,11 @@ def forget_user(db: Database, user_id: str) -> dict[str, int]:
         terms = db.execute(
             "UPDATE relay_glossary SET added_by = '' WHERE added_by = ?", (user_id,)
         ).rowcount
+        spaces = db.execute(
+            "UPDATE relay_spaces SET set_by = '' WHERE set_by = ?", (user_id,)
+        ).rowcount
     return {
         N_("records of your relayed messages"): sources,
         N_("links to the relayed copies of your messages"): int(copies["n"]) if copies else 0,
-        N_("your name on relay links and glossary terms"): links + terms,
+        N_("your name on relay links, glossary terms and group spaces"): links + terms + spaces,
     }

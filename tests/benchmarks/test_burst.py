@@ -9,6 +9,9 @@ while one plain client sends the two copies of each message as soon as the homes
 accepted it (one queue per room, all rooms in parallel, as the bot does): the rate one plain
 client reaches with the homeserver under the same load. Both rates count copies from the first
 send to the last copy seen by an observing member.
+
+Where the time goes: the CPU seconds Synapse and the bot each used during the relayed burst,
+and the bot's resident memory after it (what limits one Liaison, and by how much).
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from bot.core.matrix.client import LIAISON_KEY
 from bot.dev.devserver.apertium import LocalApertium
 from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.conftest import BotProcesses, ClientFactory
-from tests.benchmarks.measure import Results, size, strict
+from tests.benchmarks.measure import (
+    Results,
+    process_cpu_seconds,
+    process_memory,
+    size,
+    strict,
+)
 from tests.benchmarks.rawclient import RawClient
 from tests.benchmarks.scenario import link, relay_bot, rooms_with_bot, texts
 
@@ -186,9 +195,15 @@ async def test_burst(
             event_id, _ = await senders[0].send(room, text)
             await observer.copies_seen(event_id, burst.others(room))
 
+    assert synapse.pid is not None
+    assert bot.proc is not None
+    cpu_before = (process_cpu_seconds(synapse.pid), process_cpu_seconds(bot.proc.pid))
     start, sent = await burst.send(senders)
     last = await all_copies(observer, burst, sent, timeout)
     rate = copies / (last - start)
+    synapse_cpu = process_cpu_seconds(synapse.pid) - cpu_before[0]
+    bot_cpu = process_cpu_seconds(bot.proc.pid) - cpu_before[1]
+    rss, hwm = process_memory(bot.proc.pid)
     # one more message per room: once its copies are in, nothing of the burst is still queued
     closing = [
         (room, (await senders[0].send(room, "La réunion commence à midi."))[0]) for room in rooms
@@ -204,6 +219,13 @@ async def test_burst(
     figure.add(f"ceiling, one plain client relaying: {ceiling:.1f} copies/s")
     figure.add(f"relay: {rate:.1f} copies/s; every copy exactly once, in order per room")
     figure.add(f"relay / ceiling = {ratio:.2f}")
+    elapsed = last - start
+    figure.add(
+        f"CPU during the relayed burst ({elapsed:.0f} s): Synapse {synapse_cpu:.1f} s "
+        f"({synapse_cpu / elapsed:.0%} of a core), bot {bot_cpu:.1f} s "
+        f"({bot_cpu / elapsed:.0%} of a core)"
+    )
+    figure.add(f"bot memory after the burst: {rss:.0f} MB resident (peak {hwm:.0f} MB)")
     figure.verdict(f"relay / ceiling >= {TARGET}", ratio >= TARGET)
     sys.stdout.write("\n" + figure.text() + "\n")
 

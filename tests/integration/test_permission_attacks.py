@@ -36,6 +36,7 @@ RESTRICTED_ARGS = {
     "relay unlink": "",
     "relay pause": "",
     "relay resume": "",
+    "relay space": "",
     "event feed": "",
     "aid audit": "{aid}",
     "aid coordinators": "add",

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -20,11 +21,13 @@ from nio import (
     MegolmEvent,
     RoomCreateResponse,
     RoomGetStateEventResponse,
+    RoomGetStateResponse,
     RoomKeyRequest,
     RoomPreset,
     RoomSendResponse,
     RoomVisibility,
     SyncResponse,
+    UploadResponse,
 )
 
 from bot.dev.devserver.synapse import LocalSynapse
@@ -311,9 +314,10 @@ class Member:
         invite: Iterable[str] = (),
         encrypted: bool = False,
         power_users: dict[str, int] | None = None,
+        space: bool = False,
         timeout: float = 15,  # noqa: ASYNC109
     ) -> str:
-        """Create a private room and wait until this member's sync knows it."""
+        """Create a private room (or space) and wait until this member's sync knows it."""
         initial_state: list[dict[str, Any]] = []
         if encrypted:
             initial_state.append(
@@ -334,6 +338,7 @@ class Member:
             initial_state=initial_state,
             preset=RoomPreset.private_chat,
             power_level_override=power_override,
+            space=space,
         )
         room_id: str = _check(response, RoomCreateResponse, "room_create").room_id
 
@@ -472,6 +477,33 @@ class Member:
             response = await client.to_device(message)
             if isinstance(response, ErrorResponse):
                 raise AssertionError(f"forwarding the key failed: {response!r}")
+
+    async def set_display_name(self, name: str) -> None:
+        response = await self.client.set_displayname(name)
+        if isinstance(response, ErrorResponse):
+            raise AssertionError(f"setting the display name failed: {response!r}")
+
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        """Upload to this member's homeserver; the mxc:// URI."""
+        response, _keys = await self.client.upload(
+            lambda *_: data, content_type=content_type, filename=filename, filesize=len(data)
+        )
+        return str(_check(response, UploadResponse, "upload").content_uri)
+
+    async def download(self, mxc: str) -> bytes:
+        """A file as this member's client fetches it: through its own homeserver, any origin."""
+        server, _, media_id = mxc.removeprefix("mxc://").partition("/")
+        url = f"{self.hs.url}/_matrix/client/v1/media/download/{server}/{media_id}"
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
+            if resp.status != 200:
+                raise AssertionError(f"download of {mxc} failed: {resp.status}")
+            return await resp.read()
+
+    async def state(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's current state events, as the homeserver gives them to this member."""
+        response = await self.client.room_get_state(room_id)
+        return list(_check(response, RoomGetStateResponse, "reading room state").events)
 
     async def set_power_level(self, room_id: str, user_id: str, level: int) -> None:
         current = await self.client.room_get_state_event(room_id, "m.room.power_levels")

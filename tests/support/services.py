@@ -123,7 +123,7 @@ def relay_desk(w: World) -> tuple[RelayDesk, RelayGroups]:
 
 
 def places(w: World) -> Places:
-    return places_feature.build(w.core).places
+    return places_feature.build(w.core, relay_feature.build(w.core).groups).places
 
 
 def gatherings(w: World) -> Gatherings:
@@ -150,7 +150,7 @@ def publishing(w: World, public_url: str | None = "https://agenda.example.org") 
     core = dataclasses.replace(w.core, web=web)
     groups = relay_feature.build(core).groups
     where = agenda_feature.addresses(core, groups)
-    built_places = places_feature.build(core, where)
+    built_places = places_feature.build(core, groups, where)
     feature = gatherings_feature.build(core, groups, built_places.places, where)
     public = gatherings_feature.public(core, built_places.public)
     built_agenda = agenda_feature.build(core, where, public, built_places.public)

@@ -268,6 +268,7 @@ def test_relay_forgets_the_map_rows_of_her_events_only(fresh_db: Database) -> No
     relay.link(fresh_db, "!a:x", "g", "fr", "two-way", ALICE)
     relay.link(fresh_db, "!b:x", "g", "es", "two-way", BOB)
     relay.add_term(fresh_db, "g", "Mujawara", ALICE)
+    relay.set_space(fresh_db, "g", "!space:x", "Mujawara", True, ALICE)
     relay.record_source(fresh_db, "$hers", "!a:x", ALICE, "g", "message")
     relay.record_copy(fresh_db, "$hers", "!b:x", "$hers-copy")
     relay.record_source(fresh_db, "$her-reaction", "!a:x", ALICE, "g", "reaction")
@@ -280,7 +281,7 @@ def test_relay_forgets_the_map_rows_of_her_events_only(fresh_db: Database) -> No
     assert erased == {
         "records of your relayed messages": 2,
         "links to the relayed copies of your messages": 2,
-        "your name on relay links and glossary terms": 2,
+        "your name on relay links, glossary terms and group spaces": 3,
     }
     assert relay.origin_of(fresh_db, "$hers-copy") is None
     assert relay.source(fresh_db, "$hers") is None

@@ -104,3 +104,29 @@ def test_health_and_routes_count_per_group(fresh_db) -> None:
         store.RouteUse("fr", "es", "apertium", None, 1),
     ]
     assert store.routes(fresh_db, "other") == []
+
+
+def test_a_room_counts_as_sending_from_its_link_resume_or_leaving_receive_only(fresh_db) -> None:
+    store.link(fresh_db, "!a:x", "g", "fr", "two-way", "@alice:x")
+    linked = store.sending_since_ms(fresh_db, "!a:x")
+    assert linked is not None
+    store.link(fresh_db, "!b:x", "g", "es", "receive", "@alice:x")
+    assert store.sending_since_ms(fresh_db, "!b:x") is None
+
+    store.set_paused(fresh_db, "!a:x", True)
+    assert store.sending_since_ms(fresh_db, "!a:x") is None
+    store.set_paused(fresh_db, "!a:x", False)
+    resumed = store.sending_since_ms(fresh_db, "!a:x")
+    assert resumed is not None
+    assert resumed >= linked
+
+    # a change of language keeps the moment; leaving receive-only starts a new one
+    fresh_db.execute("UPDATE relay_links SET sending_since_ms = 5 WHERE room_id = '!a:x'")
+    store.link(fresh_db, "!a:x", "g", "ar", "two-way", "@alice:x")
+    assert store.sending_since_ms(fresh_db, "!a:x") == 5
+    store.link(fresh_db, "!a:x", "g", "ar", "send", "@alice:x")
+    assert store.sending_since_ms(fresh_db, "!a:x") == 5
+    store.link(fresh_db, "!b:x", "g", "es", "two-way", "@alice:x")
+    started = store.sending_since_ms(fresh_db, "!b:x")
+    assert started is not None
+    assert started >= linked

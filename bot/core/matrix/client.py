@@ -29,10 +29,13 @@ from nio import (
     MegolmEvent,
     MessageDirection,
     RoomCreateResponse,
+    RoomGetEventResponse,
     RoomKeyEvent,
     RoomMessagesResponse,
     RoomPreset,
+    RoomPutStateResponse,
     RoomRedactResponse,
+    RoomResolveAliasResponse,
     RoomSendResponse,
     RoomVisibility,
     SyncResponse,
@@ -151,6 +154,9 @@ class MatrixClient:
         self._creators: dict[str, set[str]] = {}
         # direct chats made in this run -> the person invited (see _know_devices)
         self._invited: dict[str, str] = {}
+        # rooms a sync has delivered state for, and who waits for one to arrive
+        self._synced_rooms: set[str] = set()
+        self._room_waiters: dict[str, asyncio.Event] = {}
 
     # ---- session -------------------------------------------------------------------------
 
@@ -161,6 +167,11 @@ class MatrixClient:
     @property
     def device_id(self) -> str:
         return str(self.client.device_id)
+
+    @property
+    def server_name(self) -> str:
+        """The bot's homeserver, as it appears in ids (``example.org``, ``localhost:8448``)."""
+        return self.user_id.split(":", 1)[1]
 
     async def login(self) -> None:
         """Reuse the stored session (a stable device is needed for encryption), else log in once."""
@@ -319,6 +330,10 @@ class MatrixClient:
         timelines: dict[str, list[dict[str, Any]]] = {}
         for room_id, info in response.rooms.join.items():
             self._note_creators(room_id, [*info.state, *info.timeline.events])
+            self._synced_rooms.add(room_id)
+            waiter = self._room_waiters.pop(room_id, None)
+            if waiter is not None:
+                waiter.set()
             events = [s for s in map(_source, info.timeline.events) if s is not None]
             if info.timeline.limited and since is not None and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
@@ -417,10 +432,119 @@ class MatrixClient:
 
     # ---- rooms ---------------------------------------------------------------------------
 
-    async def join(self, room_id: str) -> None:
+    async def join(self, room_id: str) -> str:
+        """Join a room by id or alias (on any homeserver); its room id."""
         response = await self._with_retries(lambda: self.client.join(room_id), "join")
         if not isinstance(response, JoinResponse):
             raise MatrixError(f"join failed: {_describe(response)}", _errcode(response))
+        return str(response.room_id)
+
+    async def wait_for_room(self, room_id: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until a sync has brought the state of a room just joined (its type, powers)."""
+        if room_id in self._synced_rooms:
+            return
+        waiter = self._room_waiters.setdefault(room_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(waiter.wait(), timeout)
+        except TimeoutError:
+            raise MatrixError(f"no sync brought {room_id} within {timeout} s") from None
+
+    def servers_of(self, room_id: str) -> list[str]:
+        """Servers to join ``room_id`` through: ours (we are in it), its creators', its own."""
+        servers = [self.server_name]
+        servers += sorted(u.split(":", 1)[1] for u in self._creators.get(room_id, ()) if ":" in u)
+        if ":" in room_id:
+            servers.append(room_id.split(":", 1)[1])
+        return list(dict.fromkeys(servers))
+
+    async def resolve_alias(self, alias: str) -> str:
+        """The room id behind ``#alias:server`` (asked of that server through ours)."""
+        response = await self._with_retries(
+            lambda: self.client.room_resolve_alias(alias), "resolve alias"
+        )
+        if not isinstance(response, RoomResolveAliasResponse):
+            raise MatrixError(f"unknown alias: {_describe(response)}", _errcode(response))
+        return str(response.room_id)
+
+    async def fetch_event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
+        """One event of a room as sync would give it (decrypted when we hold its key).
+
+        None when the homeserver does not show it to us (never seen, or not visible).
+        """
+        try:
+            response = await self._with_retries(
+                lambda: self.client.room_get_event(room_id, event_id), "get event"
+            )
+        except MatrixError as exc:
+            log.warning("could not fetch an event of %s: %s", room_id, exc)
+            return None
+        if not isinstance(response, RoomGetEventResponse):
+            return None
+        event = response.event
+        if isinstance(event, MegolmEvent) and self.client.olm:
+            event.room_id = room_id
+            decrypted = self.client.olm._decrypt_megolm_no_error(event)
+            if decrypted is not None:
+                event = decrypted
+        return _source(event)
+
+    async def create_space(
+        self,
+        name: str,
+        *,
+        topic: str | None,
+        invite: list[str],
+        power_users: dict[str, int],
+        initial_state: list[dict[str, Any]],
+    ) -> str:
+        """A new private space (a room of type ``m.space``); its room id."""
+        response = await self._with_retries(
+            lambda: self.client.room_create(
+                visibility=RoomVisibility.private,
+                name=name,
+                topic=topic,
+                invite=invite,
+                space=True,
+                preset=RoomPreset.private_chat,
+                initial_state=initial_state,
+                power_level_override={"users": power_users} if power_users else None,
+            ),
+            "create space",
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise MatrixError(f"space creation failed: {_describe(response)}", _errcode(response))
+        return str(response.room_id)
+
+    async def put_state(
+        self, room_id: str, event_type: str, content: dict[str, Any], state_key: str = ""
+    ) -> str:
+        """Set one piece of room state; its event id (MatrixError when refused)."""
+        response = await self._with_retries(
+            lambda: self.client.room_put_state(room_id, event_type, content, state_key=state_key),
+            "put state",
+        )
+        if not isinstance(response, RoomPutStateResponse):
+            raise MatrixError(f"state change refused: {_describe(response)}", _errcode(response))
+        return str(response.event_id)
+
+    def room_type(self, room_id: str) -> str | None:
+        """``m.space`` for a space, None for an ordinary room (or one we do not know)."""
+        room = self.client.rooms.get(room_id)
+        kind = getattr(room, "room_type", None) if room is not None else None
+        return str(kind) if kind else None
+
+    def state_level(self, room_id: str, event_type: str) -> int:
+        """The power level needed to set ``event_type`` state in ``room_id``."""
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return 100
+        return int(room.power_levels.get_state_event_required_level(event_type))
+
+    def can_set_state(self, room_id: str, user_id: str, event_type: str) -> bool:
+        """Whether ``user_id`` may set ``event_type`` state there (room v12 creators may)."""
+        if room_id not in self.client.rooms:
+            return False
+        return self.power_level(room_id, user_id) >= self.state_level(room_id, event_type)
 
     async def create_direct_room(self, user_id: str, name: str | None = None) -> str:
         """A new private direct chat with ``user_id``; its room id.
@@ -740,7 +864,7 @@ class MatrixClient:
                     self.stats.rate_limited += 1
                     retry_after = getattr(response, "retry_after_ms", None) or 1000
                     wait = retry_after / 1000
-                elif errcode in PERMANENT_ERRORS:
+                elif errcode in PERMANENT_ERRORS or _refused_for_good(response):
                     return response
                 else:
                     wait = delay
@@ -806,6 +930,16 @@ def _inviter(invite_state: list[Any], own_user_id: str) -> str | None:
             sender = getattr(event, "sender", None)
             return str(sender) if sender else None
     return None
+
+
+def _refused_for_good(response: Any) -> bool:
+    """An HTTP 4xx answer (but a timeout or a rate limit): asking again changes nothing.
+
+    Synapse answers some refusals with the generic ``M_UNKNOWN`` (a relation to an event it
+    does not know, say), so the HTTP status decides, not only the error code.
+    """
+    status = getattr(getattr(response, "transport_response", None), "status", None)
+    return isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
 
 
 def _errcode(response: Any) -> str | None:

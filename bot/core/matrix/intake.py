@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.matrix.client import LIAISON_KEY, SyncBatch
+from bot.core.matrix.relations import thread_root_of
 from bot.core.storage import ledger as inbox
 from bot.core.storage import rooms
 from bot.core.storage.database import Database
@@ -70,6 +71,11 @@ class IncomingEvent:
     def relates_to(self) -> dict[str, Any]:
         relates = self.content.get("m.relates_to")
         return relates if isinstance(relates, dict) else {}
+
+    @property
+    def thread_root(self) -> str | None:
+        """The root of the thread this event was posted in (None outside threads)."""
+        return thread_root_of(self.content)
 
     @property
     def redacts(self) -> str | None:

@@ -24,6 +24,9 @@ from bot.core.tasks import TaskSpawner
 
 log = logging.getLogger(__name__)
 
+# seconds between attempts to join a room whose invite the inviting server has not stored yet
+JOIN_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+
 
 class SyncLoop:
     def __init__(
@@ -136,17 +139,31 @@ class SyncLoop:
 
     async def _answer_invite(self, room_id: str, inviter: str | None) -> None:
         if inviter is not None and self.invite_allowed(inviter):
-            try:
-                await self.matrix.join(room_id)
-                log.info("joined %s on an invite", room_id)
-            except MatrixError as exc:
-                log.warning("could not join %s: %s", room_id, exc)
+            await self._join_invited(room_id)
             return
         log.warning("rejected an invite to %s from %s (not on the allow-list)", room_id, inviter)
         try:
             await self.matrix.reject_invite(room_id)
         except MatrixError as exc:
             log.warning("could not reject the invite to %s: %s", room_id, exc)
+
+    async def _join_invited(self, room_id: str) -> None:
+        """Join a room we were invited to.
+
+        An invite from another homeserver can reach us before the inviting server has stored
+        it (the room is still being created there): a join that quick is refused as "not
+        invited". So a refusal is tried again a few times, a little later each time.
+        """
+        for delay in (*JOIN_RETRY_DELAYS, None):
+            try:
+                await self.matrix.join(room_id)
+                log.info("joined %s on an invite", room_id)
+                return
+            except MatrixError as exc:
+                if exc.errcode != "M_FORBIDDEN" or delay is None or self._stop.is_set():
+                    log.warning("could not join %s: %s", room_id, exc)
+                    return
+            await self._wait_or_stop(delay)
 
     def invite_allowed(self, inviter: str) -> bool:
         """Bot admins, listed user ids, and users of listed homeservers may invite the bot."""

@@ -9,6 +9,7 @@ import nh3
 
 from bot.core.i18n import is_rtl
 from bot.core.matrix.client import LIAISON_KEY
+from bot.core.matrix.relations import in_thread
 
 # The subset of HTML the Matrix spec recommends clients render.
 ALLOWED_TAGS = {
@@ -47,11 +48,13 @@ def message_content(
     reply_to: str | None = None,
     kind: str = "reply",
     mentions: list[str] | None = None,
+    thread_root: str | None = None,
 ) -> dict[str, Any]:
     """Content for a bot message: Markdown rendered to sanitised HTML, tagged as ours.
 
     ``m.mentions`` is always set (empty unless ``mentions`` is given), so nothing the bot says
-    pings anyone by accident.
+    pings anyone by accident. With ``thread_root`` the message goes into that thread (as a
+    reply to ``reply_to`` there, when given).
     """
     html = markdown_to_html(text)
     if is_rtl(lang):
@@ -64,6 +67,8 @@ def message_content(
         "m.mentions": {"user_ids": mentions} if mentions else {},
         LIAISON_KEY: {"kind": kind},
     }
-    if reply_to:
+    if thread_root:
+        content["m.relates_to"] = in_thread(thread_root, reply_to)
+    elif reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content

@@ -2,6 +2,11 @@
 
 Runs matrix-synapse from the current interpreter with a SQLite database under `base_dir`.
 The generated config is kept, so a second start (or a later demo run) reuses users and rooms.
+
+With ``federation`` (a :class:`~bot.dev.devserver.tls.LocalCA`), the server also listens for
+federation over TLS, on the port in its name (``localhost:PORT``: no ``.well-known`` or SRV
+lookup happens), trusts that authority's certificates and may reach other servers on
+127.0.0.1: several such servers started in one run federate with each other.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import aiohttp
 import yaml
 
 from bot.dev.devserver.process import free_port, kill_group
+from bot.dev.devserver.tls import LocalCA
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +103,18 @@ class LocalSynapse:
         base_dir: Path,
         *,
         port: int | None = None,
-        server_name: str = "localhost",
+        server_name: str | None = None,
         rate_limits: dict[str, Any] | None = None,
+        federation: LocalCA | None = None,
     ) -> None:
         self.base_dir = Path(base_dir).resolve()
-        self.server_name = server_name
         self.config_path = self.base_dir / CONFIG_NAME
+        self.federation = federation
+        self.federation_port: int | None = None
+        if federation is not None:
+            self.federation_port = self._previous_federation_port() or free_port()
+            server_name = server_name or f"localhost:{self.federation_port}"
+        self.server_name = server_name or "localhost"
         self.data_dir = self.base_dir / "data"
         self.log_path = self.base_dir / LOG_NAME
         self.output_path = self.base_dir / OUTPUT_NAME
@@ -126,6 +138,17 @@ class LocalSynapse:
             if previous and _port_is_free(previous):
                 return previous
         return free_port()
+
+    def _previous_federation_port(self) -> int | None:
+        """The federation port of an earlier run: it is part of the server's name for good."""
+        if not self.config_path.exists():
+            return None
+        try:
+            config = yaml.safe_load(self.config_path.read_text(encoding="utf-8")) or {}
+            _host, _, port = str(config["server_name"]).rpartition(":")
+            return int(port) if port.isdigit() else None
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            return None
 
     @property
     def pid(self) -> int | None:
@@ -301,6 +324,8 @@ class LocalSynapse:
                 "resources": [{"names": ["client"], "compress": False}],
             }
         ]
+        if self.federation is not None:
+            self._configure_federation(config)
         # A stale pid file from a killed run must not matter.
         config.pop("pid_file", None)
         config["trusted_key_servers"] = []
@@ -314,6 +339,27 @@ class LocalSynapse:
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         self._shared_secret = str(config["registration_shared_secret"])
         self._write_log_config(Path(config["log_config"]))
+
+    def _configure_federation(self, config: dict[str, Any]) -> None:
+        """A TLS federation listener, this run's authority trusted, loopback allowed."""
+        assert self.federation is not None
+        assert self.federation_port is not None
+        issued = self.federation.issue(self.base_dir / "tls")
+        config["listeners"].append(
+            {
+                "port": self.federation_port,
+                "bind_addresses": ["127.0.0.1"],
+                "type": "http",
+                "tls": True,
+                "x_forwarded": False,
+                "resources": [{"names": ["federation"], "compress": False}],
+            }
+        )
+        config["tls_certificate_path"] = str(issued.cert_path)
+        config["tls_private_key_path"] = str(issued.key_path)
+        config["federation_custom_ca_list"] = [str(self.federation.cert_path)]
+        # Synapse refuses private addresses for outgoing federation unless told otherwise.
+        config["ip_range_whitelist"] = ["127.0.0.1/32"]
 
     def _write_log_config(self, path: Path) -> None:
         log_config: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
