@@ -71,6 +71,8 @@ class BotConfig:
     default_language: str = "en"
     default_timezone: str = "UTC"
     norelay_marker: str = "!norelay"
+    # trace mode: timings of each relayed message's way through the bot, in data/trace.jsonl
+    trace: bool = False
 
 
 @dataclass(frozen=True)

@@ -366,6 +366,9 @@ class Relay:
         self._record_source(
             RelaySource(event.event_id, event.room_id, event.sender, link.group, "message")
         )
+        tracer = self.matrix.tracer
+        if tracer is not None:
+            tracer.expect_sends(event.event_id, len(targets))
         terms = self.groups.glossary(link.group)
         language = asyncio.ensure_future(self._source_language(event.content, link))
         relates = event.relates_to
@@ -376,9 +379,13 @@ class Relay:
                 relation = await self._relation(target.room_id, parent, thread, relates)
                 if relation:
                     copy["m.relates_to"] = relation
+                if tracer is not None:
+                    tracer.point(event.event_id, "rendered")
                 return copy
 
             self._enqueue(event.event_id, target.room_id, content, "message", event=event)
+        if tracer is not None:
+            tracer.point(event.event_id, "queued")
 
     async def _relation(
         self,
@@ -423,6 +430,9 @@ class Relay:
         """
         msgtype = str(content.get("msgtype") or "m.text")
         source = await language
+        tracer = self.matrix.tracer
+        if tracer is not None:
+            tracer.point(event.event_id, "language")
         private = self.groups.rooms.is_private_with(event.room_id, event.sender)
         rendered = await self._translated(
             content, source, target, link.group, terms, author=event.sender, remember=not private
@@ -801,7 +811,11 @@ class Relay:
         """
         work = asyncio.ensure_future(self._guarded(content, room_id))
         future = self.matrix.enqueue(
-            room_id, work, txn_id=txn_id_for("relay", source_id, room_id), event_type=event_type
+            room_id,
+            work,
+            txn_id=txn_id_for("relay", source_id, room_id),
+            event_type=event_type,
+            trace=source_id,
         )
         key = (source_id, room_id)
         self._pending[key] = future

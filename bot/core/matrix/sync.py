@@ -101,7 +101,13 @@ class SyncLoop:
                 log.info("replaying unhandled event %s in %s", event.event_id, event.room_id)
                 intake.dispatch(event)
             self._replay = []
-            for event in intake.accept(batch):
+            accepted = intake.accept(batch)
+            tracer = self.matrix.tracer
+            if tracer is not None:
+                tracer.sync_point("accepted")
+                for event in accepted:
+                    tracer.follow(event.event_id)
+            for event in accepted:
                 intake.dispatch(event)
             late = self.late_keys
             if late is not None and (batch.room_keys or not self.ready.is_set()):
