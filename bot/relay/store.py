@@ -477,14 +477,20 @@ def health(db: Database, group: str) -> RelayHealth:
 
 
 def count_route(
-    db: Database, group: str, source_lang: str, target: str, engine: str, pivot: str | None
+    db: Database,
+    group: str,
+    source_lang: str,
+    target: str,
+    engine: str,
+    pivot: str | None,
+    uses: int = 1,
 ) -> None:
     db.execute(
         """INSERT INTO relay_routes (grp, source, target, engine, pivot, uses, last_used_at)
-           VALUES (?, ?, ?, ?, ?, 1, ?)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (grp, source, target, engine, pivot) DO UPDATE SET
-             uses = uses + 1, last_used_at = excluded.last_used_at""",
-        (group, source_lang, target, engine, pivot or "", iso(utcnow())),
+             uses = uses + excluded.uses, last_used_at = excluded.last_used_at""",
+        (group, source_lang, target, engine, pivot or "", uses, iso(utcnow())),
     )
 
 

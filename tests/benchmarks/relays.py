@@ -81,7 +81,7 @@ class Side:
 
 
 async def translations(
-    apertium: str, texts: Sequence[str], languages: Sequence[str]
+    apertium: str, texts: Sequence[str], languages: Sequence[str], source: str = SOURCE_LANGUAGE
 ) -> dict[str, dict[str, str]]:
     """Every text in every language, asked of APY directly (what the ideal relay sends)."""
     async with aiohttp.ClientSession() as http:
@@ -89,7 +89,7 @@ async def translations(
         async def one(text: str) -> tuple[str, dict[str, str]]:
             done = {}
             for lang in languages:
-                done[lang] = await translate_direct(http, apertium, text, SOURCE_LANGUAGE, lang)
+                done[lang] = await translate_direct(http, apertium, text, source, lang)
             return text, done
 
         return dict(await bounded((one(t) for t in dict.fromkeys(texts)), 4))
