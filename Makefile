@@ -9,9 +9,12 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# -qq: pip prints errors only (a machine's own pip settings can make it chatty). The project
+# is installed as a plain wheel, not editable: the demo and the tests run the working tree
+# (`python -m ...` from here), and setuptools has nothing to warn about.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install -qq --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -qq --disable-pip-version-check '.[dev]'
 	touch $(STAMP)
 
 # Debian packages: the offline translator (Apertium APY and its language pairs), and the
@@ -26,7 +29,7 @@ system-deps:
 	         apertium-apy apertium-fr-es apertium-eng-spa apertium-es-pt chromium chromium-driver; }
 
 demo: system-deps $(STAMP)
-	$(BIN)/liaison demo
+	$(BIN)/python -m bot demo
 
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest

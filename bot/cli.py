@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)  # noqa: T201
+        if args.command == "check-config" and len(exc.problems) > 1:
+            print(f"{args.config}: {len(exc.problems)} problems", file=sys.stderr)  # noqa: T201
         return 1
     configure(args.log_level or config.logging.level, args.log_format or config.logging.format)
     if args.command == "check-config":

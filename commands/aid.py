@@ -41,14 +41,10 @@ def typed(ctx: CommandContext) -> Command:
 async def request(ctx: CommandContext, aid: MutualAid) -> None:
     cmd = typed(ctx)
     saved = aid.submit(cmd)
-    answer = await aid.acknowledgement(saved, cmd)
-    if answer.text is None:
-        await ctx.reply(
-            "Received. This request goes only to the coordinators; I will write to you about it in a direct chat."
-        )
-    else:
-        await ctx.reply_text(answer.text, mentions=answer.mentions)
-    await aid.spread(saved, cmd)
+    # tell first, then answer: the answer says exactly who was told
+    spread = await aid.spread(saved, cmd)
+    answer = await aid.acknowledgement(saved, cmd, spread)
+    await ctx.reply_text(answer.text, mentions=answer.mentions)
 
 
 # ---- offering ----------------------------------------------------------------------------------
@@ -82,9 +78,27 @@ async def offer(ctx: CommandContext, aid: MutualAid) -> None:
 
 
 @family.command(
+    "withdraw",
+    usage="aid withdraw <offer id>",
+    help=N_(
+        "Withdraws a standing offer before its end date (its author, coordinators, bot admins)."
+    ),
+    aliases=("retirer", "retirar", "سحب"),
+    examples=("aid withdraw 3",),
+)
+async def withdraw(ctx: CommandContext, aid: MutualAid) -> None:
+    offer = aid.withdraw(typed(ctx))
+    await ctx.reply(
+        "Standing offer {id} is withdrawn: coordinators will no longer hear of requests it matches.",
+        id=f"#{offer.id}",
+    )
+
+
+@family.command(
     "offers",
     usage="aid offers",
     help=N_("Lists the standing offers still valid."),
+    aliases=("offres", "ofertas", "العروض"),
     examples=("aid offers",),
 )
 async def offers(ctx: CommandContext, aid: MutualAid) -> None:
@@ -124,12 +138,17 @@ async def claim(ctx: CommandContext, aid: MutualAid) -> None:
     "update",
     usage="aid update <id> <note>",
     help=N_("Adds news to a request you follow (this also stops the reminders)."),
-    aliases=("nouvelles", "novedad", "تحديث"),
+    aliases=("nouvelles", "novedad", "تحديث", "actualiser", "actualizar"),
     examples=("aid update 12 Found a van, leaving Friday",),
 )
 async def update(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.progress(typed(ctx), "update")
-    await _now_status(ctx, aid.shown_id(entry), entry.status)
+    await ctx.reply(
+        "Noted on aid request {id}: {note}. It is {status}.",
+        id=f"#{aid.shown_id(entry)}",
+        note=f"“{render.summary(entry.note or '', 200)}”",
+        status=ctx.t(render.STATUS_LABELS.get(entry.status, entry.status)),
+    )
 
 
 @family.command(
@@ -141,7 +160,12 @@ async def update(ctx: CommandContext, aid: MutualAid) -> None:
 )
 async def partial(ctx: CommandContext, aid: MutualAid) -> None:
     entry = await aid.progress(typed(ctx), "partial")
-    await _now_status(ctx, aid.shown_id(entry), entry.status)
+    await ctx.reply(
+        "Noted on aid request {id}: {note}. It is {status}.",
+        id=f"#{aid.shown_id(entry)}",
+        note=f"“{render.summary(entry.note or '', 200)}”",
+        status=ctx.t(render.STATUS_LABELS.get(entry.status, entry.status)),
+    )
 
 
 @family.command(
@@ -150,7 +174,7 @@ async def partial(ctx: CommandContext, aid: MutualAid) -> None:
     help=N_(
         "Closes a request with its outcome: fulfilled, closed, duplicate (of another request) or transferred (sent to another group)."
     ),
-    aliases=("fermer", "cerrar", "إغلاق"),
+    aliases=("fermer", "cerrar", "إغلاق", "clore"),
     examples=(
         "aid close 12 fulfilled Housed with a comrade",
         "aid close 14 duplicate 12",
@@ -190,7 +214,7 @@ async def list_requests(ctx: CommandContext, aid: MutualAid) -> None:
     "show",
     usage="aid show <id>",
     help=N_("Shows one request, with the offers made on it."),
-    aliases=("voir", "ver", "عرض_طلب"),
+    aliases=("voir", "ver", "عرض_طلب", "اعرض"),
     examples=("aid show 12",),
 )
 async def show(ctx: CommandContext, aid: MutualAid) -> None:
@@ -217,6 +241,7 @@ async def history(ctx: CommandContext, aid: MutualAid) -> None:
     help=N_(
         "Uploads a CSV file of the requests that may be seen in this room (coordinators and bot admins)."
     ),
+    aliases=("exporter", "exportar", "تصدير"),
     examples=("aid export",),
 )
 async def export(ctx: CommandContext, aid: MutualAid) -> None:
@@ -244,6 +269,7 @@ async def forget(ctx: CommandContext, aid: MutualAid) -> None:
         "Shows who asked for a request, even an anonymous one (bot admins, in a direct chat only)."
     ),
     permission=Permission.BOT_ADMIN,
+    aliases=("auditer", "auditar", "تدقيق"),
     examples=("aid audit 12",),
 )
 async def audit(ctx: CommandContext, aid: MutualAid) -> None:
@@ -270,19 +296,25 @@ async def audit(ctx: CommandContext, aid: MutualAid) -> None:
     usage="aid coordinators <add|remove|list>",
     help=N_("Makes this room a coordinators' room (or not), or lists them (bot admins)."),
     permission=Permission.BOT_ADMIN,
+    aliases=("coordinateurs", "coordination", "coordinadores", "المنسقون"),
     examples=("aid coordinators add", "aid coordinators list"),
 )
 async def coordinators(ctx: CommandContext, aid: MutualAid) -> None:
     action = ctx.args[0].lower() if ctx.args else ""
-    if action == "add":
-        aid.add_coordinator_room(ctx.room_id, ctx.sender)
-        await ctx.reply(
-            "This room is now a coordinators' room: every new aid request is posted here."
-        )
-    elif action == "remove":
+    if action in ("add", "ajouter", "añadir", "anadir", "أضف"):
+        posted = await aid.add_coordinator_room(ctx.room_id, ctx.sender)
+        text = ctx.t("This room is now a coordinators' room: every new aid request is posted here.")
+        if posted:
+            text += " " + ctx.tn(
+                "The {count} request still open was posted here just now.",
+                "The {count} requests still open were posted here just now.",
+                posted,
+            )
+        await ctx.reply_text(text)
+    elif action in ("remove", "retirer", "quitar", "أزل"):
         aid.remove_coordinator_room(ctx.room_id)
         await ctx.reply("This room is no longer a coordinators' room.")
-    elif action == "list":
+    elif action in ("list", "liste", "lista", "قائمة"):
         names = [f"- {aid.room_name(r)} (`{r}`)" for r in aid.coordinator_rooms()]
         if not names:
             await ctx.reply(

@@ -29,6 +29,7 @@ def _first(ctx: CommandContext) -> str | None:
         "(title, when, end, tz, place, link, city, country, description, kind, capacity, "
         "languages, reminders, repeat, public)."
     ),
+    aliases=("ajouter", "créer", "añadir", "crear", "أضف"),
     examples=(
         "event add Assemblée générale | samedi 18h | Mujawara Tunis | kind: meeting",
         "event add Weekly call | every monday 19:00 | online https://meet.example.org/x",
@@ -106,6 +107,7 @@ async def unpublish(ctx: CommandContext, gatherings: Gatherings) -> None:
     "list",
     usage="event list [kind] [week|month] [city or country]",
     help=N_("Lists upcoming gatherings seen in this room (and its relay group)."),
+    aliases=("liste", "lista", "قائمة"),
     examples=("event list", "event list festival", "event list week", "event list Tunis"),
 )
 async def list_(ctx: CommandContext, gatherings: Gatherings) -> None:
@@ -137,6 +139,7 @@ async def list_(ctx: CommandContext, gatherings: Gatherings) -> None:
     "show",
     usage="event show <id>",
     help=N_("Shows a gathering: times in its zone and this room's, place, answers."),
+    aliases=("voir", "ver", "عرض"),
     examples=("event show k3m9",),
 )
 async def show(ctx: CommandContext, gatherings: Gatherings) -> None:
@@ -151,6 +154,7 @@ async def show(ctx: CommandContext, gatherings: Gatherings) -> None:
         "Changes a gathering (its creator or a room admin); posted announcements are updated "
         "and people who answered are told."
     ),
+    aliases=("modifier", "editar", "تعديل"),
     examples=("event edit k3m9 when samedi 19h", "event edit k3m9 capacity 30"),
 )
 async def edit(ctx: CommandContext, gatherings: Gatherings) -> None:
@@ -166,6 +170,7 @@ async def edit(ctx: CommandContext, gatherings: Gatherings) -> None:
     "cancel",
     usage="event cancel <id>",
     help=N_("Cancels a gathering (its creator or a room admin); announcements are updated."),
+    aliases=("annuler", "cancelar", "إلغاء"),
     examples=("event cancel k3m9",),
 )
 async def cancel(ctx: CommandContext, gatherings: Gatherings) -> None:
@@ -185,13 +190,21 @@ async def cancel(ctx: CommandContext, gatherings: Gatherings) -> None:
         "Posts the gathering here and in every room of this room's relay group, each in its own "
         "language; members RSVP by reacting."
     ),
+    aliases=("annoncer", "anunciar", "أعلن"),
     examples=("event announce k3m9",),
 )
 async def announce(ctx: CommandContext, gatherings: Gatherings) -> None:
     gathering, count = await gatherings.announce_for(
         _first(ctx), ctx.room_id, ctx.sender, thread_root=ctx.thread_root
     )
-    await ctx.reply("Announced {id} in {count} room(s).", id=f"`{gathering.id}`", count=count)
+    await ctx.reply_text(
+        ctx.tn(
+            "Announced {id} in {count} room.",
+            "Announced {id} in {count} rooms.",
+            count,
+            id=f"`{gathering.id}`",
+        )
+    )
 
 
 @family.command(
@@ -200,6 +213,7 @@ async def announce(ctx: CommandContext, gatherings: Gatherings) -> None:
     help=N_(
         "Answers for a gathering (or react ✅ going, 🤔 maybe, ❌ not going on its announcement)."
     ),
+    aliases=("réponse", "repondre", "répondre", "respuesta", "responder", "رد"),
     examples=("event rsvp k3m9 yes", "evenement rsvp k3m9 oui", "evento rsvp k3m9 quizás"),
 )
 async def rsvp(ctx: CommandContext, gatherings: Gatherings) -> None:
@@ -227,6 +241,7 @@ async def rsvp(ctx: CommandContext, gatherings: Gatherings) -> None:
     "who",
     usage="event who <id>",
     help=N_("Lists who answered (for the creator and room admins only)."),
+    aliases=("qui", "quién", "quien", "من"),
     examples=("event who k3m9",),
 )
 async def who(ctx: CommandContext, gatherings: Gatherings) -> None:
@@ -249,6 +264,7 @@ async def who(ctx: CommandContext, gatherings: Gatherings) -> None:
     "ics",
     usage="event ics <id>",
     help=N_("Sends the gathering as an .ics file for any calendar app."),
+    aliases=("calendrier", "calendario", "تقويم"),
     examples=("event ics k3m9",),
 )
 async def ics_file(ctx: CommandContext, gatherings: Gatherings) -> None:
@@ -263,6 +279,7 @@ async def ics_file(ctx: CommandContext, gatherings: Gatherings) -> None:
         "group's) gatherings."
     ),
     permission=Permission.ROOM_ADMIN,
+    aliases=("flux", "suscripción", "suscripcion", "اشتراك"),
     examples=("event feed",),
 )
 async def feed(ctx: CommandContext, gatherings: Gatherings) -> None:

@@ -24,6 +24,7 @@ family: CommandFamily[Forgetting] = CommandFamily(
     help=N_(
         "Erases what I hold about you: first asks, then erases when you repeat it with confirm."
     ),
+    aliases=("moi", "yo", "أنا"),
     examples=("forget me", "forget me confirm"),
 )
 async def forget_me(ctx: CommandContext, forgetting: Forgetting) -> None:

@@ -35,6 +35,7 @@ def _first(ctx: CommandContext) -> str | None:
         "capacity, accessibility, contact, public). The contact is shown only in this room; "
         "the address only on the public pages, once the place is published."
     ),
+    aliases=("ajouter", "créer", "añadir", "crear", "أضف"),
     examples=(
         "place add Mujawara Tunis | Tunis | TN | capacity: 60 | languages: ar, fr",
         "lieu add\nnom: La Grange\nville: Die\npays: FR\naccès: plain-pied\ncontact: grange@example.org",
@@ -110,6 +111,7 @@ async def unpublish(ctx: CommandContext, places: Places) -> None:
     "list",
     usage="place list [country]",
     help=N_("Lists the places in the directory, optionally in one country."),
+    aliases=("liste", "lista", "قائمة"),
     examples=("place list", "place list TN"),
 )
 async def list_(ctx: CommandContext, places: Places) -> None:
@@ -130,6 +132,7 @@ async def list_(ctx: CommandContext, places: Places) -> None:
     "show",
     usage="place show <id>",
     help=N_("Shows a place; its contact only in rooms where it was registered."),
+    aliases=("voir", "ver", "عرض"),
     examples=("place show p4kx",),
 )
 async def show(ctx: CommandContext, places: Places) -> None:
@@ -140,6 +143,7 @@ async def show(ctx: CommandContext, places: Places) -> None:
     "edit",
     usage="place edit <id> <field> <value>",
     help=N_("Changes a place (the person who registered it or a bot admin)."),
+    aliases=("modifier", "editar", "تعديل"),
     examples=("place edit p4kx capacity 80", "place edit p4kx contact +216 00 000 000"),
 )
 async def edit(ctx: CommandContext, places: Places) -> None:
@@ -157,6 +161,7 @@ async def edit(ctx: CommandContext, places: Places) -> None:
     "remove",
     usage="place remove <id>",
     help=N_("Removes a place from the directory (the person who registered it or a bot admin)."),
+    aliases=("supprimer", "retirer", "eliminar", "borrar", "حذف"),
     examples=("place remove p4kx",),
 )
 async def remove(ctx: CommandContext, places: Places) -> None:

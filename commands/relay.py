@@ -61,15 +61,20 @@ def _mode_label(ctx: CommandContext, link: RoomLink) -> str:
 
 @family.command(
     "link",
-    usage="relay link <group> <lang> [two-way|receive|send]",
+    usage="relay link <group> <lang> [two-way|receive|send] [--allow-unencrypted]",
     help=N_(
-        "Links this room to a relay group in the given language (also the room's language). receive: gets the group's messages, its own stay here; send: its messages go out, it gets nothing."
+        "Links this room to a relay group in the given language (also the room's language). receive: gets the group's messages, its own stay here; send: its messages go out, it gets nothing. An encrypted room whose messages would reach rooms that are not encrypted needs --allow-unencrypted."
     ),
     permission=Permission.ROOM_ADMIN,
+    aliases=("lier", "relier", "vincular", "enlazar", "اربط"),
     examples=("relay link mujawara fr", "relay link mujawara es", "relay link mujawara en receive"),
 )
 async def link(ctx: CommandContext, desk: RelayDesk) -> None:
-    linked, count = desk.link(ctx.room_id, ctx.args, ctx.sender)
+    # phones may turn "--" into a dash: both spellings give the consent
+    flags = {"--allow-unencrypted", "—allow-unencrypted", "–allow-unencrypted"}
+    args = [a for a in ctx.args if a.lower() not in flags]
+    consent = len(args) != len(ctx.args)
+    linked, count = desk.link(ctx.room_id, args, ctx.sender, allow_unencrypted=consent)
     ctx.lang = linked.language
     await ctx.reply(
         "This room is now in the relay group {group} as {language} ({code}), {mode}. Rooms in the group: {count}.",
@@ -79,6 +84,7 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
         mode=_mode_label(ctx, linked),
         count=count,
     )
+    await _report_encryption(ctx, desk, linked, consent)
     await _report_space(ctx, await desk.sync_space(linked.group))
     missing = await desk.missing_routes(linked)
     if missing is None:
@@ -90,11 +96,36 @@ async def link(ctx: CommandContext, desk: RelayDesk) -> None:
         )
 
 
+async def _report_encryption(
+    ctx: CommandContext, desk: RelayDesk, linked: RoomLink, consent: bool
+) -> None:
+    notes = desk.encryption_notes(linked)
+    if notes.consented:
+        await ctx.reply(
+            "Notice: this room is encrypted, and its messages now also go to rooms of the relay group {group} that are not encrypted ({count} now), where their homeserver can read them; its files are uploaded there again without encryption. To stop it, link this room again without {flag}, or {unlink}.",
+            group=f"`{linked.group}`",
+            count=notes.unencrypted_receivers,
+            flag="`--allow-unencrypted`",
+            unlink=ctx.command("relay unlink"),
+        )
+    elif consent and not notes.encrypted:
+        await ctx.reply(
+            "This room is not encrypted: {flag} changes nothing here.",
+            flag="`--allow-unencrypted`",
+        )
+    if notes.withheld_from_here:
+        await ctx.reply(
+            "Messages from encrypted rooms of the group ({count}) do not come here: they have not agreed to be copied into rooms that are not encrypted.",
+            count=notes.withheld_from_here,
+        )
+
+
 @family.command(
     "unlink",
     usage="relay unlink",
     help=N_("Takes this room out of its relay group."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("délier", "delier", "desvincular", "افصل"),
     examples=("relay unlink",),
 )
 async def unlink(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -154,6 +185,7 @@ async def space(ctx: CommandContext, desk: RelayDesk) -> None:
     "list",
     usage="relay list",
     help=N_("Lists the rooms of this room's relay group with their languages."),
+    aliases=("liste", "lista", "قائمة"),
     examples=("relay list",),
 )
 async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -181,6 +213,7 @@ async def list_rooms(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay pause",
     help=N_("Pauses the relay for this room: nothing goes out from it or comes in until resumed."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("pausa", "أوقف"),
     examples=("relay pause",),
 )
 async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -201,6 +234,7 @@ async def pause(ctx: CommandContext, desk: RelayDesk) -> None:
     usage="relay resume",
     help=N_("Resumes a paused relay for this room."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("reprendre", "reanudar", "استئناف"),
     examples=("relay resume",),
 )
 async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -216,6 +250,7 @@ async def resume(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Shows how the relay is doing: waiting copies, untranslated messages, engines and translation routes."
     ),
+    aliases=("état", "etat", "estado", "حالة"),
     examples=("relay status",),
 )
 async def status(ctx: CommandContext, desk: RelayDesk) -> None:
@@ -266,6 +301,28 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
                 hits=stats.cache_hits,
             )
         )
+    pairs = []
+    for pair in await desk.relay.served_pairs(current.group):
+        if pair.engine is None:
+            pairs.append(
+                ctx.t(
+                    "{source}→{target}: no engine, copied untranslated with a marker",
+                    source=pair.source,
+                    target=pair.target,
+                )
+            )
+        elif pair.pivot:
+            path = ctx.t(
+                "{source}→{target} via {pivot}",
+                source=pair.source,
+                target=pair.target,
+                pivot=pair.pivot,
+            )
+            pairs.append(f"{path} ({pair.engine})")
+        else:
+            pairs.append(f"{pair.source}→{pair.target} ({pair.engine})")
+    if pairs:
+        lines.append("- " + ctx.t("Translation pairs: {pairs}.", pairs="; ".join(pairs)))
     if report.routes:
         shown = []
         for route in report.routes:
@@ -289,6 +346,7 @@ async def status(ctx: CommandContext, desk: RelayDesk) -> None:
     help=N_(
         "Terms the group never translates (names of collectives, places, people). Adding and removing needs a room admin."
     ),
+    aliases=("glossaire", "glosario", "مسرد"),
     examples=(
         "relay glossary add Mujawara",
         'relay glossary add "Radio Zinzine"',

@@ -18,6 +18,7 @@ family: CommandFamily[Rooms] = CommandFamily(
     "info",
     usage="room info",
     help=N_("Shows this room's language and time zone."),
+    aliases=("infos", "información", "informacion", "معلومات"),
     examples=("room info",),
 )
 async def info(ctx: CommandContext, rooms: Rooms) -> None:
@@ -35,6 +36,7 @@ async def info(ctx: CommandContext, rooms: Rooms) -> None:
     usage="room lang <code>",
     help=N_("Sets the room's language (ISO 639-1): my replies and translations use it."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("langue", "idioma", "لغة"),
     examples=("room lang fr", "room lang ar"),
 )
 async def set_lang(ctx: CommandContext, rooms: Rooms) -> None:
@@ -55,6 +57,7 @@ async def set_lang(ctx: CommandContext, rooms: Rooms) -> None:
     usage="room tz <zone>",
     help=N_("Sets the room's time zone (IANA name): times are shown in it."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("fuseau", "zona", "منطقة"),
     examples=("room tz Europe/Paris", "room tz Africa/Tunis"),
 )
 async def set_tz(ctx: CommandContext, rooms: Rooms) -> None:

@@ -24,7 +24,7 @@ def _first(ctx: CommandContext) -> str | None:
 
 
 def _summary(ctx: CommandContext, schedule: Schedule, headline: str) -> str:
-    return render.summary(ctx.t, ctx.command, ctx.lang, schedule, headline)
+    return render.summary(ctx.speaker, ctx.command, ctx.rooms.names, schedule, headline)
 
 
 @family.command(
@@ -33,6 +33,7 @@ def _summary(ctx: CommandContext, schedule: Schedule, headline: str) -> str:
     help=N_(
         "Plans a post: a date in words, a repetition (every monday 18:00) or cron. Room admins; members too when approval is on."
     ),
+    aliases=("ajouter", "créer", "añadir", "crear", "أضف"),
     examples=(
         "schedule add tomorrow 9:00 The kitchen opens at noon",
         "schedule add every monday 18:00 **Weekly call** at 19:00",
@@ -47,13 +48,14 @@ async def add(ctx: CommandContext, schedules: Schedules) -> None:
         lang=ctx.lang,
         rest=ctx.rest,
     )
-    await ctx.reply_text(render.confirm_added(ctx.t, ctx.command, ctx.lang, schedule))
+    await ctx.reply_text(render.confirm_added(ctx.speaker, ctx.command, ctx.rooms.names, schedule))
 
 
 @family.command(
     "list",
     usage="schedule list",
     help=N_("Lists this room's scheduled posts."),
+    aliases=("liste", "lista", "قائمة"),
     examples=("schedule list",),
 )
 async def list_schedules(ctx: CommandContext, schedules: Schedules) -> None:
@@ -65,7 +67,7 @@ async def list_schedules(ctx: CommandContext, schedules: Schedules) -> None:
         )
         return
     lines = [ctx.t("**Scheduled posts** (time zone {zone}):", zone=found[0].tz)]
-    lines.extend(render.list_line(ctx.t, ctx.lang, schedule) for schedule in found)
+    lines.extend(render.list_line(ctx.speaker, schedule) for schedule in found)
     await ctx.reply_text("\n".join(lines))
 
 
@@ -73,6 +75,7 @@ async def list_schedules(ctx: CommandContext, schedules: Schedules) -> None:
     "show",
     usage="schedule show <id>",
     help=N_("Shows one scheduled post: its times, targets, text and last firings."),
+    aliases=("voir", "ver", "عرض"),
     examples=("schedule show 3",),
 )
 async def show(ctx: CommandContext, schedules: Schedules) -> None:
@@ -81,7 +84,7 @@ async def show(ctx: CommandContext, schedules: Schedules) -> None:
     headline = ctx.t("**Schedule #{id}** by {author}", id=schedule.id, author=author)
     blocks = [
         _summary(ctx, schedule, headline),
-        render.status_line(ctx.t, ctx.command, schedule),
+        render.status_line(ctx.speaker, ctx.command, schedule),
         ctx.t("Text:") + "\n" + "\n".join(f"> {line}" for line in schedule.text.splitlines()),
     ]
     firings = schedules.recent_firings(schedule)
@@ -100,6 +103,7 @@ async def show(ctx: CommandContext, schedules: Schedules) -> None:
     usage="schedule edit <id> when <when> | schedule edit <id> text <text>",
     help=N_("Changes the time or the text of a scheduled post."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("modifier", "editar", "تعديل"),
     examples=("schedule edit 3 when every tuesday 18:00", "schedule edit 3 text New text"),
 )
 async def edit(ctx: CommandContext, schedules: Schedules) -> None:
@@ -112,6 +116,7 @@ async def edit(ctx: CommandContext, schedules: Schedules) -> None:
     usage="schedule pause <id>",
     help=N_("Stops a scheduled post until it is resumed."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("pausa", "أوقف"),
     examples=("schedule pause 3",),
 )
 async def pause(ctx: CommandContext, schedules: Schedules) -> None:
@@ -128,6 +133,7 @@ async def pause(ctx: CommandContext, schedules: Schedules) -> None:
     usage="schedule resume <id>",
     help=N_("Starts a paused post again from now on; you become responsible for it."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("reprendre", "reanudar", "استئناف"),
     examples=("schedule resume 3",),
 )
 async def resume(ctx: CommandContext, schedules: Schedules) -> None:
@@ -142,6 +148,7 @@ async def resume(ctx: CommandContext, schedules: Schedules) -> None:
     usage="schedule approve <id>",
     help=N_("Approves a member's draft so that it is posted."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("approuver", "valider", "aprobar", "وافق"),
     examples=("schedule approve 4",),
 )
 async def approve(ctx: CommandContext, schedules: Schedules) -> None:
@@ -156,6 +163,7 @@ async def approve(ctx: CommandContext, schedules: Schedules) -> None:
     usage="schedule remove <id>",
     help=N_("Deletes a scheduled post."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("supprimer", "retirer", "eliminar", "borrar", "حذف"),
     examples=("schedule remove 3",),
 )
 async def remove(ctx: CommandContext, schedules: Schedules) -> None:
@@ -167,6 +175,7 @@ async def remove(ctx: CommandContext, schedules: Schedules) -> None:
     "preview",
     usage="schedule preview <id>",
     help=N_("Shows a scheduled post now, as this room will see it (nothing is posted elsewhere)."),
+    aliases=("aperçu", "vista", "previa", "معاينة"),
     examples=("schedule preview 3",),
 )
 async def preview(ctx: CommandContext, schedules: Schedules) -> None:
@@ -179,6 +188,7 @@ async def preview(ctx: CommandContext, schedules: Schedules) -> None:
     usage="schedule approval on|off",
     help=N_("With approval on, members may propose posts as drafts that a room admin approves."),
     permission=Permission.ROOM_ADMIN,
+    aliases=("validation", "approbation", "aprobación", "موافقة"),
     examples=("schedule approval on",),
 )
 async def approval(ctx: CommandContext, schedules: Schedules) -> None:

@@ -8,7 +8,8 @@ The session's Synapse federates: tests about rooms and members on another homese
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from bot.dev.devserver.apertium import LocalApertium
 from bot.dev.devserver.synapse import LocalSynapse
 from bot.dev.devserver.tls import LocalCA
 from tests.support.botharness import BotHarness
+from tests.support.i18n import english_leaks
 from tests.support.members import Member
 from tests.support.schema import ALL_MIGRATIONS
 
@@ -80,8 +82,43 @@ _member_ids = itertools.count(1)
 async def new_member(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[MemberFactory]:
     factory = MemberFactory(synapse, tmp_path / "members")
     yield factory
+    leaks: list[str] = []
     for member in factory.created:
+        for room_id in member.rooms_seen():
+            leaks.extend(english_leaks(member.events(room_id)))
         await member.close()
+    # every reply the members of a test read is checked: no English frame in a translated room
+    assert not leaks, "English reached a translated room:\n" + "\n".join(sorted(set(leaks)))
+
+
+class _EnglishFallbacks(logging.Handler):
+    """Catalog misses: a bot in this process wrote English to a translated room."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "has no translation for" in record.getMessage():
+            self.seen.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def no_english_in_translated_rooms(request: pytest.FixtureRequest) -> Iterator[None]:
+    """An integration test fails when the bot had no translation for something it said in a
+    French, Spanish or Arabic room (besides the check of what members read, in
+    ``new_member``); unit tests of the fallback itself are left alone."""
+    if request.node.get_closest_marker("integration") is None:
+        yield
+        return
+    handler = _EnglishFallbacks()
+    logger = logging.getLogger("bot.core.i18n")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    assert handler.seen == [], "\n".join(handler.seen)
 
 
 @pytest.fixture

@@ -22,13 +22,14 @@ def build(core: Core) -> Feature:
         core.phrases,
         core.scheduler,
         config,
+        admins=core.config.bot.admins,
     )
     aid = MutualAid(core.db, privacy, notices, core.broadcast, core.rooms, core.phrases, config)
     db = core.db
     return Feature(
         name="aid",
         families=[aid_commands.family.bind(aid)],
-        loaders=[notices.load_schedule],
+        loaders=[privacy.resolve_configured_rooms, notices.load_schedule],
         migrations=[store.migrations],
         export=lambda viewers: store.export_rows(db, tuple(viewers)),
         export_sections=("aid_requests",),

@@ -14,14 +14,17 @@ from __future__ import annotations
 import re
 import shlex
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
+from bot.core.time.describe import Speaks
 from bot.core.time.parse import TimeParseError, parse_datetime
 from bot.core.time.recurrence import local_to_utc, utc_to_local_naive
+from bot.core.time.refusals import time_refusal
 
 # Labels of the default categories, for the catalogs (configured ones are shown as written).
 CATEGORY_LABELS = (
@@ -224,20 +227,39 @@ def parse_id(word: str) -> str | None:
     return match[1] if match else None
 
 
-def category_of(word: str, categories: tuple[str, ...]) -> str:
+@dataclass(frozen=True)
+class Words:
+    """Words the bot shows for categories, urgencies and visibilities, in every language it
+    speaks (folded -> key): what members read in their language is accepted back."""
+
+    categories: dict[str, str] = field(default_factory=dict)
+    urgencies: dict[str, str] = field(default_factory=dict)
+    visibilities: dict[str, str] = field(default_factory=dict)
+
+
+def category_of(
+    word: str,
+    categories: tuple[str, ...],
+    words: Words | None = None,
+    t: Callable[..., str] | None = None,
+) -> str:
     wanted = fold(word)
     for category in categories:
         if fold(category) == wanted:
             return category
+    shown = (words.categories if words else {}).get(wanted)
+    if shown in categories:
+        return shown
+    show = t or (lambda message: message)
     raise CommandError(
         "{category} is not an aid category here. Choose one of: {categories}.",
         category=f"`{word}`",
-        categories=", ".join(f"`{c}`" for c in categories),
+        categories=", ".join(f"`{show(c)}`" for c in categories),
     )
 
 
-def urgency_of(words: str) -> str:
-    urgency = URGENCY_WORDS.get(fold(words))
+def urgency_of(words: str, shown: Words | None = None) -> str:
+    urgency = URGENCY_WORDS.get(fold(words)) or (shown.urgencies if shown else {}).get(fold(words))
     if urgency is None:
         raise CommandError(
             "{urgency} is not an urgency I know. Use today, this week, this month or whenever.",
@@ -246,8 +268,10 @@ def urgency_of(words: str) -> str:
     return urgency
 
 
-def visibility_of(word: str) -> str:
-    visibility = VISIBILITY_WORDS.get(fold(word))
+def visibility_of(word: str, shown: Words | None = None) -> str:
+    visibility = VISIBILITY_WORDS.get(fold(word)) or (shown.visibilities if shown else {}).get(
+        fold(word)
+    )
     if visibility is None:
         raise CommandError(
             "{visibility} is not a visibility I know. Use network, coordinators or anonymous.",
@@ -292,11 +316,16 @@ def location_of(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def date_of(text: str, *, lang: str, tz: ZoneInfo, now: datetime) -> datetime:
+def date_of(
+    text: str, *, lang: str, tz: ZoneInfo, now: datetime, t: Speaks | None = None
+) -> datetime:
     """A needed-by or until date; a bare day means the end of that day in the room's zone."""
     try:
         moment = parse_datetime(text, lang=lang, tz=tz, now=now)
     except TimeParseError as exc:
+        shared = time_refusal(exc, t, tz) if t is not None else None
+        if shared is not None:
+            raise shared from None
         if exc.reason == "past":
             raise CommandError(
                 "{date} is already past. Give a date to come, for example {example}.",
@@ -378,7 +407,14 @@ def _split_words(rest: str) -> list[str]:
 
 
 def parse_request(
-    rest: str, *, categories: tuple[str, ...], lang: str, tz: ZoneInfo, now: datetime
+    rest: str,
+    *,
+    categories: tuple[str, ...],
+    lang: str,
+    tz: ZoneInfo,
+    now: datetime,
+    words: Words | None = None,
+    t: Speaks | None = None,
 ) -> RequestForm:
     """A request from the text after ``!aid request`` (either shape)."""
     if not rest.strip():
@@ -393,27 +429,32 @@ def parse_request(
             if not fields.get(name):
                 raise UsageError("The field {field} is missing.", field=f"`{example}`")
     else:
-        words = _split_words(rest)
-        if len(words) < 3:
+        typed = _split_words(rest)
+        if len(typed) < 3:
             raise UsageError(
                 "Tell me what is needed: category, urgency, location and a description."
             )
-        fields = {"category": words[0]}
+        fields = {"category": typed[0]}
         # urgency may be two words ("this week", "cette semaine")
-        if len(words) > 3 and fold(f"{words[1]} {words[2]}") in URGENCY_WORDS:
-            words = [words[0], f"{words[1]} {words[2]}", *words[3:]]
-        fields["urgency"] = words[1]
-        fields["location"] = words[2]
-        options, tail = _options(words[3:])
+        two = fold(f"{typed[1]} {typed[2]}") if len(typed) > 3 else ""
+        if two and (two in URGENCY_WORDS or (words is not None and two in words.urgencies)):
+            typed = [typed[0], f"{typed[1]} {typed[2]}", *typed[3:]]
+        fields["urgency"] = typed[1]
+        fields["location"] = typed[2]
+        options, tail = _options(typed[3:])
         fields.update(options)
         fields["description"] = " ".join(tail)
-    category = category_of(fields["category"], categories)
-    urgency = urgency_of(fields["urgency"])
+    category = category_of(fields["category"], categories, words, t)
+    urgency = urgency_of(fields["urgency"], words)
     city, country = location_of(fields["location"])
     needed_by = (
-        date_of(fields["needed_by"], lang=lang, tz=tz, now=now) if fields.get("needed_by") else None
+        date_of(fields["needed_by"], lang=lang, tz=tz, now=now, t=t)
+        if fields.get("needed_by")
+        else None
     )
-    visibility = visibility_of(fields["visibility"]) if fields.get("visibility") else "network"
+    visibility = (
+        visibility_of(fields["visibility"], words) if fields.get("visibility") else "network"
+    )
     notify_dm = yes_no(fields["dm"]) if fields.get("dm") else False
     unexpected = set(fields) - {
         "category",
@@ -437,7 +478,14 @@ def parse_request(
 
 
 def parse_standing_offer(
-    rest: str, *, categories: tuple[str, ...], lang: str, tz: ZoneInfo, now: datetime
+    rest: str,
+    *,
+    categories: tuple[str, ...],
+    lang: str,
+    tz: ZoneInfo,
+    now: datetime,
+    words: Words | None = None,
+    t: Speaks | None = None,
 ) -> OfferForm:
     """A standing offer: ``<category> <location> [until:<date>] <text>`` or a multi-line form."""
     if _is_form(rest):
@@ -449,11 +497,11 @@ def parse_standing_offer(
             if not fields.get(name):
                 raise UsageError("The field {field} is missing.", field=f"`{example}`")
     else:
-        words = _split_words(rest)
-        if len(words) < 2:
+        typed = _split_words(rest)
+        if len(typed) < 2:
             raise UsageError("Tell me what you offer: category, location and a description.")
-        fields = {"category": words[0], "location": words[1]}
-        options, tail = _options(words[2:])
+        fields = {"category": typed[0], "location": typed[1]}
+        options, tail = _options(typed[2:])
         fields.update(options)
         fields["description"] = " ".join(tail)
     unexpected = set(fields) - {"category", "location", "until", "needed_by", "description"}
@@ -461,10 +509,10 @@ def parse_standing_offer(
         raise CommandError(
             "The field {field} does not belong in an offer.", field=f"`{sorted(unexpected)[0]}`"
         )
-    category = category_of(fields["category"], categories)
+    category = category_of(fields["category"], categories, words, t)
     city, country = location_of(fields["location"])
     until_text = fields.get("until") or fields.get("needed_by")
-    until = date_of(until_text, lang=lang, tz=tz, now=now) if until_text else None
+    until = date_of(until_text, lang=lang, tz=tz, now=now, t=t) if until_text else None
     text = fields.get("description", "").strip()
     if not text:
         raise UsageError("Describe what you offer: the description is missing.")

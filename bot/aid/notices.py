@@ -17,7 +17,7 @@ from bot.aid.privacy import AidPrivacy
 from bot.aid.store import AidRequest, HistoryEntry, Offer
 from bot.core.broadcast import Broadcaster
 from bot.core.config import AidConfig
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import N_, Phrasebook
 from bot.core.matrix.client import MatrixClient, MatrixError
 from bot.core.rooms import Rooms
 from bot.core.scheduler import Scheduler
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 CHECK_JOB = "aid:daily-check"
 RoomText = Callable[[str, str], Awaitable[str]]  # (language, room id) -> text
+# A description longer than this is shortened where it is posted or acknowledged; `!aid show`
+# gives it whole.
+POSTED_DESCRIPTION = 600
 
 
 class AidNotices:
@@ -40,7 +43,9 @@ class AidNotices:
         phrases: Phrasebook,
         scheduler: Scheduler,
         config: AidConfig,
+        admins: tuple[str, ...] = (),
     ) -> None:
+        self.admins = admins
         self.db = db
         self.privacy = privacy
         self.broadcast = broadcast
@@ -60,24 +65,40 @@ class AidNotices:
     def translator(self, lang: str) -> Callable[..., str]:
         return self.phrases.translator(lang)
 
-    async def card(self, request: AidRequest, room_id: str, lang: str) -> str:
+    async def card(
+        self, request: AidRequest, room_id: str, lang: str, *, whole: bool = False
+    ) -> str:
+        """The request as ``room_id`` may read it; a long description is cut (``!aid show``
+        gives it whole) so a room is never flooded."""
+        text = request.description
+        more = ""
+        if not whole and len(text) > POSTED_DESCRIPTION:
+            text = render.summary(text, POSTED_DESCRIPTION)
+            more = self.phrases.ntext(
+                lang,
+                "(shortened from {count} character: {show} shows it whole)",
+                "(shortened from {count} characters: {show} shows it whole)",
+                len(request.description),
+                show=self.phrases.command(f"aid show {request.id}"),
+            )
         description = await self.broadcast.translate(
-            request.description,
+            text,
             request.lang,
             lang,
             author=request.requester,
             remember=self.privacy.may_cache(request),
         )
-        return render.card(
+        card = render.card(
             request,
             self.translator(lang),
             lang=lang,
             tz=self.rooms.timezone(room_id),
             requester=self.privacy.requester_label(request, room_id, lang),
             description=description,
-            original=request.description if description != request.description else None,
+            original=text if description != text else None,
             claimer=self.privacy.person(room_id, request.claimer) if request.claimer else None,
         )
+        return f"{card}\n{more}" if more else card
 
     def on_call_mentions(self) -> list[str]:
         return list(self.config.on_call)
@@ -139,6 +160,49 @@ class AidNotices:
             mentions=self.on_call_mentions() if urgent else None,
         )
 
+    async def tell_admins_nobody_coordinates(self, request: AidRequest) -> list[str]:
+        """No coordinators' room to post a request to: each bot admin hears how to add one.
+
+        Returns the admins told (in a direct chat with the bot, in the configured language).
+        """
+        told: list[str] = []
+        lang = self.rooms.config.default_language
+        for admin in self.admins:
+            try:
+                room_id = await self.direct_room(admin, lang)
+            except MatrixError as exc:
+                log.warning("could not reach a bot admin about a request: %s", exc)
+                continue
+            text = self.phrases.text(
+                self.rooms.language(room_id),
+                "Aid request #{id} ({category}, {location}) was made, but there is no coordinators' room to post it to, so no coordinator has seen it. Type {command} in the room where coordinators should follow requests: every request still open is posted there at once.",
+                id=request.id,
+                category=self.phrases.text(self.rooms.language(room_id), request.category),
+                location=request.location,
+                command=self.phrases.command("aid coordinators add"),
+            )
+            sent = await self.send(
+                room_id, text, txn_key=f"aid-no-coordinators:{request.id}", mentions=[admin]
+            )
+            if sent is not None:
+                told.append(admin)
+        return told
+
+    async def post_open_requests(self, room_id: str) -> int:
+        """Every request still open, posted to a room that has just become a coordinators'
+        room (each once: the same transaction ids as a new request's post there)."""
+        posted = 0
+        for request in store.active_requests(self.db):
+
+            async def text(lang: str, target: str, request: AidRequest = request) -> str:
+                return await self.card(request, target, lang)
+
+            sent = await self.broadcast.post(
+                [room_id], text, txn_key=f"aid-new:{request.id}", kind="aid"
+            )
+            posted += sum(1 for event_id in sent.values() if event_id is not None)
+        return posted
+
     async def direct_room(self, user_id: str, lang: str) -> str:
         """The bot's direct chat with ``user_id``, created (and remembered) the first time.
 
@@ -182,12 +246,33 @@ class AidNotices:
     async def tell_requester(
         self, request: AidRequest, txn_key: str, message: str, **params: Any
     ) -> None:
+        """Tell the person who asked; in the shared room where they asked, the notice names
+        them and answers their request, so they (and only they) are pinged and see what it is
+        about."""
         room_id = await self.requester_room(request)
-        if room_id is None:
+        if room_id is None or request.requester is None:
             return
         lang = self.rooms.language(room_id)
         text = self.phrases.text(lang, message, **params)
-        await self.send(room_id, text, txn_key=txn_key, mentions=[request.requester or ""])
+        extra: dict[str, Any] = {}
+        if room_id == request.room_id and not self.privacy.is_private_room(
+            room_id, request.requester
+        ):
+            name = self.matrix.display_name(room_id, request.requester)
+            text = f"[{name}](https://matrix.to/#/{request.requester}): {text}"
+            extra["m.relates_to"] = {"m.in_reply_to": {"event_id": request.event_id}}
+
+        async def fixed(_lang: str, _room_id: str) -> str:
+            return text
+
+        await self.broadcast.post(
+            [room_id],
+            fixed,
+            txn_key=txn_key,
+            kind="aid",
+            mentions=[request.requester],
+            extra_content=extra,
+        )
 
     async def after_change(self, request: AidRequest, entry: HistoryEntry) -> None:
         """Tell the person who asked that their request was claimed or closed."""
@@ -197,7 +282,7 @@ class AidNotices:
             await self.tell_requester(
                 current,
                 key,
-                "Your aid request #{id} was claimed by {helper}, who will follow it up.",
+                N_("Your aid request #{id} was claimed by {helper}, who will follow it up."),
                 id=current.id,
                 helper=self.privacy.person(current.room_id, entry.actor),
             )
@@ -208,7 +293,7 @@ class AidNotices:
             await self.tell_requester(
                 current,
                 key,
-                "Your aid request #{id} was closed: {outcome}.",
+                N_("Your aid request #{id} was closed: {outcome}."),
                 id=current.id,
                 outcome=status,
             )
@@ -304,7 +389,9 @@ class AidNotices:
             await self.tell_requester(
                 request,
                 f"{key}:requester",
-                "Your aid request #{id} expired: its needed-by date passed and nobody had claimed it. You can ask again with new dates.",
+                N_(
+                    "Your aid request #{id} expired: its needed-by date passed and nobody had claimed it. You can ask again with new dates."
+                ),
                 id=request.id,
             )
         elif nudge.kind == "stale_claimer" and request.claimer:

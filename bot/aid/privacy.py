@@ -13,12 +13,12 @@ from bot.aid import store
 from bot.aid.store import AidRequest
 from bot.core.config import AidConfig
 from bot.core.errors import CommandError
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import N_, Phrasebook
 from bot.core.matrix.client import MatrixClient
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database
 
-UNKNOWN_REQUEST = "I know no aid request {id} that can be shown here."
+UNKNOWN_REQUEST = N_("I know no aid request {id} that can be shown here.")
 
 
 def not_found(request_id: int | str) -> CommandError:
@@ -40,14 +40,23 @@ class AidPrivacy:
         self.matrix = matrix
         self.phrases = phrases
         self.config = config
+        # the configured rooms as ids (aliases resolved at start)
+        self.configured = [r for r in config.coordinator_rooms if r.startswith("!")]
+
+    async def resolve_configured_rooms(self) -> None:
+        """Loader: ``aid.coordinator_rooms`` may name rooms by alias; turn those into ids."""
+        resolved: list[str] = []
+        for room in self.config.coordinator_rooms:
+            room_id = room if room.startswith("!") else await self.matrix.resolve_alias(room)
+            if room_id is not None:
+                resolved.append(room_id)
+        self.configured = resolved
 
     # ---- places and people ----------------------------------------------------------------
 
     def coordinator_rooms(self) -> list[str]:
         """Rooms from the config first, then those added with ``!aid coordinators add``."""
-        return list(
-            dict.fromkeys([*self.config.coordinator_rooms, *store.coordinator_rooms(self.db)])
-        )
+        return list(dict.fromkeys([*self.configured, *store.coordinator_rooms(self.db)]))
 
     def is_coordinator_room(self, room_id: str) -> bool:
         return room_id in self.coordinator_rooms()

@@ -17,11 +17,15 @@ from bot.aid.store import ACTIVE, TERMINAL, AidRequest, HistoryEntry, NewRequest
 from bot.core.broadcast import Broadcaster
 from bot.core.config import AidConfig
 from bot.core.errors import CommandError, UsageError
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import N_, Phrasebook, Speaker
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database, iso, utcnow
 
 LIST_LIMIT = 30
+# ``!aid list`` filters, as shown in the help (and accepted in every catalog language).
+LIST_FILTERS = {"all": N_("all"), "mine": N_("mine")}
+LIST_WORDS = {"ouvertes": "open", "abiertas": "open", "toutes": "all", "todas": "all"}
+LIST_WORDS |= {"moi": "mine", "mias": "mine", "mis": "mine"}
 OUTCOMES = forms.aliases(
     {
         "fulfilled": "fulfilled",
@@ -50,7 +54,9 @@ OUTCOMES = forms.aliases(
         "محول": "transferred",
     }
 )
-NOT_YOURS = "Only the person who asked, the helper who claimed it, or a coordinator may change aid request {id}."
+NOT_YOURS = N_(
+    "Only the person who asked, the helper who claimed it, or a coordinator may change aid request {id}."
+)
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,19 @@ class Command:
 class Acknowledgement:
     """What to answer where the request was typed."""
 
-    text: str | None  # Markdown already in the room's language; None: the private answer
+    text: str  # Markdown already in the room's language
     mentions: list[str] | None
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Who was told of a new request: the coordinators' rooms it was posted to, and the bot
+    admins told that there is no coordinators' room at all."""
+
+    rooms: list[str]
+    admins: list[str]
+    coordinator_rooms: list[str]  # every coordinators' room there is
+    followed_in: str | None  # the direct chat where a private request is followed
 
 
 @dataclass(frozen=True)
@@ -123,6 +140,14 @@ class MutualAid:
 
     # ---- asking ------------------------------------------------------------------------------
 
+    def words(self) -> forms.Words:
+        """Every category, urgency and visibility as the bot shows them in any language."""
+        return forms.Words(
+            categories=self.phrases.accepted({c: c for c in self.config.categories}, forms.fold),
+            urgencies=self.phrases.accepted(forms.URGENCY_LABELS, forms.fold),
+            visibilities=self.phrases.accepted(forms.VISIBILITY_LABELS, forms.fold),
+        )
+
     def submit(self, cmd: Command) -> AidRequest:
         """Record a request (a replayed command returns the one it recorded)."""
         existing = store.request_by_event(self.db, cmd.event_id)
@@ -134,6 +159,8 @@ class MutualAid:
             lang=cmd.lang,
             tz=self.rooms.timezone(cmd.room_id),
             now=utcnow(),
+            words=self.words(),
+            t=self.phrases.translator(cmd.lang),
         )
         new = NewRequest(
             event_id=cmd.event_id,
@@ -154,39 +181,114 @@ class MutualAid:
         saved, _created = store.create_request(self.db, new, utcnow(), reserved)
         return saved
 
-    async def acknowledgement(self, saved: AidRequest, cmd: Command) -> Acknowledgement:
-        """The answer where the request was typed; a private one is never described there."""
+    async def acknowledgement(
+        self, saved: AidRequest, cmd: Command, spread: Spread
+    ) -> Acknowledgement:
+        """The answer where the request was typed: what was recorded and who exactly was told.
+
+        A private request typed in a shared room is never described there: the answer says
+        only that the coordinators (how many rooms) were told, or that nobody could be.
+        """
+        t = self.phrases.translator(cmd.lang)
+        told = self._told(saved, cmd, spread, t)
         if not self.privacy.can_see(saved, cmd.room_id, cmd.sender):
-            return Acknowledgement(None, None)
+            intro = t(
+                "Received. This request goes only to the coordinators; I will write to you about it in a direct chat."
+            )
+            return Acknowledgement(f"{intro}\n\n{told}", None)
         body = await self.notices.card(saved, cmd.room_id, cmd.lang)
         urgent = saved.urgency == "today" and self.privacy.is_coordinator_room(cmd.room_id)
-        intro = self.phrases.text(
-            cmd.lang,
-            "Recorded. Follow it with {show}; coordinators have been told.",
+        intro = t(
+            "Recorded as aid request #{id}. Follow it with {show}.",
+            id=saved.id,
             show=self.phrases.command(f"aid show {saved.id}"),
         )
-        text = f"{intro}\n\n{body}"
+        text = f"{intro} {told}"
+        earlier = store.same_request(self.db, saved)
+        if earlier is not None and self.privacy.can_see(earlier, cmd.room_id, cmd.sender):
+            text += "\n\n" + t(
+                "This looks like aid request #{other}, which you asked on {date} and which is still {status}. If it is the same need, close this one with {close}.",
+                other=earlier.id,
+                date=render.day(earlier.created_at, cmd.lang, self.rooms.timezone(cmd.room_id)),
+                status=self._status(cmd.lang, earlier.status),
+                close=self.phrases.command(f"aid close {saved.id} duplicate {earlier.id}"),
+            )
+        text += f"\n\n{body}"
         if urgent:
             text = f"{self.notices.urgent_line(cmd.lang)}\n\n{text}"
         return Acknowledgement(text, self.notices.on_call_mentions() if urgent else None)
 
-    async def spread(self, saved: AidRequest, cmd: Command) -> None:
-        """After the answer: the private follow-up, the coordinators, the standing offers."""
+    def _told(self, saved: AidRequest, cmd: Command, spread: Spread, t: Speaker) -> str:
+        """Exactly who heard of the request, or that nobody could, and how that is fixed."""
+        here = self.privacy.is_coordinator_room(cmd.room_id)
+        rooms = [r for r in spread.rooms if r != cmd.room_id]
+        # a private request in a shared room: the coordinators' rooms are counted, not named
+        named = self.privacy.can_see(saved, cmd.room_id, cmd.sender)
+        if not named and rooms:
+            return t.n(
+                "The coordinators were told in {count} room.",
+                "The coordinators were told in {count} rooms.",
+                len(rooms),
+            )
+        if rooms:
+            names = self.rooms.names(rooms)
+            if here:
+                return t("Posted here and in the coordinators' rooms {rooms}.", rooms=names)
+            return t.n(
+                "Posted to the coordinators' room {rooms}.",
+                "Posted to the coordinators' rooms {rooms}.",
+                len(rooms),
+                rooms=names,
+            )
+        if here:
+            return t("This is a coordinators' room: the coordinators here see it.")
+        if spread.coordinator_rooms and not named:
+            return t(
+                "Nobody could be told yet: I could not post in the coordinators' rooms. It is saved and stays open; a bot admin can check that I am still in those rooms."
+            )
+        if spread.coordinator_rooms:
+            return t(
+                "Nobody could be told yet: I could not post in the coordinators' rooms {rooms}. It is saved and stays open; a bot admin can check that I am still in those rooms.",
+                rooms=self.rooms.names(spread.coordinator_rooms),
+            )
+        add = self.phrases.command("aid coordinators add")
+        if spread.admins:
+            return t(
+                "Nobody could be told yet: this network has no coordinators' room. The bot's administrators were asked to make one with {command}; your request is saved and will be posted there as soon as it exists.",
+                command=add,
+            )
+        return t(
+            "Nobody could be told yet: this network has no coordinators' room, and no bot administrator could be reached. Your request is saved and will be posted there as soon as a bot administrator types {command} in a room.",
+            command=add,
+        )
+
+    async def spread(self, saved: AidRequest, cmd: Command) -> Spread:
+        """Tell the coordinators (or, with no coordinators' room, the bot admins) and the
+        standing offers; a private request asked in a shared room is followed in a direct chat.
+        Each notice has its own transaction key: a replayed command tells nobody twice."""
+        rooms = await self.notices.announce(saved)
+        coordinator_rooms = self.privacy.coordinator_rooms()
+        admins: list[str] = []
+        if not coordinator_rooms:
+            admins = await self.notices.tell_admins_nobody_coordinates(saved)
+        followed_in: str | None = None
         if not self.privacy.can_see(saved, cmd.room_id, cmd.sender):
             room_id = await self.notices.requester_room(saved)
             if room_id is not None and room_id != cmd.room_id:
+                followed_in = room_id
                 lang = self.rooms.language(room_id)
+                t = self.phrases.translator(lang)
                 body = await self.notices.card(saved, room_id, lang)
-                intro = self.phrases.text(
-                    lang,
+                told = Spread(rooms, admins, coordinator_rooms, room_id)
+                intro = t(
                     "Your request is recorded and only the coordinators see it. Follow it here with {show}.",
                     show=self.phrases.command(f"aid show {saved.id}"),
                 )
-                await self.notices.send(
-                    room_id, f"{intro}\n\n{body}", txn_key=f"aid-ack:{saved.id}"
-                )
-        await self.notices.announce(saved)
+                private = Command(cmd.event_id, room_id, cmd.sender, lang, [], "")
+                text = f"{intro} {self._told(saved, private, told, t)}\n\n{body}"
+                await self.notices.send(room_id, text, txn_key=f"aid-ack:{saved.id}")
         await self.notices.match_request(saved)
+        return Spread(rooms, admins, coordinator_rooms, followed_in)
 
     # ---- offering ----------------------------------------------------------------------------
 
@@ -229,6 +331,8 @@ class MutualAid:
             lang=cmd.lang,
             tz=self.rooms.timezone(cmd.room_id),
             now=now,
+            words=self.words(),
+            t=self.phrases.translator(cmd.lang),
         )
         saved, _ = store.add_offer(
             self.db,
@@ -408,21 +512,26 @@ class MutualAid:
     def listing(self, room_id: str, sender: str, word: str) -> list[AidRequest]:
         """The requests this room may see, filtered by one word (status, category, ...)."""
         folded = forms.fold(word)
-        categories = {forms.fold(c): c for c in self.config.categories}
+        shown = self.words()
+        categories = {forms.fold(c): c for c in self.config.categories} | shown.categories
+        filters = forms.aliases(LIST_WORDS) | self.phrases.accepted(LIST_FILTERS, forms.fold)
+        statuses = self.phrases.accepted(render.STATUS_LABELS, forms.fold)
+        urgencies = forms.URGENCY_WORDS | shown.urgencies
 
         def wanted(r: AidRequest) -> bool:
             if not word:
                 return r.active
-            if folded in ("open", "ouvertes", "abiertas"):
-                return r.status == "open"
-            if folded in ("all", "toutes", "todas"):
+            chosen = filters.get(folded)
+            if chosen == "all":
                 return True
-            if folded in ("mine", "moi", "mias"):
+            if chosen == "mine":
                 return sender in (r.requester, r.claimer)
+            if folded in statuses:
+                return r.status == statuses[folded]
             if folded in categories:
                 return r.active and r.category == categories[folded]
-            if folded in forms.URGENCY_WORDS:
-                return r.active and r.urgency == forms.URGENCY_WORDS[folded]
+            if folded in urgencies:
+                return r.active and r.urgency == urgencies[folded]
             return r.active and forms.fold(r.country) == folded
 
         return [
@@ -434,7 +543,7 @@ class MutualAid:
     async def show(self, number: str, room_id: str, sender: str, lang: str) -> str:
         """The card of one request with the offers made on it, as this room may read it."""
         target = self.privacy.visible(number, room_id, sender)
-        text = await self.notices.card(target, room_id, lang)
+        text = await self.notices.card(target, room_id, lang, whole=True)
         made = store.offers_on(self.db, target.key)
         if made:
             text += "\n\n" + self.phrases.text(lang, "Offers: {count}", count=len(made))
@@ -553,11 +662,33 @@ class MutualAid:
 
     # ---- coordinators' rooms (bot admins) ----------------------------------------------------
 
-    def add_coordinator_room(self, room_id: str, user_id: str) -> None:
+    async def add_coordinator_room(self, room_id: str, user_id: str) -> int:
+        """Make ``room_id`` a coordinators' room and post there every request still open
+        (nobody may have seen those yet); how many were posted."""
         store.add_coordinator_room(self.db, room_id, user_id, utcnow())
+        return await self.notices.post_open_requests(room_id)
+
+    def withdraw(self, cmd: Command) -> Offer:
+        """Withdraw a standing offer before its end date: its author, coordinators, bot admins."""
+        number = cmd.number()  # offers keep their numbers: only requests have random ids
+        offer = store.standing_offer(self.db, int(number), utcnow()) if number.isdigit() else None
+        if offer is None:
+            raise CommandError(
+                "There is no standing offer {id} still valid; {offers} lists them.",
+                id=f"#{number}",
+                offers=self.phrases.command("aid offers"),
+            )
+        allowed = offer.offerer == cmd.sender or self.rooms.is_bot_admin(cmd.sender)
+        if not allowed and not self.privacy.is_coordinator(cmd.sender):
+            raise CommandError(
+                "Only the person who made standing offer {id}, a coordinator or a bot admin may withdraw it.",
+                id=f"#{number}",
+            )
+        store.withdraw_offer(self.db, offer.id, utcnow())
+        return offer
 
     def remove_coordinator_room(self, room_id: str) -> None:
-        if room_id in self.config.coordinator_rooms:
+        if room_id in self.privacy.configured:
             raise CommandError(
                 "This room is a coordinators' room by configuration; remove it from aid.coordinator_rooms."
             )

@@ -117,7 +117,13 @@ def m001_aid(db: Any) -> None:
 
 
 @migrations()
-def m002_public_ids(db: Any) -> None:
+def m002_offer_withdrawn(db: Any) -> None:
+    """A standing offer may be withdrawn before its end date."""
+    db.execute("ALTER TABLE aid_offers ADD COLUMN withdrawn_at TEXT")
+
+
+@migrations()
+def m003_public_ids(db: Any) -> None:
     """Requests are shown by a short random id that tells nothing of order or count; the
     numbers already shown stay the ids of the requests made before."""
     db.execute("ALTER TABLE aid_requests ADD COLUMN public_id TEXT")
@@ -275,6 +281,31 @@ def request_by_event(db: Database, event_id: str) -> AidRequest | None:
 
 def all_requests(db: Database) -> list[AidRequest]:
     return [_request(r) for r in db.query("SELECT * FROM aid_requests ORDER BY created_at, id")]
+
+
+def active_requests(db: Database) -> list[AidRequest]:
+    """Requests still open, in progress or partly fulfilled, oldest first."""
+    rows = db.query(
+        "SELECT * FROM aid_requests WHERE status IN ('open', 'in_progress', 'partial') ORDER BY id"
+    )
+    return [_request(r) for r in rows]
+
+
+def same_request(db: Database, request: AidRequest) -> AidRequest | None:
+    """An earlier active request by the same person, of the same category, with the same words
+    (case and spacing aside): most likely the same need sent twice."""
+    if request.requester is None:
+        return None
+    wanted = " ".join(request.description.casefold().split())
+    rows = db.query(
+        "SELECT * FROM aid_requests WHERE requester = ? AND category = ? AND id < ? "
+        "AND status IN ('open', 'in_progress', 'partial') ORDER BY id DESC",
+        (request.requester, request.category, request.id),
+    )
+    for row in rows:
+        if " ".join(str(row["description"]).casefold().split()) == wanted:
+            return _request(row)
+    return None
 
 
 def active_requests_in(db: Database, category: str, country: str) -> list[AidRequest]:
@@ -522,10 +553,24 @@ def offers_on(db: Database, request_id: int) -> list[Offer]:
 def standing_offers(db: Database, now: datetime) -> list[Offer]:
     rows = db.query(
         "SELECT * FROM aid_offers WHERE request_id IS NULL AND (until IS NULL OR until >= ?) "
-        "ORDER BY id",
+        "AND withdrawn_at IS NULL ORDER BY id",
         (iso(now),),
     )
     return [_offer(r) for r in rows]
+
+
+def standing_offer(db: Database, offer_id: int, now: datetime) -> Offer | None:
+    """A standing offer that is still valid (not past its date, not withdrawn)."""
+    return next((o for o in standing_offers(db, now) if o.id == offer_id), None)
+
+
+def withdraw_offer(db: Database, offer_id: int, now: datetime) -> bool:
+    cursor = db.execute(
+        "UPDATE aid_offers SET withdrawn_at = ? WHERE id = ? AND request_id IS NULL "
+        "AND withdrawn_at IS NULL",
+        (iso(now), offer_id),
+    )
+    return cursor.rowcount > 0
 
 
 def standing_offers_in(db: Database, category: str, country: str, now: datetime) -> list[Offer]:

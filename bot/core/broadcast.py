@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.core.i18n import base_language
 from bot.core.matrix.client import LIAISON_KEY, MatrixClient, MatrixError, txn_id_for
 from bot.core.matrix.relations import in_thread
 from bot.core.rooms import Rooms
@@ -49,16 +50,37 @@ class Broadcaster:
         ``author`` wrote it; ``remember=False`` keeps it out of the translation cache (what
         only some people may read: private requests, direct chats).
         """
-        if not text or source == target or self.translation is None:
-            return text
+        translated, _untranslated = await self.translated(
+            text, source, target, glossary=glossary, author=author, remember=remember
+        )
+        return translated
+
+    async def translated(
+        self,
+        text: str,
+        source: str,
+        target: str,
+        *,
+        glossary: Sequence[str] = (),
+        author: str | None = None,
+        remember: bool = True,
+    ) -> tuple[str, bool]:
+        """``text`` in ``target``, and whether it was left in ``source`` although it needed
+        translating (no engine serves the pair, or every engine failed): the caller says so.
+
+        ``author`` and ``remember`` as for :meth:`translate`."""
+        if not text or base_language(source) == base_language(target):
+            return text, False
+        if self.translation is None:
+            return text, any(c.isalpha() for c in text)
         try:
             outcome = await self.translation.translate(
                 text, source, target, glossary=glossary, author=author, remember=remember
             )
         except Exception:
             log.exception("translation for a broadcast failed")
-            return text
-        return outcome.text
+            return text, True
+        return outcome.text, outcome.untranslated
 
     def forget_translations(self, texts: Sequence[str]) -> int:
         """Erase the cached translations of these texts (their author asked to be forgotten)."""

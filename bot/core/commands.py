@@ -10,20 +10,47 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.core.i18n import fold_word
 from bot.core.matrix.client import MatrixClient, MatrixError, txn_id_for
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.text.markdown import message_content
 
 if TYPE_CHECKING:
-    from bot.core.i18n import Phrasebook
+    from bot.core.i18n import Phrasebook, Speaker
     from bot.core.rooms import Rooms
 
 S = TypeVar("S")
+
+_PLACEHOLDER = re.compile(r"<([^<>|]+)>")
+
+
+def usage_line(usage: str, family: str, prefix: str, t: Callable[[str], str]) -> str:
+    """A usage as members type it: every alternative with the prefix, in code style, and the
+    ``<placeholders>`` in the room's language: `!event add <titre> | <quand> | <lieu>`."""
+    alternatives: list[list[str]] = []
+    for part in usage.split(" | "):
+        if not alternatives or part.startswith(family + " ") or part == family:
+            alternatives.append([part])
+        else:
+            alternatives[-1].append(part)
+    shown = []
+    for parts in alternatives:
+        text = " | ".join(parts)
+        # the placeholders' ids are declared with N_ beside the help command
+        text = _PLACEHOLDER.sub(lambda m: t(m[0]), text)
+        shown.append(f"`{prefix}{text}`")
+    return " · ".join(shown)
+
+
+def placeholders_of(usage: str) -> set[str]:
+    """The ``<placeholders>`` a usage shows (translated in help): "<id>", "<when>"..."""
+    return {f"<{name}>" for name in _PLACEHOLDER.findall(usage)}
 
 
 class Permission(enum.IntEnum):
@@ -97,12 +124,22 @@ class CommandFamily(Generic[S]):
         await command.handler(ctx, self.service)  # type: ignore[arg-type]
 
     def lookup(self, verb: str | None) -> Command[S] | None:
+        """The command for a verb or one of its aliases (case and accents do not matter)."""
         if verb in self.commands:
             return self.commands[verb]
+        if verb is None:
+            return None
+        return self.verbs().get(fold_word(verb))
+
+    def verbs(self) -> dict[str, Command[S]]:
+        """Every way of typing a verb of this family (folded) -> its command."""
+        found: dict[str, Command[S]] = {}
         for command in self.commands.values():
-            if verb is not None and verb in command.aliases:
-                return command
-        return None
+            if command.verb is None:
+                continue
+            for name in (command.verb, *command.aliases):
+                found.setdefault(fold_word(name), command)
+        return found
 
     @property
     def lowest_permission(self) -> Permission:
@@ -147,6 +184,15 @@ class CommandContext:
     def t(self, message: str, **params: Any) -> str:
         """A catalog message in this room's language."""
         return self.phrases.text(self.lang, message, **params)
+
+    @property
+    def speaker(self) -> Speaker:
+        """This room's language as a ``t`` for renderers (``t(...)``, ``t.n(...)``)."""
+        return self.phrases.translator(self.lang)
+
+    def tn(self, singular: str, plural: str, count: int, **params: Any) -> str:
+        """A counted catalog message in this room's language (``{count}`` is ``count``)."""
+        return self.phrases.ntext(self.lang, singular, plural, count, **params)
 
     def command(self, text: str) -> str:
         """A command for members to type, with this bot's prefix: `!event list`."""

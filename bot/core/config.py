@@ -1,6 +1,8 @@
 """Configuration: frozen dataclasses read from YAML, failing fast with the dotted key path.
 
-Unknown keys are errors (a typo must not silently fall back to a default). Secrets may come
+Unknown keys are errors (a typo must not silently fall back to a default), with the key that
+was probably meant. Every problem of a file is reported in one run: a value of the wrong type
+takes its default for the rest of the checks, which skip what depends on it. Secrets may come
 from the environment (``LIAISON_PASSWORD``, ``LIAISON_ACCESS_TOKEN``) instead of the file; the
 database key only comes from there (``LIAISON_DATABASE_KEY``).
 """
@@ -8,6 +10,7 @@ database key only comes from there (``LIAISON_DATABASE_KEY``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import types
@@ -23,6 +26,10 @@ from bot.core.errors import ConfigError
 
 ENGINE_NAMES = ("apertium", "libre", "deepl", "google", "mymemory", "microsoft", "none")
 USER_ID = re.compile(r"^@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(:\d+)?$")
+# "!opaque:server" (room versions up to 11) or "!opaque" (version 12 has no server part)
+ROOM_ID = re.compile(r"^![A-Za-z0-9._=/+-]+(:[A-Za-z0-9.-]+(:\d+)?)?$")
+ROOM_ALIAS = re.compile(r"^#[^\s:#]+:[A-Za-z0-9.-]+(:\d+)?$")
+SERVER_NAME = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -181,19 +188,26 @@ def from_dict(raw: Any, environ: typing.Mapping[str, str] | None = None) -> Conf
         problems.append(
             "storage.key: never in the file; put it in the environment as LIAISON_DATABASE_KEY"
         )
-    if not problems:
-        matrix = config.matrix
-        matrix = dataclasses.replace(
-            matrix,
-            password=matrix.password or env.get("LIAISON_PASSWORD", ""),
-            access_token=matrix.access_token or env.get("LIAISON_ACCESS_TOKEN", ""),
-        )
-        storage = dataclasses.replace(config.storage, key=env.get("LIAISON_DATABASE_KEY", ""))
-        config = dataclasses.replace(config, matrix=matrix, storage=storage)
-        problems.extend(_check(config))
+    matrix = config.matrix
+    matrix = dataclasses.replace(
+        matrix,
+        password=matrix.password or env.get("LIAISON_PASSWORD", ""),
+        access_token=matrix.access_token or env.get("LIAISON_ACCESS_TOKEN", ""),
+    )
+    storage = dataclasses.replace(config.storage, key=env.get("LIAISON_DATABASE_KEY", ""))
+    config = dataclasses.replace(config, matrix=matrix, storage=storage)
+    # the rules run on what could be read; a key already reported for its type is not reported
+    # again for the default that stood in for it
+    reported = {p.split(":")[0] for p in problems}
+    problems.extend(p for p in _check(config) if _key_of(p) not in reported)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _key_of(problem: str) -> str:
+    """'bot.admins[1]: ...' -> 'bot.admins'."""
+    return problem.split(":")[0].split("[")[0]
 
 
 def _build(cls: type, raw: Any, prefix: str, problems: list[str]) -> Any:
@@ -206,7 +220,9 @@ def _build(cls: type, raw: Any, prefix: str, problems: list[str]) -> Any:
     for key, value in raw.items():
         path = f"{prefix}.{key}" if prefix else str(key)
         if key not in names:
-            problems.append(f"{path}: unknown key")
+            close = difflib.get_close_matches(str(key), sorted(names), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"{path}: unknown key{hint}")
             continue
         values[key] = _convert(hints[key], value, path, problems)
     return cls(**{k: v for k, v in values.items() if v is not _INVALID})
@@ -278,7 +294,8 @@ def _check(config: Config) -> list[str]:
         if not USER_ID.match(admin):
             problems.append(f"bot.admins[{i}]: not a Matrix user id: {admin!r}")
     for i, inviter in enumerate(b.allowed_inviters):
-        if inviter.startswith("@") and not USER_ID.match(inviter):
+        valid = USER_ID.match(inviter) if inviter.startswith("@") else SERVER_NAME.match(inviter)
+        if not valid:
             problems.append(f"bot.allowed_inviters[{i}]: not a user id or server name: {inviter!r}")
     if not 0 <= b.admin_power_level <= 100:
         problems.append("bot.admin_power_level: must be between 0 and 100")
@@ -288,8 +305,10 @@ def _check(config: Config) -> list[str]:
     t = config.translation
     for i, name in enumerate(t.engines):
         if name not in ENGINE_NAMES:
+            close = difflib.get_close_matches(name, ENGINE_NAMES, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
             problems.append(
-                f"translation.engines[{i}]: unknown engine {name!r} (one of {', '.join(ENGINE_NAMES)})"
+                f"translation.engines[{i}]: unknown engine {name!r} ({hint}one of {', '.join(ENGINE_NAMES)})"
             )
     for name in ("libre", "apertium"):
         if name in t.engines and not t.engine(name).url:
@@ -311,6 +330,8 @@ def _check(config: Config) -> list[str]:
         problems.append("translation.detect_min_confidence: must be between 0 and 1")
     if not 0 <= config.web.port <= 65535:
         problems.append("web.port: must be between 0 and 65535")
+    if config.web.public_url and not re.match(r"^https?://", config.web.public_url):
+        problems.append("web.public_url: must start with http:// or https://")
     if config.scheduler.grace_seconds < 0:
         problems.append("scheduler.grace_seconds: must not be negative")
     for i, lead in enumerate(config.events.reminder_leads):
@@ -320,6 +341,15 @@ def _check(config: Config) -> list[str]:
             )
     if not config.aid.categories:
         problems.append("aid.categories: must list at least one category")
+    for i, room in enumerate(config.aid.coordinator_rooms):
+        if not (ROOM_ID.match(room) or ROOM_ALIAS.match(room)):
+            problems.append(
+                f"aid.coordinator_rooms[{i}]: not a room id or alias "
+                f"(such as !abc:example.org or #coordinators:example.org): {room!r}"
+            )
+    for i, person in enumerate(config.aid.on_call):
+        if not USER_ID.match(person):
+            problems.append(f"aid.on_call[{i}]: not a Matrix user id: {person!r}")
     if config.aid.stale_days < 1:
         problems.append("aid.stale_days: must be at least 1")
     if config.aid.check_interval_seconds < 1:

@@ -44,6 +44,14 @@ class Rooms:
     def set_timezone(self, room_id: str, zone: str) -> None:
         store.set_timezone(self.db, room_id, zone)
 
+    def name(self, room_id: str) -> str:
+        """How members know the room: its name (or alias), else its id."""
+        return self.matrix.room_name(room_id)
+
+    def names(self, room_ids: list[str]) -> str:
+        """Rooms as members know them, for a sentence: **Kitchen**, **Assembly**."""
+        return ", ".join(f"**{self.name(r)}**" for r in room_ids)
+
     # ---- permissions ------------------------------------------------------------------------
 
     def is_bot_admin(self, user_id: str) -> bool:

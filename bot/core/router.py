@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.commands import Command, CommandContext, CommandFamily, Permission
+from bot.core.commands import Command, CommandContext, CommandFamily, Permission, usage_line
 from bot.core.errors import CommandError, PermissionDenied, UsageError
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import Phrasebook, fold_word
 from bot.core.matrix.client import MatrixClient
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.rooms import Rooms
@@ -125,11 +125,11 @@ class Router:
             raise ValueError(f"the command family {family.name} is declared twice")
         self.families[family.name] = family
         for alias in family.all_aliases():
-            self.aliases[alias] = family.name
+            self.aliases[fold_word(alias)] = family.name
 
     def family_named(self, word: str) -> CommandFamily[Any] | None:
-        """The family called ``word`` or one of its aliases."""
-        name = self.aliases.get(word, word)
+        """The family called ``word`` or one of its aliases (accents do not matter)."""
+        name = self.aliases.get(fold_word(word), word)
         return self.families.get(name)
 
     def is_command(self, event: IncomingEvent) -> bool:
@@ -164,7 +164,7 @@ class Router:
             if unreadable is not None:
                 raise unreadable
             assert parsed is not None
-            family_name = self.aliases.get(parsed.family, parsed.family)
+            family_name = self.aliases.get(fold_word(parsed.family), parsed.family)
             family = self.families.get(family_name)
             if family is None:
                 family_name = "unknown"
@@ -240,9 +240,9 @@ class Router:
     def _usage_line(self, ctx: CommandContext) -> str:
         family = self.families.get(ctx.family)
         command = family.commands.get(ctx.verb) if family else None
-        if command is None:
+        if command is None or family is None:
             return ""
-        return self.phrases.prefix + command.usage
+        return usage_line(command.usage, family.name, self.phrases.prefix, ctx.t)
 
     async def _unknown(self, ctx: CommandContext, word: str) -> None:
         names = list(self.families) + list(self.aliases)
@@ -266,6 +266,7 @@ class Router:
         self, ctx: CommandContext, family: CommandFamily[Any], verb: str | None
     ) -> None:
         verbs = [v for v in family.commands if v]
+        spellings = family.verbs()
         if verb is None:
             await ctx.reply(
                 "{family} needs a verb: {verbs}. Type {help} for examples.",
@@ -274,12 +275,14 @@ class Router:
                 help=self.phrases.command(f"help {family.name}"),
             )
             return
-        close = difflib.get_close_matches(verb, verbs, n=1, cutoff=0.5)
+        # the verbs and their aliases in every language: "ajoute" is closest to "ajouter", which
+        # is `add`, never `announce` for looking a bit like it
+        close = difflib.get_close_matches(fold_word(verb), list(spellings), n=1, cutoff=0.6)
         if close:
             await ctx.reply(
                 "I don't know the command {command}. Did you mean {suggestion}? Type {help} for the list.",
                 command=self.phrases.command(f"{family.name} {verb}"),
-                suggestion=self.phrases.command(f"{family.name} {close[0]}"),
+                suggestion=self.phrases.command(f"{family.name} {spellings[close[0]].verb}"),
                 help=self.phrases.command(f"help {family.name}"),
             )
         else:

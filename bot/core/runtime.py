@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlite_utils import Migrations
 
 from bot.core.feature import Core
+from bot.core.greeting import Greeter
 from bot.core.matrix import crosssigning
 from bot.core.matrix.client import MatrixError
 from bot.core.matrix.intake import EventIntake, IncomingEvent, Listener
@@ -44,6 +45,7 @@ class Runtime:
             core.config.bot,
             on_first_sync=self._first_sync,
             late_keys=self.late_keys,
+            on_join=Greeter(core.db, core.rooms, core.phrases, core.broadcast).greet,
         )
         self.intake: EventIntake | None = None
         self._stop = asyncio.Event()

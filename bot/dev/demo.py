@@ -27,23 +27,29 @@ log = logging.getLogger(__name__)
 
 BOT_LOCALPART = "liaison"
 DEMO_LOCALPART = "demo"
+# A second member, so a newcomer can watch a conversation from both sides (two clients, or
+# two browser profiles).
+SECOND_LOCALPART = "demo2"
+DEMO_TIMEZONE = "Europe/Paris"
 
 
 @dataclass(frozen=True)
 class DemoRoom:
     key: str
     name: str
+    alias: str  # the local part of the room's alias: #mujawara-fr:localhost
     language: str
     setup: tuple[str, ...]
 
 
 # The demo's rooms and the commands their admin sends once, right after creating them.
 DEMO_ROOMS = (
-    DemoRoom("fr", "Liaison démo — français", "fr", ("!relay link mujawara fr",)),
-    DemoRoom("es", "Liaison demo — español", "es", ("!relay link mujawara es",)),
+    DemoRoom("fr", "Liaison démo — français", "mujawara-fr", "fr", ("!relay link mujawara fr",)),
+    DemoRoom("es", "Liaison demo — español", "mujawara-es", "es", ("!relay link mujawara es",)),
     DemoRoom(
         "en",
         "Liaison demo — English",
+        "mujawara-en",
         "en",
         (
             "!relay link mujawara en",
@@ -66,6 +72,7 @@ def _load_state(path: Path) -> dict[str, Any]:
         data = {}
     data.setdefault("bot_password", secrets.token_urlsafe(18))
     data.setdefault("demo_password", secrets.token_urlsafe(12))
+    data.setdefault("second_password", secrets.token_urlsafe(12))
     data.setdefault("rooms", {})
     return data
 
@@ -76,6 +83,19 @@ def _save_state(path: Path, state: dict[str, Any]) -> None:
     path.chmod(0o600)
 
 
+def _member(hs: LocalSynapse, user_id: str, password: str, store: Path) -> MatrixClient:
+    return MatrixClient(
+        MatrixConfig(
+            homeserver=hs.url,
+            user_id=user_id,
+            password=password,
+            device_name="liaison-demo",
+            encryption=False,
+        ),
+        store,
+    )
+
+
 async def run_demo(
     data_dir: Path, stop: asyncio.Event, *, ready: asyncio.Event | None = None
 ) -> None:
@@ -83,11 +103,13 @@ async def run_demo(
     state_path = data_dir / "demo.json"
     state = _load_state(state_path)
     _save_state(state_path, state)
+    # one line per handled event while the demo runs (room, event, family, outcome, time)
+    logging.getLogger("bot.core.matrix.intake").setLevel(logging.INFO)
 
     hs = LocalSynapse(data_dir / "synapse")
     apy = apertium_server.LocalApertium() if apertium_server.available() else None
     app: Application | None = None
-    demo_client: MatrixClient | None = None
+    members: list[MatrixClient] = []
     try:
         await hs.start()
         if apy is not None:
@@ -96,6 +118,7 @@ async def run_demo(
             log.warning("apertium-apy is not installed: the demo relays without translation")
         bot_user = await hs.register(BOT_LOCALPART, state["bot_password"])
         demo_user = await hs.register(DEMO_LOCALPART, state["demo_password"], admin=True)
+        second_user = await hs.register(SECOND_LOCALPART, state["second_password"])
         config = from_dict(
             {
                 "matrix": {
@@ -105,7 +128,11 @@ async def run_demo(
                     "encryption": True,
                 },
                 "storage": {"data_dir": str(data_dir / "bot")},
-                "bot": {"admins": [demo_user], "allowed_inviters": [hs.server_name]},
+                "bot": {
+                    "admins": [demo_user],
+                    "allowed_inviters": [hs.server_name],
+                    "default_timezone": DEMO_TIMEZONE,
+                },
                 "translation": {
                     "engines": ["apertium"] if apy is not None else [],
                     "apertium": {"url": apy.url if apy is not None else "http://127.0.0.1:2737"},
@@ -118,31 +145,26 @@ async def run_demo(
         await app.runtime.start()
         await asyncio.wait_for(app.ready.wait(), timeout=60)
 
-        demo_client = MatrixClient(
-            MatrixConfig(
-                homeserver=hs.url,
-                user_id=demo_user,
-                password=state["demo_password"],
-                device_name="liaison-demo",
-                encryption=False,
-            ),
-            data_dir / "demo-member",
-        )
+        demo_client = _member(hs, demo_user, state["demo_password"], data_dir / "demo-member")
+        members.append(demo_client)
         await demo_client.login()
-        await _set_up_rooms(demo_client, app, bot_user, state)
+        second = _member(hs, second_user, state["second_password"], data_dir / "demo2-member")
+        members.append(second)
+        await second.login()
+        await _set_up_rooms(demo_client, second, app, bot_user, state)
         _save_state(state_path, state)
         if "gathering" not in state:
             state["gathering"] = await _announce_sample_gathering(
                 demo_client, state["rooms"]["en"]["room_id"]
             )
             _save_state(state_path, state)
-        _print_banner(hs, demo_user, state, app)
+        _print_banner(hs, state, app, (demo_user, state["demo_password"]), second_user)
         if ready is not None:
             ready.set()
         await stop.wait()
     finally:
-        if demo_client is not None:
-            await demo_client.close()
+        for client in members:
+            await client.close()
         if app is not None:
             await app.stop()
         if apy is not None:
@@ -151,17 +173,30 @@ async def run_demo(
 
 
 async def _set_up_rooms(
-    client: MatrixClient, app: Application, bot_user: str, state: dict[str, Any]
+    client: MatrixClient,
+    second: MatrixClient,
+    app: Application,
+    bot_user: str,
+    state: dict[str, Any],
 ) -> None:
-    """Create the demo rooms once; the demo user (a bot admin) configures them by command."""
+    """Create the demo rooms once, each with its alias, language and the demo's zone, and
+    invite the bot and the second member; the demo user (a bot admin) links them by command."""
     for room in DEMO_ROOMS:
         if room.key in state["rooms"]:
             continue
-        room_id = await client.create_room(room.name, invite=[bot_user])
+        room_id = await client.create_room(room.name, invite=[], alias=room.alias)
+        # the room's language and zone are set before the bot joins, so the greeting it posts
+        # once on joining is already in the room's language
+        app.core.rooms.set_language(room_id, room.language)
+        app.core.rooms.set_timezone(room_id, DEMO_TIMEZONE)
+        await client.invite(room_id, bot_user)
         await _wait_until_joined(app, room_id)
-        for command in (f"!room lang {room.language}", *room.setup):
+        await client.invite(room_id, second.user_id)
+        await second.join(room_id)
+        for command in room.setup:
             await _send(client, room_id, command)
-        state["rooms"][room.key] = {"room_id": room_id, "name": room.name}
+        alias = f"#{room.alias}:{bot_user.split(':', 1)[1]}"
+        state["rooms"][room.key] = {"room_id": room_id, "name": room.name, "alias": alias}
 
 
 async def _send(client: MatrixClient, room_id: str, body: str) -> str:
@@ -202,16 +237,31 @@ def _agenda_url(app: Application, state: dict[str, Any]) -> str:
 
 
 def _print_banner(
-    hs: LocalSynapse, demo_user: str, state: dict[str, Any], app: Application
+    hs: LocalSynapse,
+    state: dict[str, Any],
+    app: Application,
+    demo: tuple[str, str],
+    second_user: str,
 ) -> None:
+    web = app.core.web
+    gatherings = app.feature("gatherings").service
+    english = state["rooms"]["en"]["room_id"]
+    feed = gatherings.feed_url(english) if web is not None else ""  # type: ignore[attr-defined]
+    rooms = [f"{r.get('alias', r['room_id'])} ({r['name']})" for r in state["rooms"].values()]
     lines = [
         "",
-        "Liaison demo is running. Connect with any Matrix client (e.g. Element, with a custom homeserver):",
+        "Liaison demo is running. Connect with any Matrix client (Element: Sign in, Edit the homeserver):",
         f"  homeserver : {hs.url}",
-        f"  user       : {demo_user}",
-        f"  password   : {state['demo_password']}",
-        "  rooms      : " + ", ".join(r["name"] for r in state["rooms"].values()),
-        "Type !help in any room. What you write in one room appears, translated, in the others.",
+        f"  user       : {demo[0]}",
+        f"  password   : {demo[1]}",
+        f"  2nd user   : {second_user}",
+        f"  2nd pass   : {state['second_password']}",
+        "  rooms      : " + rooms[0],
+        *(f"               {room}" for room in rooms[1:]),
+        f"  web        : {web.base_url}/health" if web is not None else "  web        : off",
+        f"  calendar   : {feed}",
+        f"Rooms start in the zone {DEMO_TIMEZONE}. Type !help in any room (!aide, !ayuda).",
+        "What you write in one room appears, translated, in the others.",
         f"A sample gathering is announced in the English room: try !event show {state.get('gathering', '')}",
         f"Public agenda (a web page, in fr/en/ar/es): {_agenda_url(app, state)}",
         "Stop with Ctrl-C.",

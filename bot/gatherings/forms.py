@@ -8,7 +8,7 @@ Field names, kinds and answers are accepted in English, French and Spanish, with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from bot.core.text.forms import (
     parse_form,
     parse_yes_no,
 )
+from bot.core.time.describe import Speaks
 from bot.core.time.parse import (
     TimeParseError,
     parse_datetime,
@@ -34,6 +35,7 @@ from bot.core.time.parse import (
     rrule_from_text,
 )
 from bot.core.time.recurrence import Recurrence
+from bot.core.time.refusals import time_refusal
 
 FIELD_ALIASES = aliases(
     {
@@ -97,8 +99,10 @@ def answer_for(word: str) -> str | None:
     return ANSWERS.get(cleaned)
 
 
-def kind_for(word: str) -> str | None:
-    return KIND_ALIASES.get(fold(word))
+def kind_for(word: str, shown: Mapping[str, str] | None = None) -> str | None:
+    """A kind from what members type: the aliases, and (``shown``) every kind's name as the
+    bot shows it in any of its languages."""
+    return KIND_ALIASES.get(fold(word)) or (shown or {}).get(fold(word))
 
 
 def field_for(word: str) -> str | None:
@@ -108,8 +112,15 @@ def field_for(word: str) -> str | None:
 # --- from raw text to values ------------------------------------------------------------------
 
 
-def time_error(exc: TimeParseError) -> CommandError:
-    """A reply quoting the part of the text that was not understood."""
+def time_error(
+    exc: TimeParseError, t: Speaks | None = None, tz: ZoneInfo | None = None
+) -> CommandError:
+    """A reply quoting the part of the text that was not understood (``t``: the room's words,
+    for the replies that restate what was understood)."""
+    if t is not None and tz is not None:
+        shared = time_refusal(exc, t, tz)
+        if shared is not None:
+            return shared
     fragment = f"`{exc.fragment}`"
     if exc.reason == "past":
         return CommandError(
@@ -160,8 +171,8 @@ def parse_leads(text: str) -> str:
     return ",".join(str(s) for s in sorted(set(seconds), reverse=True))
 
 
-def parse_kind(text: str) -> str:
-    kind = kind_for(text)
+def parse_kind(text: str, shown: Mapping[str, str] | None = None) -> str:
+    kind = kind_for(text, shown)
     if kind is None:
         raise CommandError(
             "{value} is not a kind of gathering I know. Use one of: {kinds}. Nothing was changed.",
@@ -193,7 +204,8 @@ def _recurrence_from(
     if "FREQ=" in cleaned.upper():
         return rrule_from_text(cleaned, start, tz)
     rule = parse_recurrence(cleaned, lang=lang, tz=tz, now=now)
-    if rule.kind != "rrule":
+    if rule.kind != "rrule" or rule.expression.startswith(("FREQ=HOURLY", "FREQ=MINUTELY")):
+        # a gathering repeats by the day at least; "every 2 hours" is a schedule's business
         raise TimeParseError("bad_recurrence", text)
     local = start.astimezone(tz)
     parts = [p for p in rule.expression.split(";") if not p.startswith(("BYHOUR=", "BYMINUTE="))]
@@ -210,6 +222,8 @@ def resolve(
     place_exists: Callable[[str], bool],
     current_start: datetime | None = None,
     current_end: datetime | None = None,
+    t: Speaks | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> Resolved:
     """Turn raw fields into stored values; CommandError quoting whatever is not understood."""
     result = Resolved()
@@ -224,8 +238,12 @@ def resolve(
     start = current_start
     try:
         if "start" in fields:
-            when = parse_when(fields["start"], lang=lang, tz=tz, now=now)
+            when = parse_when(fields["start"], lang=lang, tz=tz, now=now, need_time=True)
             if isinstance(when, Recurrence):
+                if when.kind != "rrule" or when.expression.startswith(
+                    ("FREQ=HOURLY", "FREQ=MINUTELY")
+                ):
+                    raise TimeParseError("bad_recurrence", fields["start"])
                 first = when.next_after(now)
                 if first is None:
                     raise TimeParseError("bad_recurrence", fields["start"])
@@ -255,7 +273,7 @@ def resolve(
             values["rrule"] = result.recurrence.expression
             values["rrule_anchor"] = start
     except TimeParseError as exc:
-        raise time_error(exc) from None
+        raise time_error(exc, t, tz) from None
     for name in ("title", "description", "city", "country", "link"):
         if name in fields:
             values[name] = fields[name].strip()
@@ -264,7 +282,7 @@ def resolve(
     if "place" in fields:
         values.update(parse_place(fields["place"], place_exists))
     if "kind" in fields:
-        values["kind"] = parse_kind(fields["kind"])
+        values["kind"] = parse_kind(fields["kind"], kinds)
     if "capacity" in fields:
         values["capacity"] = parse_capacity(fields["capacity"])
     if "languages" in fields:

@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
+from bot.core.i18n import Speaker
+from bot.core.time.describe import describe
 from bot.core.time.recurrence import Recurrence
 from bot.gatherings.forms import KIND_LABELS, REACTIONS
 from bot.gatherings.store import Gathering, Rsvp
 from bot.places.store import Place
 
-Text = Callable[..., str]  # (msgid, **params) -> text in the room's language
+Text = Speaker  # the room's language: t(msgid, **params), t.n(singular, plural, count)
 
 
 def format_time(moment: datetime, tz: ZoneInfo, lang: str) -> str:
@@ -88,7 +90,9 @@ def counts_line(gathering: Gathering, answers: list[Rsvp], t: Text) -> str:
     return line
 
 
-def place_line(gathering: Gathering, place: Place | None, t: Text, *, show_contact: bool) -> str:
+def place_line(
+    gathering: Gathering, place: Place | None, t: Callable[..., str], *, show_contact: bool
+) -> str:
     if place is not None:
         where = f"{place.name} ({place.id})"
         locality = ", ".join(p for p in (place.city, place.country) if p)
@@ -106,10 +110,12 @@ def place_line(gathering: Gathering, place: Place | None, t: Text, *, show_conta
     return where
 
 
-def recurrence_text(gathering: Gathering) -> str | None:
+def recurrence_text(gathering: Gathering, t: Text) -> str | None:
+    """How the gathering repeats, in the room's language ("chaque lundi à 19:00")."""
     if not gathering.rrule or gathering.rrule_anchor is None:
         return None
-    return Recurrence("rrule", gathering.rrule, gathering.tz, gathering.rrule_anchor).describe()
+    rule = Recurrence("rrule", gathering.rrule, gathering.tz, gathering.rrule_anchor)
+    return describe(rule, t) + f" ({gathering.tz})"
 
 
 def lead_text(seconds: int) -> str:
@@ -149,7 +155,7 @@ def details(view: View, answers: list[Rsvp], t: Text) -> str:
     if g.cancelled:
         lines.append("**" + t("Cancelled") + "**")
     lines.append(t("When: {when}", when=when_line(g, view.room_tz, view.lang, t)))
-    repeat = recurrence_text(g)
+    repeat = recurrence_text(g, t)
     if repeat:
         lines.append(t("Repeats: {rule}", rule=repeat))
     where = place_line(g, view.place, t, show_contact=view.show_contact)
@@ -178,7 +184,7 @@ def announcement(view: View, t: Text, command: Callable[[str], str]) -> str:
         return "\n".join(lines)
     lines.append("📅 **" + view.title + "**")
     lines.append(when_line(g, view.room_tz, view.lang, t))
-    repeat = recurrence_text(g)
+    repeat = recurrence_text(g, t)
     if repeat:
         lines.append(t("Repeats: {rule}", rule=repeat))
     where = place_line(g, view.place, t, show_contact=view.show_contact)
@@ -189,7 +195,7 @@ def announcement(view: View, t: Text, command: Callable[[str], str]) -> str:
     if g.languages:
         extra.append(t("languages: {languages}", languages=g.languages))
     if g.capacity:
-        extra.append(t("{capacity} places", capacity=g.capacity))
+        extra.append(t.n("{count} place", "{count} places", g.capacity))
     lines.append(" · ".join(extra))
     if view.description:
         lines.append("")

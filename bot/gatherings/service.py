@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.core.broadcast import Broadcaster, Render
 from bot.core.errors import CommandError, UsageError
-from bot.core.i18n import Phrasebook
+from bot.core.i18n import N_, Phrasebook
 from bot.core.matrix.client import MatrixClient, txn_id_for
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.rooms import Rooms
@@ -84,6 +84,8 @@ class Gatherings:
         self.web = web
         self.reminder_leads = tuple(reminder_leads)
         self.calendar_domain = calendar_domain
+        # every kind as the bot shows it, in each of its languages, is accepted back
+        self.kind_words = phrases.accepted(forms.KIND_LABELS, fold)
         self.pages = pages
 
     # ---- small helpers ------------------------------------------------------------------
@@ -208,6 +210,8 @@ class Gatherings:
             place_exists=self.places.exists,
             current_start=current.starts_at if current else None,
             current_end=current.ends_at if current else None,
+            t=self.text(lang),
+            kinds=self.kind_words,
         )
 
     def add(
@@ -261,7 +265,7 @@ class Gatherings:
             folded = fold(word)
             if folded in _FILLER:
                 continue
-            if (kind := forms.kind_for(word)) is not None:
+            if (kind := forms.kind_for(word, self.kind_words)) is not None:
                 kinds.add(kind)
             elif folded in _WEEK:
                 today = utc_to_local_naive(now, room_zone).date()
@@ -627,7 +631,7 @@ class Gatherings:
             await self._tell_one(
                 gathering,
                 rsvp,
-                "{name}: a place freed up — you are now going to {title} ({id}).",
+                N_("{name}: a place freed up — you are now going to {title} ({id})."),
                 txn_key=f"gathering-promote:{gathering.id}:{rsvp.user_id}:{cause}",
             )
 
@@ -635,7 +639,9 @@ class Gatherings:
         await self._tell_one(
             gathering,
             rsvp,
-            "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up.",
+            N_(
+                "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up."
+            ),
             txn_key=f"gathering-waiting:{cause}",
         )
 

@@ -30,6 +30,14 @@ class GroupStatus:
     routes: list[RouteUse]
 
 
+@dataclass(frozen=True)
+class EncryptionNotes:
+    encrypted: bool  # the room itself
+    consented: bool  # its messages may go to unencrypted rooms (only an encrypted room)
+    unencrypted_receivers: int  # where they now go unencrypted (when consented)
+    withheld_from_here: int  # encrypted rooms whose messages do not come here (not consented)
+
+
 class RelayDesk:
     def __init__(
         self,
@@ -61,8 +69,14 @@ class RelayDesk:
             )
         return link
 
-    def link(self, room_id: str, args: list[str], user_id: str) -> tuple[RoomLink, int]:
-        """Link ``room_id`` as ``<group> <lang> [mode]``; the link and the group's room count."""
+    def link(
+        self, room_id: str, args: list[str], user_id: str, *, allow_unencrypted: bool = False
+    ) -> tuple[RoomLink, int]:
+        """Link ``room_id`` as ``<group> <lang> [mode]``; the link and the group's room count.
+
+        An encrypted room whose messages would go to rooms of the group that are not encrypted
+        is linked only with ``allow_unencrypted`` (its admin's explicit consent).
+        """
         if len(args) == 3 and args[2].lower() not in MODES:
             if not is_language(args[1]) and is_language(args[2]):
                 # "!relay link my group fr": the group name was meant to hold a space
@@ -85,10 +99,63 @@ class RelayDesk:
                 group=f"`{existing.group}`",
                 command=self.phrases.command("relay unlink"),
             )
+        encrypted = self.matrix.is_encrypted(room_id)
+        if encrypted and mode != "receive" and not allow_unencrypted:
+            plain = self.unencrypted_receivers(group, room_id)
+            if plain:
+                raise CommandError(
+                    "This room is encrypted, but rooms of the relay group {group} that receive its messages are not ({count}): their homeserver could read what is said here. Nothing was changed. To link it anyway, add {flag}: {example}. Linked as receive only, nothing leaves this room.",
+                    group=f"`{group}`",
+                    count=len(plain),
+                    flag="`--allow-unencrypted`",
+                    example=self.phrases.command(
+                        f"relay link {group} {language} {mode} --allow-unencrypted"
+                    ),
+                )
         with self.db.transaction():
-            linked = store.link(self.db, room_id, group, language, mode, user_id)
+            linked = store.link(
+                self.db,
+                room_id,
+                group,
+                language,
+                mode,
+                user_id,
+                allow_unencrypted=encrypted and allow_unencrypted,
+            )
             self.rooms.set_language(room_id, language)
         return self.groups.link_of(room_id) or linked, len(store.group_rooms(self.db, group))
+
+    def unencrypted_receivers(self, group: str, room_id: str) -> list[str]:
+        """The rooms of ``group`` other than ``room_id`` that are not encrypted and receive
+        (paused ones too: they may resume)."""
+        return [
+            member.room_id
+            for member in store.group_rooms(self.db, group)
+            if member.room_id != room_id
+            and member.mode != "send"
+            and not self.matrix.is_encrypted(member.room_id)
+        ]
+
+    def encryption_notes(self, link: RoomLink) -> EncryptionNotes:
+        """What a room just linked should know about encryption in its group."""
+        encrypted = self.matrix.is_encrypted(link.room_id)
+        plain = self.unencrypted_receivers(link.group, link.room_id)
+        withheld = 0
+        if not encrypted and link.mode != "send":
+            withheld = sum(
+                1
+                for member in store.group_rooms(self.db, link.group)
+                if member.room_id != link.room_id
+                and member.mode != "receive"
+                and not member.allow_unencrypted
+                and self.matrix.is_encrypted(member.room_id)
+            )
+        return EncryptionNotes(
+            encrypted=encrypted,
+            consented=link.allow_unencrypted,
+            unencrypted_receivers=len(plain) if link.allow_unencrypted else 0,
+            withheld_from_here=withheld,
+        )
 
     def unlink(self, room_id: str) -> RoomLink:
         current = self.current(room_id)

@@ -23,6 +23,7 @@ from bot.core.matrix.intake import IncomingEvent
 from bot.core.metrics import Metrics
 from bot.core.storage.database import Database
 from bot.core.tasks import TaskSpawner
+from bot.core.text.markdown import message_content
 from bot.core.text.safety import (
     neutralise_pings,
     neutralise_pings_html,
@@ -56,7 +57,20 @@ UNTRANSLATED = N_("[untranslated]")
 FILE_HELD_BACK = N_(
     "[A file was shared in an encrypted room. It is not copied into this room, which is not encrypted.]"
 )
+HELD_BACK = N_(
+    "This room is encrypted, and rooms of the relay group {group} that are not encrypted ({count}) do not get its messages: their homeserver could read them. The encrypted rooms of the group still do. To send them there too, a room admin links this room again with {flag}: {example}"
+)
 SHORTENED = N_("[shortened: too long to relay in full; the whole message is in the original.]")
+
+
+@dataclass(frozen=True)
+class ServedPair:
+    """Who translates a language pair of a group, for ``!relay status``."""
+
+    source: str
+    target: str
+    engine: str | None  # None: no engine serves it
+    pivot: str | None
 
 
 @dataclass(frozen=True)
@@ -71,10 +85,10 @@ class Rendered:
 def consents_to_unencrypted(link: RoomLink) -> bool:
     """Whether the encrypted room of ``link`` agreed that its words go to unencrypted rooms.
 
-    A steward gives that consent when linking (``allow_unencrypted`` on the link); until a
-    link carries it, media from an encrypted room never reaches an unencrypted one.
+    A room admin gives that consent when linking (``--allow-unencrypted``); without it nothing
+    of an encrypted room reaches an unencrypted one, its media least of all.
     """
-    return bool(getattr(link, "allow_unencrypted", False))
+    return link.allow_unencrypted
 
 
 class Relay:
@@ -224,6 +238,22 @@ class Relay:
                 return self._source(source_id)
         return store.origin_of(self.db, event_id)
 
+    async def served_pairs(self, group: str) -> list[ServedPair]:
+        """Each pair of the group's languages and the engine (and pivot) that translates it;
+        an engine of None means its copies go untranslated, with the marker."""
+        languages = sorted({m.language for m in self.groups.members(group)})
+        pairs: list[ServedPair] = []
+        for source in languages:
+            for target in languages:
+                if source == target:
+                    continue
+                route = None
+                if self.translation is not None:
+                    route = await self.translation.route(source, target)
+                engine, pivot = route if route is not None else (None, None)
+                pairs.append(ServedPair(source, target, engine, pivot))
+        return pairs
+
     async def on_event(self, event: IncomingEvent) -> None:
         if not self._may_relay(event):
             return
@@ -263,6 +293,14 @@ class Relay:
         return bool(marker) and text.lower().startswith(marker.lower())
 
     def _targets(self, link: RoomLink) -> list[RoomLink]:
+        """The rooms that get ``link``'s messages: an encrypted room's go to unencrypted rooms
+        only with its consent (a room that turned encryption on after linking included)."""
+        receiving = self._receiving(link)
+        if not self._holds_back(link):
+            return receiving
+        return [other for other in receiving if self.matrix.is_encrypted(other.room_id)]
+
+    def _receiving(self, link: RoomLink) -> list[RoomLink]:
         return [
             other
             for other in self.groups.members(link.group)
@@ -271,11 +309,53 @@ class Relay:
             and self.matrix.is_joined(other.room_id)
         ]
 
+    def _holds_back(self, link: RoomLink) -> bool:
+        return self.matrix.is_encrypted(link.room_id) and not consents_to_unencrypted(link)
+
+    def _tell_held_back(self, event: IncomingEvent, link: RoomLink) -> None:
+        """Say once in an encrypted room that its messages stay out of the unencrypted rooms."""
+        if not self._holds_back(link):
+            return
+        plain = [
+            other for other in self._receiving(link) if not self.matrix.is_encrypted(other.room_id)
+        ]
+        if not plain:
+            return
+        try:
+            if not store.note_held_back_told(self.db, link.room_id):
+                return
+        except sqlite3.Error as exc:
+            log.warning("could not note the notice on unencrypted rooms: %s", exc)
+            return
+        text = self.phrases.text(
+            link.language,
+            HELD_BACK,
+            group=f"`{link.group}`",
+            count=len(plain),
+            flag="`--allow-unencrypted`",
+            example=self.phrases.command(
+                f"relay link {link.group} {link.language} {link.mode} --allow-unencrypted"
+            ),
+        )
+        content = message_content(text, lang=link.language, kind="relay-notice")
+        sent = self.matrix.enqueue(
+            link.room_id, content, txn_id=txn_id_for("relay-held-back", event.event_id)
+        )
+
+        def logged(done: asyncio.Future[str | None]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                log.warning("could not post the notice on unencrypted rooms: %s", done.exception())
+
+        sent.add_done_callback(logged)
+
     # ---- messages -------------------------------------------------------------------------
 
     async def _relay_message(self, event: IncomingEvent, link: RoomLink) -> None:
         """Find what the message answers (its reply and thread) in the relay's terms, then relay it."""
-        if event.msgtype not in RELAYED_TYPES or not self._targets(link):
+        if event.msgtype not in RELAYED_TYPES:
+            return
+        self._tell_held_back(event, link)
+        if not self._targets(link):
             return
         root_id = event.thread_root
         thread = await self._thread_origin(event, link, root_id) if root_id else None
@@ -628,10 +708,14 @@ class Relay:
         author: str,
         remember: bool,
     ) -> tuple[str, bool]:
-        """The text in the target language, and whether every engine failed."""
+        """The text in the target language, and whether it stayed in its own language although
+        it needed translating (every engine failed, or none serves the pair): such a copy
+        carries the "[untranslated]" marker either way."""
         translation = self.translation
-        if translation is None or not text.strip():
+        if not text.strip():
             return text, False
+        if translation is None:
+            return text, source != target.language and any(c.isalpha() for c in text)
         outcome = await translation.translate(
             text,
             source,
@@ -650,7 +734,7 @@ class Relay:
         except sqlite3.Error as exc:
             # counters only: the copy must not be lost for want of a statistic
             log.warning("could not count a translation for %s: %s", group, exc)
-        return outcome.text, outcome.failed
+        return outcome.text, outcome.untranslated
 
     def _last_engine_error(self) -> str | None:
         translation = self.translation

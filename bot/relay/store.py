@@ -145,6 +145,15 @@ def m003_sending_since(db: Any) -> None:
     )
 
 
+@migrations()
+def m004_unencrypted_consent(db: Any) -> None:
+    """An encrypted room's messages reach rooms that are not encrypted only with the explicit
+    consent of its admins, given when linking; links made before ask for it again."""
+    db.execute("ALTER TABLE relay_links ADD COLUMN allow_unencrypted INTEGER NOT NULL DEFAULT 0")
+    # whether the room was told once that its messages stay out of the unencrypted rooms
+    db.execute("ALTER TABLE relay_links ADD COLUMN held_back_told INTEGER NOT NULL DEFAULT 0")
+
+
 @dataclass(frozen=True)
 class RoomLink:
     group: str
@@ -152,6 +161,8 @@ class RoomLink:
     language: str
     mode: str  # two-way | receive | send
     paused: bool
+    # an encrypted room whose admins agreed that its messages go to unencrypted rooms too
+    allow_unencrypted: bool = False
 
     @property
     def sends(self) -> bool:
@@ -199,7 +210,14 @@ class RouteUse:
 
 
 def _link(row: dict[str, Any]) -> RoomLink:
-    return RoomLink(row["grp"], row["room_id"], row["language"], row["mode"], bool(row["paused"]))
+    return RoomLink(
+        row["grp"],
+        row["room_id"],
+        row["language"],
+        row["mode"],
+        bool(row["paused"]),
+        bool(row["allow_unencrypted"]),
+    )
 
 
 # ---- links ----------------------------------------------------------------------------------
@@ -216,21 +234,42 @@ def group_rooms(db: Database, group: str) -> list[RoomLink]:
 
 
 def link(
-    db: Database, room_id: str, group: str, language: str, mode: str, linked_by: str
+    db: Database,
+    room_id: str,
+    group: str,
+    language: str,
+    mode: str,
+    linked_by: str,
+    allow_unencrypted: bool = False,
 ) -> RoomLink:
-    """Link the room (or change its language and mode within the same group)."""
+    """Link the room (or change its language and mode within the same group).
+
+    Consent to unencrypted rooms is given (or withdrawn) anew by every link command.
+    """
     if mode not in MODES:
         raise ValueError(f"unknown relay mode {mode!r}")
     db.execute(
-        """INSERT INTO relay_links (room_id, grp, language, mode, paused, linked_by, linked_at)
-           VALUES (?, ?, ?, ?, 0, ?, ?)
+        """INSERT INTO relay_links
+             (room_id, grp, language, mode, paused, linked_by, linked_at, allow_unencrypted)
+           VALUES (?, ?, ?, ?, 0, ?, ?, ?)
            ON CONFLICT (room_id) DO UPDATE SET
-             grp = excluded.grp, language = excluded.language, mode = excluded.mode""",
-        (room_id, group, language, mode, linked_by, iso(utcnow())),
+             grp = excluded.grp, language = excluded.language, mode = excluded.mode,
+             allow_unencrypted = excluded.allow_unencrypted, held_back_told = 0""",
+        (room_id, group, language, mode, linked_by, iso(utcnow()), int(allow_unencrypted)),
     )
     found = room_link(db, room_id)
     assert found is not None
     return found
+
+
+def note_held_back_told(db: Database, room_id: str) -> bool:
+    """Whether the room is to be told now that its messages stay out of unencrypted rooms
+    (once per link: true the first time only)."""
+    cursor = db.execute(
+        "UPDATE relay_links SET held_back_told = 1 WHERE room_id = ? AND held_back_told = 0",
+        (room_id,),
+    )
+    return cursor.rowcount > 0
 
 
 def sending_since_ms(db: Database, room_id: str) -> int | None:

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.storage.database import utcnow
+from bot.core.time.describe import Speaks, describe_when
 from bot.core.time.parse import TimeParseError, parse_when, split_when_and_text
 from bot.core.time.recurrence import Recurrence
+from bot.core.time.refusals import time_refusal
 from bot.schedules import store
 
 GROUP_FLAGS = frozenset({"--group", "--groupe", "--grupo", "--مجموعة"})
@@ -23,8 +25,21 @@ _TOKEN = re.compile(r"\S+")
 _ROOM_ID = re.compile(r"^![^\s,]+$")  # room v12 ids have no server part
 
 
-def when_error(exc: TimeParseError) -> CommandError:
+def when_error(exc: TimeParseError, t: Speaks, tz: ZoneInfo, command: str = "") -> CommandError:
+    """The reply for a when that cannot be used, in the room's language (``t``)."""
     fragment = f"`{exc.fragment}`"
+    shared = time_refusal(exc, t, tz)
+    if shared is not None:
+        return shared
+    if exc.reason == "partial" and exc.value is not None and exc.understood:
+        return CommandError(
+            "I read {understood} as {meaning}, but not {rest} that follows it. Nothing was scheduled. Write the whole time before the text, for example {example}; or, if {rest} belongs to the text, put the time in quotes: {quoted}.",
+            understood=f"`{exc.understood}`",
+            meaning=describe_when(exc.value, tz, t),
+            rest=fragment,
+            example="`every monday 18:00`",
+            quoted=f'`{command}"{exc.understood}" {exc.fragment} …`',
+        )
     if exc.reason == "past":
         return CommandError("{when} is already past: give a moment in the future.", when=fragment)
     if exc.reason == "bad_cron":
@@ -59,10 +74,10 @@ def first_line_tokens(rest: str) -> list[re.Match[str]]:
 
 
 def read_when(
-    rest: str, start: int, *, lang: str, tz: ZoneInfo
+    rest: str, start: int, *, lang: str, tz: ZoneInfo, t: Speaks, command: str = ""
 ) -> tuple[datetime | Recurrence, str, str]:
-    """From ``rest[start:]``: the when (quoted, or the longest leading run that reads as one),
-    the words it was read from, and the text after it (newlines and Markdown kept)."""
+    """From ``rest[start:]``: the when (quoted, or the leading run of time words), the words
+    it was read from, and the text after it (newlines and Markdown kept)."""
     now = utcnow()
     body = rest[start:].lstrip(" ")
     if body[:1] and body[0] in QUOTES:
@@ -72,9 +87,9 @@ def read_when(
             raise UsageError("The time in quotes has no closing quote.")
         when_text = first_line[1:close].strip()
         try:
-            when = parse_when(when_text, lang=lang, tz=tz, now=now)
+            when = parse_when(when_text, lang=lang, tz=tz, now=now, need_time=True)
         except TimeParseError as exc:
-            raise when_error(exc) from None
+            raise when_error(exc, t, tz, command) from None
         return when, when_text, body[close + 1 :].strip()
     tokens = first_line_tokens(body)
     words = [t.group(0) for t in tokens]
@@ -83,7 +98,7 @@ def read_when(
     try:
         when, remaining = split_when_and_text(words, lang=lang, tz=tz, now=now)
     except TimeParseError as exc:
-        raise when_error(exc) from None
+        raise when_error(exc, t, tz, command) from None
     used = len(words) - len(remaining.split())
     return when, " ".join(words[:used]), body[tokens[used - 1].end() :].strip()
 

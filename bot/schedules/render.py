@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from bot.core.i18n import N_
+from bot.core.i18n import N_, Speaker
 from bot.core.storage.database import utcnow
+from bot.core.time.describe import describe_when
 from bot.core.time.parse import format_local
 from bot.schedules import store
 from bot.schedules.store import Schedule
 
-Text = Callable[..., str]  # (msgid, **params) -> text in the room's language
+Text = Speaker  # the room's language: t(msgid, **params), t.n(singular, plural, count)
 Command = Callable[[str], str]  # "schedule show 3" -> `!schedule show 3`
+Names = Callable[[list[str]], str]  # room ids -> the rooms as members know them
 
 STATUS_LABELS = {
     store.DRAFT: N_("draft"),
@@ -40,11 +42,16 @@ def zone(schedule: Schedule) -> ZoneInfo:
     return ZoneInfo(schedule.tz)
 
 
-def target_line(t: Text, schedule: Schedule) -> str:
+def meaning(t: Text, schedule: Schedule) -> str:
+    """The when in words, in the room's language: "every Monday at 18:00", "once, ..."."""
+    return describe_when(schedule.recurrence or schedule.anchor, zone(schedule), t)
+
+
+def target_line(t: Text, schedule: Schedule, names: Names) -> str:
     if schedule.target == store.TARGET_GROUP:
         return t("Posted to every room of this room's relay group, each in its own language.")
     if schedule.target == store.TARGET_ROOMS:
-        return t("Posted to {rooms}.", rooms=", ".join(f"`{r}`" for r in schedule.rooms))
+        return t("Posted to {rooms}.", rooms=names(list(schedule.rooms)))
     return t("Posted to this room.")
 
 
@@ -66,15 +73,24 @@ def status_line(t: Text, command: Command, schedule: Schedule) -> str:
     return t("Status: active.")
 
 
-def summary(t: Text, command: Command, lang: str, schedule: Schedule, headline: str) -> str:
+def summary(t: Text, command: Command, names: Names, schedule: Schedule, headline: str) -> str:
+    """What a confirmation restates: the rule in words, where it posts, the next times."""
     lines = [
         headline,
-        t("When: {when} (time zone {zone})", when=f"`{schedule.when_text}`", zone=schedule.tz),
-        target_line(t, schedule),
+        t("When: {when} (time zone {zone})", when=meaning(t, schedule), zone=schedule.tz),
+        t("Read from: {typed}", typed=f"`{schedule.when_text}`"),
+        target_line(t, schedule, names),
     ]
-    upcoming = times(schedule, lang)
+    upcoming = times(schedule, t.lang)
     if upcoming and schedule.status in {store.ACTIVE, store.DRAFT}:
-        lines.append(t("Next firings ({zone}):", zone=schedule.tz))
+        lines.append(
+            t.n(
+                "Next firing ({zone}):",
+                "Next {count} firings ({zone}):",
+                len(upcoming),
+                zone=schedule.tz,
+            )
+        )
         lines.extend(upcoming)
     elif schedule.status == store.PAUSED:
         lines.append(status_line(t, command, schedule))
@@ -83,7 +99,7 @@ def summary(t: Text, command: Command, lang: str, schedule: Schedule, headline: 
     return "\n".join(lines)
 
 
-def confirm_added(t: Text, command: Command, lang: str, schedule: Schedule) -> str:
+def confirm_added(t: Text, command: Command, names: Names, schedule: Schedule) -> str:
     if schedule.status == store.DRAFT:
         headline = t(
             "Draft #{id} saved. A room admin can approve it with {approve}.",
@@ -92,14 +108,14 @@ def confirm_added(t: Text, command: Command, lang: str, schedule: Schedule) -> s
         )
     else:
         headline = t("Schedule #{id} is set.", id=schedule.id)
-    return summary(t, command, lang, schedule, headline)
+    return summary(t, command, names, schedule, headline)
 
 
-def list_line(t: Text, lang: str, schedule: Schedule) -> str:
+def list_line(t: Text, schedule: Schedule) -> str:
     snippet = " ".join(schedule.text.split())
     snippet = snippet if len(snippet) <= 60 else snippet[:57] + "…"
     nxt = (
-        format_local(schedule.next_due, zone(schedule), lang)
+        format_local(schedule.next_due, zone(schedule), t.lang)
         if schedule.next_due and schedule.status in {store.ACTIVE, store.DRAFT}
         else "—"
     )
@@ -107,7 +123,7 @@ def list_line(t: Text, lang: str, schedule: Schedule) -> str:
         "- #{id} [{status}] {when}, next {next}: {text}",
         id=schedule.id,
         status=t(STATUS_LABELS[schedule.status]),
-        when=f"`{schedule.when_text}`",
+        when=meaning(t, schedule),
         next=nxt,
         text=snippet,
     )

@@ -157,15 +157,24 @@ class Schedules:
             if refused:
                 raise CommandError(
                     "You are not a room admin in {rooms}: you may only schedule posts to rooms you administer.",
-                    rooms=", ".join(f"`{r}`" for r in refused),
+                    rooms=self.rooms.names(refused),
                 )
 
     def check_ping(self, schedule_rooms: list[str], user_id: str) -> None:
-        refused = self.rooms_without_ping(user_id, schedule_rooms)
-        if refused:
+        """``@room`` needs the power to notify the room, for the bot and for the author; the
+        refusal says which of the two lacks it, and where."""
+        matrix = self.matrix
+        bot_lacks = [r for r in schedule_rooms if not matrix.can_notify_room(r, matrix.user_id)]
+        if bot_lacks:
             raise CommandError(
-                "`@room` needs both you and me to have the power to notify the whole room, and one of us lacks it in {rooms}. Remove `@room` or ask for that power.",
-                rooms=", ".join(f"`{r}`" for r in refused),
+                "`@room` would notify everyone, but I (the bot) do not have the power to notify the whole room in {rooms}. Nothing was scheduled. A room admin can give me that power (the room's `notifications.room` level), or remove `@room` from the text.",
+                rooms=self.rooms.names(bot_lacks),
+            )
+        author_lacks = [r for r in schedule_rooms if not matrix.can_notify_room(r, user_id)]
+        if author_lacks:
+            raise CommandError(
+                "`@room` would notify everyone, but you do not have the power to notify the whole room in {rooms}. Nothing was scheduled. Remove `@room`, or ask a room admin for that power.",
+                rooms=self.rooms.names(author_lacks),
             )
 
     # ---- creating and changing -----------------------------------------------------------
@@ -317,15 +326,22 @@ class Schedules:
         async def translate(lang: str) -> str:
             if base_language(lang) == base_language(schedule.language):
                 return schedule.text
-            translated = await self.broadcast.translate(
+            translated, untranslated = await self.broadcast.translated(
                 schedule.text, schedule.language, lang, glossary=glossary
             )
+            language = language_name(schedule.language, lang)
+            if untranslated:
+                # said as plainly as a relayed copy says it: this room reads the original
+                note = self.phrases.text(
+                    lang,
+                    "_Not translated: no translation from {language} here._",
+                    language=language,
+                )
+                return f"{schedule.text}\n\n{note}"
             if translated == schedule.text:
                 return schedule.text
             note = self.phrases.text(
-                lang,
-                "_Automatic translation from {language}._",
-                language=language_name(schedule.language, lang),
+                lang, "_Automatic translation from {language}._", language=language
             )
             return f"{translated}\n\n{note}"
 
@@ -358,7 +374,7 @@ class Schedules:
             "Schedule #{id} is paused and was not posted: {user} is no longer a room admin in {rooms}. A room admin can check it with {show} and take it over with {resume}.",
             id=schedule.id,
             user=steward,
-            rooms=", ".join(f"`{r}`" for r in rooms),
+            rooms=self.rooms.names(rooms),
             show=self.phrases.command(f"schedule show {schedule.id}"),
             resume=self.phrases.command(f"schedule resume {schedule.id}"),
         )
@@ -403,7 +419,14 @@ class Schedules:
         if target == store.TARGET_ROOMS and not is_admin:
             raise PermissionDenied("Only room admins may schedule posts to other rooms.")
         tz = self.rooms.timezone(room_id)
-        when, when_text, text = forms.read_when(rest, position, lang=lang, tz=tz)
+        when, when_text, text = forms.read_when(
+            rest,
+            position,
+            lang=lang,
+            tz=tz,
+            t=self.phrases.translator(lang),
+            command=self.phrases.prefix + "schedule add ",
+        )
         if not text:
             raise UsageError("Give the text to post after the time.")
         due = self.first_due(when, utcnow())
@@ -450,9 +473,11 @@ class Schedules:
         if field in forms.WHEN_WORDS:
             tz = self.rooms.timezone(room_id)
             try:
-                when = parse_when(value.strip(forms.QUOTES), lang=lang, tz=tz, now=utcnow())
+                when = parse_when(
+                    value.strip(forms.QUOTES), lang=lang, tz=tz, now=utcnow(), need_time=True
+                )
             except TimeParseError as exc:
-                raise forms.when_error(exc) from None
+                raise forms.when_error(exc, self.phrases.translator(lang), tz) from None
             if self.first_due(when, utcnow()) is None:
                 raise CommandError("{when} has no firing left in the future.", when=f"`{value}`")
             return self.change_when(schedule, when, value.strip(forms.QUOTES))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,17 @@ from bot.translation.base import TranslationError
 from bot.translation.languages import to_639_1
 
 log = logging.getLogger(__name__)
+
+# Apertium marks words it could not handle: *unknown (dropped by markUnknown=no), #could not
+# generate, @could not transfer. A mark glued to the start of a word is one of those.
+_MARK = re.compile(r"(?<![\w#*@])([#*@])(?=\w)")
+
+
+def strip_markers(source: str, translated: str) -> str:
+    """``translated`` without Apertium's marks, keeping a sign the source itself put before a
+    word (a #hashtag or an @name written by the member stays as written)."""
+    used = {m for m in "#*@" if re.search(rf"(?<![\w#*@]){re.escape(m)}\w", source)}
+    return _MARK.sub(lambda match: match[0] if match[1] in used else "", translated)
 
 
 class ApertiumTranslator:
@@ -122,7 +134,7 @@ class ApertiumTranslator:
         if not isinstance(translated, str) or (text.strip() and not translated.strip()):
             self._pairs = None
             raise TranslationError("apertium: answer without a translation")
-        return translated
+        return strip_markers(text, translated)
 
     async def aclose(self) -> None:
         if self._owns_session and self._session is not None and not self._session.closed:

@@ -110,7 +110,9 @@ class DeepTranslator:
         timeout = self.timeout
 
         def call() -> T:
-            _local.timeout = timeout
+            # the socket gives up a little after the caller stops waiting, so the caller's
+            # deadline always decides (and says so), and the thread still ends soon after
+            _local.timeout = timeout + 1.0
             return fn()
 
         async with self._semaphore:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,12 @@ class Outcome:
     pivot: str | None  # e.g. "es" when fr->en went fr->es->en
     cached: bool
     failed: bool  # engines exist for the pair but all failed
+    unserved: bool = False  # words to translate, but no engine serves the pair at all
+
+    @property
+    def untranslated(self) -> bool:
+        """Left in its own language although it needed translating (failed or unserved)."""
+        return self.failed or self.unserved
 
 
 @dataclass
@@ -119,10 +126,13 @@ class TranslationService:
     ) -> Outcome:
         src, tgt = base_language(source), base_language(target)
         unchanged = Outcome(text, False, None, None, False, False)
-        if not text.strip() or src == tgt or not self.engines:
+        if not text.strip() or src == tgt:
             return unchanged
-        if not html and not protect(text, glossary=glossary, source=src).has_words:
+        visible = re.sub(r"<[^>]*>", " ", text) if html else text
+        if not protect(visible, glossary=glossary, source=src).has_words:
             return unchanged
+        if not self.engines:
+            return Outcome(text, False, None, None, False, False, unserved=True)
         key = _cache_key(text, glossary, html)
         if self.cache and self.db is not None:
             for engine in self.engines:
@@ -168,7 +178,7 @@ class TranslationService:
             return Outcome(result, True, engine.name, pivot, False, False)
         if attempted:
             return Outcome(text, False, None, None, False, True)
-        return unchanged
+        return Outcome(text, False, None, None, False, False, unserved=True)
 
     async def route(self, source: str, target: str) -> tuple[str, str | None] | None:
         """The (engine, pivot) the next translation would try first, or None."""

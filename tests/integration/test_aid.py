@@ -13,7 +13,7 @@ import pytest
 
 from bot.core.matrix.client import LIAISON_KEY
 from tests.support.botharness import BotHarness
-from tests.support.i18n import said, says
+from tests.support.i18n import said, said_plural, says
 from tests.support.members import Member
 from tests.support.predicates import from_bot, joined, reply_to, room_with_bot
 
@@ -359,3 +359,139 @@ async def test_offers_and_matching_notify_the_coordinators(desk: Desk) -> None:
     assert note["content"][LIAISON_KEY]["kind"] == "aid"
     shown = await ask(alice, desk.public, f"!aid show {later}")
     assert "I can drive on Saturday" in shown
+
+
+async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_language(
+    synapse, tmp_path, new_member
+) -> None:
+    """No coordinators' room yet: the requester hears it plainly, the admins hear how to add
+    one, and the requests wait for it; French words the bot shows are accepted back."""
+    admin = await new_member("admin")
+    alice = await new_member("alice")
+    bob = await new_member("bob")
+    bot = BotHarness(synapse, tmp_path / "bot", bot={"admins": [admin.user_id]})
+    await bot.start()
+    try:
+        public = await room_with_bot(alice, bot.user_id, name="quartier")
+        await alice.invite(public, bob.user_id)
+        await bob.join(public)
+        assert "(fr)" in await ask(alice, public, "!room lang fr")
+
+        legal = await ask(
+            alice,
+            public,
+            "!aid request legal today Tunis/Tunisia visibility:coordinators Lawyer for a hearing",
+        )
+        nobody = said(
+            "fr",
+            "Nobody could be told yet: this network has no coordinators' room. The bot's administrators were asked to make one with {command}; your request is saved and will be posted there as soon as it exists.",
+            command="`!aid coordinators add`",
+        )
+        assert nobody in legal, legal
+        assert "Lawyer" not in legal  # a private request is never described in a shared room
+        # the admin hears, in a direct chat with the bot, how to make a coordinators' room
+        dm = bot.app.db.query_one(  # type: ignore[union-attr]
+            "SELECT room_id FROM aid_dm_rooms WHERE user_id = ?", (admin.user_id,)
+        )["room_id"]
+        await admin.join(dm)
+        advice = await admin.wait_for(dm, from_bot(bot.user_id, contains="`!aid coordinators add`"))
+        assert advice["content"]["m.mentions"] == {"user_ids": [admin.user_id]}
+
+        # the words the bot shows in French are accepted back: logement, cette semaine
+        housing = await ask(
+            alice, public, '!entraide request logement "cette semaine" "Lyon, France" Lit pour deux'
+        )
+        number = int(re.search(r"#(\d+)", housing)[1])  # type: ignore[index]
+        assert says("fr", "Recorded as aid request #{id}. Follow it with {show}.", housing), housing
+        assert nobody in housing
+        assert said("fr", "housing") in housing
+        again = await ask(
+            alice, public, '!entraide request logement "cette semaine" "Lyon, France" Lit pour deux'
+        )
+        assert says(
+            "fr",
+            "This looks like aid request #{other}, which you asked on {date} and which is still {status}. If it is the same need, close this one with {close}.",
+            again,
+            other=number,
+        ), again
+        long = "Un très long récit. " * 250
+        echoed = await ask(alice, public, f"!entraide request material whenever Lyon/France {long}")
+        assert len(echoed) < 2000, len(echoed)
+        shown = int(re.search(r"#(\d+)", echoed)[1])  # type: ignore[index]
+        assert (
+            said_plural(
+                "fr",
+                (
+                    "(shortened from {count} character: {show} shows it whole)",
+                    "(shortened from {count} characters: {show} shows it whole)",
+                ),
+                len(long.strip()),
+                show=f"`!aid show {shown}`",
+            )
+            in echoed
+        ), echoed
+
+        # a coordinators' room gets every request still open, at once
+        coord = await room_with_bot(admin, bot.user_id, name="coordination")
+        added = await ask(admin, coord, "!aid coordinators add")
+        assert (
+            said_plural(
+                "en",
+                (
+                    "The {count} request still open was posted here just now.",
+                    "The {count} requests still open were posted here just now.",
+                ),
+                4,
+            )
+            in added
+        ), added
+        posted = await admin.wait_for(coord, from_bot(bot.user_id, contains="Lawyer for a hearing"))
+        assert posted["content"][LIAISON_KEY]["kind"] == "aid"
+        big = await admin.wait_for(coord, from_bot(bot.user_id, contains="Un très long récit."))
+        assert len(big["content"]["body"]) < 2000
+
+        # the one who asked is named, and answered in reply to the request itself
+        mark = alice.mark(public)
+        claimed = await ask(bob, public, f"!aid claim {number}")
+        assert said("fr", "in progress") in claimed
+        notice = await alice.wait_for(
+            public, from_bot(bot.user_id, contains=f"#{number}"), after=mark
+        )
+        request_event = bot.app.db.query_one(  # type: ignore[union-attr]
+            "SELECT event_id FROM aid_requests WHERE id = ?", (number,)
+        )["event_id"]
+        assert notice["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == request_event
+        assert notice["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
+        assert alice.user_id in notice["content"]["formatted_body"]
+        noted = await ask(bob, public, f"!aid update {number} Found a sofa-bed")
+        assert noted == said(
+            "fr",
+            "Noted on aid request {id}: {note}. It is {status}.",
+            id=f"#{number}",
+            note="“Found a sofa-bed”",
+            status=said("fr", "in progress"),
+        ), noted
+
+        # a standing offer can be withdrawn before its end date
+        offered = await ask(
+            bob, public, '!entraide offre logement "Berlin, Germany" until:2030-12-31 Deux lits'
+        )
+        offer = int(re.search(r"#(\d+)", offered)[1])  # type: ignore[index]
+        refused = await ask(alice, public, f"!entraide retirer {offer}")
+        assert says(
+            "fr",
+            "Only the person who made standing offer {id}, a coordinator or a bot admin may withdraw it.",
+            refused,
+            id=f"#{offer}",
+        ), refused
+        withdrawn = await ask(bob, public, f"!entraide retirer {offer}")
+        assert withdrawn == said(
+            "fr",
+            "Standing offer {id} is withdrawn: coordinators will no longer hear of requests it matches.",
+            id=f"#{offer}",
+        )
+        assert await ask(bob, public, "!aid offers") == said(
+            "fr", "There are no standing offers at the moment."
+        )
+    finally:
+        await bot.stop()

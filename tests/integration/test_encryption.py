@@ -18,8 +18,7 @@ from signedjson.sign import verify_signed_json
 
 from bot import cli
 from bot.core.matrix import crosssigning
-from bot.relay import service as relay_service
-from bot.relay.service import FILE_HELD_BACK
+from bot.relay.service import HELD_BACK
 from tests.integration.test_gatherings import ID
 from tests.integration.test_relay_support import copy_of
 from tests.support.botharness import BotHarness
@@ -30,6 +29,9 @@ from tests.support.predicates import from_bot, reply_to, room_with_bot
 from tests.support.relaygroup import ask, is_linked_answer
 
 pytestmark = pytest.mark.integration
+
+REFUSED_PLAIN = "This room is encrypted, but rooms of the relay group {group} that receive its messages are not ({count}): their homeserver could read what is said here. Nothing was changed. To link it anyway, add {flag}: {example}. Linked as receive only, nothing leaves this room."
+CONSENT_NOTICE = "Notice: this room is encrypted, and its messages now also go to rooms of the relay group {group} that are not encrypted ({count} now), where their homeserver can read them; its files are uploaded there again without encryption. To stop it, link this room again without {flag}, or {unlink}."
 
 
 async def keys_of(member: Member, user_id: str) -> dict[str, Any]:
@@ -251,62 +253,118 @@ async def file_answer(member: Member, room: str, text: str) -> dict[str, Any]:
 
 
 async def test_no_key_reaches_an_unencrypted_room_and_files_are_encrypted_where_rooms_are(
-    synapse: Any, tmp_path: Path, new_member: Any, monkeypatch: pytest.MonkeyPatch
+    synapse: Any, tmp_path: Path, new_member: Any
 ) -> None:
     alice = await new_member("alice", encryption=True)
     bot = BotHarness(synapse, tmp_path / "bot", bot={"admins": [alice.user_id]})
     try:
-        await bot.start()
-        fr = await room_with_bot(alice, bot.user_id, name="chiffré-fr", encrypted=True)
+        app = await bot.start()
         es = await room_with_bot(alice, bot.user_id, name="abierto-es")
-        en = await room_with_bot(alice, bot.user_id, name="encrypted-en", encrypted=True)
-        for lang, room in (("fr", fr), ("es", es), ("en", en)):
-            answer = await ask(alice, room, f"!relay link fichiers {lang}")
-            assert is_linked_answer(answer, lang, "fichiers"), answer
+        fr = await room_with_bot(alice, bot.user_id, name="chiffré-fr", encrypted=True)
+        en = await room_with_bot(alice, bot.user_id, name="later-en")  # encrypted later on
+        assert is_linked_answer(await ask(alice, es, "!relay link fichiers es"), "es", "fichiers")
+
+        # an encrypted room whose words would go to an unencrypted one: refused, with the reason
+        refused = await ask(alice, fr, "!relay link fichiers fr")
+        assert (
+            said(
+                "en",
+                REFUSED_PLAIN,
+                group="`fichiers`",
+                count=1,
+                flag="`--allow-unencrypted`",
+                example="`!relay link fichiers fr two-way --allow-unencrypted`",
+            )
+            == refused
+        )
+        assert (
+            app.db.query_one("SELECT count(*) AS n FROM relay_links WHERE room_id = ?", (fr,))["n"]
+            == 0
+        )
+        # with the explicit consent: linked, and the encrypted room is told in plain words
+        sent = await alice.send_text(fr, "!relay link fichiers fr --allow-unencrypted")
+        await alice.wait_for(
+            fr,
+            lambda e: (
+                reply_to(sent)(e) and is_linked_answer(e["content"]["body"], "fr", "fichiers")
+            ),
+            timeout=20,
+        )
+        notice = said(
+            "fr",
+            CONSENT_NOTICE,
+            group="`fichiers`",
+            count=1,
+            flag="`--allow-unencrypted`",
+            unlink="`!relay unlink`",
+        )
+        told = await alice.wait_for(
+            fr, lambda e: reply_to(sent)(e) and e["content"]["body"] == notice, timeout=20
+        )
+        assert told.get("decrypted") is True
+        assert is_linked_answer(await ask(alice, en, "!relay link fichiers en"), "en", "fichiers")
+
+        # a room that turns encryption on later gets no consent it did not give
+        await alice.client.room_put_state(
+            en, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"}
+        )
+        await alice.wait_for(en, lambda e: e["type"] == "m.room.encryption", timeout=20)
+        answer = await alice.wait_for(
+            en, reply_to(await alice.send_text(en, "!room info")), timeout=20
+        )
+        assert answer.get("decrypted") is True  # the bot now knows the room is encrypted
 
         picture = b"\x89PNG\r\n\x1a\n" + b"banner of the assembly" * 50
         file = await upload_encrypted(alice, picture, "banner.png")
         key = file["key"]["k"]
-        sent = await alice.send_raw(
-            fr,
-            "m.room.message",
-            {
-                "msgtype": "m.image",
-                "body": "la banderole",
-                "filename": "banner.png",
-                "file": file,
-                "info": {"mimetype": "image/png", "size": len(picture), "thumbnail_file": file},
-            },
-        )
+        image = {
+            "msgtype": "m.image",
+            "body": "la banderole",
+            "filename": "banner.png",
+            "file": file,
+            "info": {"mimetype": "image/png", "size": len(picture), "thumbnail_file": file},
+        }
+        held = await alice.send_raw(en, "m.room.message", image)
         # into the encrypted room, the file object goes as it is (inside an encrypted event)
-        encrypted_copy = await alice.wait_for(en, copy_of(bot.user_id, sent), timeout=20)
+        encrypted_copy = await alice.wait_for(fr, copy_of(bot.user_id, held), timeout=20)
         assert encrypted_copy["type"] == "m.room.message"
         assert encrypted_copy.get("decrypted") is True
         assert encrypted_copy["content"]["file"]["url"] == file["url"]
         assert await decrypted_file(alice, encrypted_copy["content"]["file"]) == picture
-        # into the unencrypted room: the caption with a note, and never the key
+        # the room is told once why its messages stay out of the unencrypted one
+        held_back = said(
+            "en",
+            HELD_BACK,
+            group="`fichiers`",
+            count=1,
+            flag="`--allow-unencrypted`",
+            example="`!relay link fichiers en two-way --allow-unencrypted`",
+        )
+        await alice.wait_for(en, from_bot(bot.user_id, contains=held_back), timeout=20)
+        again = await alice.send_text(en, "second message, chiffré")
+        await alice.wait_for(fr, copy_of(bot.user_id, again), timeout=20)
+
+        # from the consenting room: decrypted and uploaded again, plainly, without its key
+        sent = await alice.send_raw(fr, "m.room.message", {**image, "body": "la banderole 2"})
         await alice.wait_for(es, copy_of(bot.user_id, sent), timeout=20)
         raw = [e for e in await room_history(alice, es) if copy_of(bot.user_id, sent)(e)]
         assert len(raw) == 1
         assert key not in json.dumps(raw[0])
         assert "file" not in raw[0]["content"]
-        assert "url" not in raw[0]["content"]
         assert "thumbnail_file" not in json.dumps(raw[0])
-        assert "la banderole" in raw[0]["content"]["body"]
-        assert said("es", FILE_HELD_BACK) in raw[0]["content"]["body"]
-
-        # where the encrypted room consented to unencrypted rooms: decrypted, uploaded plainly
-        monkeypatch.setattr(relay_service, "consents_to_unencrypted", lambda link: True)
-        sent = await alice.send_raw(
-            fr,
-            "m.room.message",
-            {"msgtype": "m.file", "body": "minutes.txt", "file": file, "info": {"size": 1}},
-        )
-        await alice.wait_for(es, copy_of(bot.user_id, sent), timeout=20)
-        raw = [e for e in await room_history(alice, es) if copy_of(bot.user_id, sent)(e)]
-        assert key not in json.dumps(raw[0])
-        assert "file" not in raw[0]["content"]
+        assert "la banderole 2" in raw[0]["content"]["body"]
         assert await plain_file(alice, raw[0]["content"]["url"]) == picture
+        # ...and in the encrypted room, forwarded as it is
+        await alice.wait_for(en, copy_of(bot.user_id, sent), timeout=20)
+        # nothing of the room that never consented reached the unencrypted room (the copy of
+        # the later message from the consenting room is there: the held ones came before it)
+        everything = json.dumps(await room_history(alice, es))
+        assert key not in everything
+        assert not [e for e in alice.events(es) if copy_of(bot.user_id, held)(e)]
+        assert not [e for e in alice.events(es) if copy_of(bot.user_id, again)(e)]
+        assert "second message" not in everything
+        told_once = [e for e in alice.events(en) if from_bot(bot.user_id, contains=held_back)(e)]
+        assert len(told_once) == 1
 
         # the bot's own files in an encrypted room are encrypted: a calendar, the aid export
         body = await ask(alice, en, "!event add Assembly | 2030-05-04 18:00 | Mujawara Tunis")

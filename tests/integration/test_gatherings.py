@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from bot.core.matrix.client import LIAISON_KEY
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.storage.database import Database
 from tests.support.botharness import BotHarness
-from tests.support.i18n import said_pattern
+from tests.support.i18n import english_leaks, said, said_pattern, said_plural, says
 from tests.support.members import Member
 from tests.support.predicates import from_bot, reply_to, room_with_bot
 
@@ -384,3 +384,128 @@ async def test_feed_says_when_the_web_server_is_off(bot, new_member) -> None:
     alice = await new_member("alice")
     room = await room_with_bot(alice, bot.user_id, name="no-web")
     assert "web server is off" in await ask(alice, room, "!event feed")
+
+
+async def test_a_french_room_in_paris_time_from_creation_to_rollover(synapse, tmp_path) -> None:
+    """A room that starts in the bot's configured language and zone; the words it shows are
+    accepted back; RSVP notices speak French; a recurring gathering rolls over."""
+    bot = BotHarness(
+        synapse,
+        tmp_path / "bot",
+        bot={"default_language": "fr", "default_timezone": "Europe/Paris"},
+    )
+    root = tmp_path / "members"
+    people = [
+        await Member.create(synapse, f"{name}p{secrets.token_hex(3)}", store_dir=root / name)
+        for name in ("alice", "bob", "carol")
+    ]
+    alice, bob, carol = people
+    await bot.start()
+    try:
+        room = await shared_room(bot, people, "salon-paris")
+        greeting = next(e for e in alice.events(room) if from_bot(bot.user_id, kind="greeting")(e))
+        assert says(
+            "fr",
+            "Hello! I am Liaison. In this room I answer in {language} ({code}) and read and show times in {zone}. A room admin can change them with {lang_command} and {tz_command}. Type {help} to see what I can do.",
+            greeting["content"]["body"],
+            code="fr",
+            zone="Europe/Paris",
+        ), greeting["content"]["body"]
+
+        # "samedi prochain 18h" is 18:00 in Paris, and says so; "réunion" is read as a kind
+        body = await ask(
+            alice,
+            room,
+            "!evenement ajouter Assemblée | samedi prochain 18h | La Grange | type: réunion | capacité: 1",
+        )
+        match = said_pattern("fr", "Gathering {id} created.", id=ID).search(body)
+        assert match, body
+        gathering = match.group("id")
+        assert re.search(r" 18:00 CES?T \(Europe/Paris\)", body), body
+        assert said("fr", "Kind: {kind}", kind=said("fr", "meeting")) in body
+        # an unknown verb gets the verb meant, not one that merely looks alike
+        assert await ask(alice, room, "!evenement ajoute Fête | samedi 20h | Cour") == said(
+            "fr",
+            "I don't know the command {command}. Did you mean {suggestion}? Type {help} for the list.",
+            command="`!event ajoute`",
+            suggestion="`!event add`",
+            help="`!help event`",
+        )
+        refused = await ask(alice, room, "!evenement ajouter Soirée | demain | La Grange")
+        assert says(
+            "fr",
+            "I read {when} as {day}, but not at what time. Nothing was saved. Add the hour, for example {example}.",
+            refused,
+            when="`demain`",
+        ), refused
+
+        # RSVP by reaction: the waiting list and the freed place are told in French
+        mark = alice.mark(room)
+        await ask(alice, room, f"!evenement annoncer {gathering}")
+        post = await alice.wait_for(room, from_bot(bot.user_id, kind="announcement"), after=mark)
+        reaction = await bob.react(room, post["event_id"], "✅")
+        await ask(alice, room, f"!evenement voir {gathering}")  # bob's answer is counted
+        mark = carol.mark(room)
+        await carol.react(room, post["event_id"], "✅")
+        waiting = await carol.wait_for(
+            room, from_bot(bot.user_id, kind="gathering-rsvp"), after=mark
+        )
+        assert says(
+            "fr",
+            "{name}: {title} ({id}) is full — you are on the waiting list and will be told when a place frees up.",
+            waiting["content"]["body"],
+            id=f"`{gathering}`",
+        ), waiting["content"]["body"]
+        mark = carol.mark(room)
+        await bob.redact(room, reaction)
+        promoted = await carol.wait_for(
+            room, from_bot(bot.user_id, kind="gathering-rsvp"), after=mark
+        )
+        assert says(
+            "fr",
+            "{name}: a place freed up — you are now going to {title} ({id}).",
+            promoted["content"]["body"],
+            id=f"`{gathering}`",
+        ), promoted["content"]["body"]
+
+        # a recurring gathering, once over, moves to its next occurrence and says so
+        start = datetime.now(UTC) + timedelta(seconds=3)
+        body = await ask(
+            alice,
+            room,
+            f"!evenement ajouter\ntitre: Permanence\nquand: {start:%Y-%m-%dT%H:%M:%SZ}\n"
+            "fin: 1s\nlieu: en ligne\nrépéter: FREQ=MINUTELY",
+        )
+        rolling = said_pattern("fr", "Gathering {id} created.", id=ID).search(body)
+        assert rolling, body
+        repeats = said_plural("fr", ("every minute", "every {count} minutes"), 1)
+        assert said("fr", "Repeats: {rule}", rule=f"{repeats} (Europe/Paris)") in body, body
+        mark = alice.mark(room)
+        await ask(alice, room, f"!evenement annoncer {rolling.group('id')}")
+        announced = await alice.wait_for(
+            room, from_bot(bot.user_id, kind="announcement", contains="Permanence"), after=mark
+        )
+
+        def rolled(event: dict[str, Any]) -> bool:
+            relates = event.get("content", {}).get("m.relates_to", {})
+            return (
+                relates.get("rel_type") == "m.replace"
+                and relates.get("event_id") == announced["event_id"]
+            )
+
+        edit = await alice.wait_for(room, rolled, after=mark, timeout=30)
+        stored = bot.app.db.query_one(  # type: ignore[union-attr]
+            "SELECT starts_at FROM gatherings WHERE id = ?", (rolling.group("id"),)
+        )["starts_at"]
+        moved = datetime.fromisoformat(stored)
+        assert moved - start >= timedelta(seconds=59), (stored, start)
+        local = moved.astimezone(ZoneInfo("Europe/Paris"))
+        assert f"{local:%H:%M}" in edit["content"]["m.new_content"]["body"]
+        leaks = [
+            leak for m in people for r in m.rooms_seen() for leak in english_leaks(m.events(r))
+        ]
+        assert leaks == []
+    finally:
+        await bot.stop()
+        for member in people:
+            await member.close()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support.botharness import BotHarness
-from tests.support.i18n import said, said_pattern, says
+from tests.support.i18n import said, said_pattern, said_plural, says
 from tests.support.members import Member
 from tests.support.predicates import from_bot, reply_to, room_with_bot
 from tests.support.relaygroup import is_linked_answer
@@ -55,7 +55,12 @@ async def test_announce_into_a_relay_group_translates_each_copy(
         marks = {lang: alice.mark(room) for lang, room in rooms.items()}
         announced = await ask(alice, rooms["fr"], f"!event announce {gathering}")
         assert (
-            said("fr", "Announced {id} in {count} room(s).", id=f"`{gathering}`", count=3)
+            said_plural(
+                "fr",
+                ("Announced {id} in {count} room.", "Announced {id} in {count} rooms."),
+                3,
+                id=f"`{gathering}`",
+            )
             in announced
         ), announced
 

@@ -38,6 +38,20 @@ async def test_french_and_arabic_rooms_get_their_own_language(bot, new_member) -
     assert french == expected
     assert french != "This room's language: French (fr). Time zone: UTC."
 
+    # help in French: the way to ask for details, the usage lines, all in French and typed
+    # with the prefix, each alternative on its own
+    overview = (await ask(alice, fr, "!aide"))["content"]["body"]
+    assert f"`!aide {said('fr', '<family>')}`" in overview, overview
+    schedule_help = (await ask(alice, fr, "!aide programme"))["content"]["body"]
+    edit_line = next(line for line in schedule_help.splitlines() if "schedule edit" in line)
+    assert edit_line.count("`!schedule edit") == 2, edit_line
+    assert said("fr", "<when>") in edit_line, edit_line
+    assert "<when>" not in schedule_help
+    assert "<id>" in schedule_help or said("fr", "<id>") in schedule_help
+    for line in schedule_help.splitlines()[1:]:
+        if line.startswith("- "):
+            assert line.startswith("- `!schedule "), line
+
     unknown = (await ask(alice, fr, "!hepl"))["content"]["body"]
     assert unknown == said(
         "fr",
@@ -50,11 +64,11 @@ async def test_french_and_arabic_rooms_get_their_own_language(bot, new_member) -
     arabic = await ask(alice, ar, "!مساعدة")
     content = arabic["content"]
     assert content["formatted_body"].startswith('<div dir="rtl">')
-    header = said(
-        "ar", "**Commands you can use here** (type {help} for details):", help="`!help <family>`"
-    )
+    # the way to ask for details is written as an Arabic reader types it: `!مساعدة <عائلة>`
+    typed = f"`!مساعدة {said('ar', '<family>')}`"
+    header = said("ar", "**Commands you can use here** (type {help} for details):", help=typed)
     assert content["body"].startswith(header)
-    assert header != "**Commands you can use here** (type `!help <family>` for details):"
+    assert "<family>" not in content["body"]
     # families are listed with their Arabic alias beside the English name
     assert "`!room` / `!غرفة`" in content["body"]
     bob = await new_member("bob")

@@ -142,7 +142,7 @@ async def attacks(harness: BotHarness, alice: Member, mallory: Member, carol: Me
     ids = {
         "gathering": one(db, "SELECT id FROM gatherings"),
         "place": one(db, "SELECT id FROM places"),
-        "aid": one(db, "SELECT id FROM aid_requests"),
+        "aid": one(db, "SELECT public_id FROM aid_requests"),
         "schedule": one(db, "SELECT id FROM schedules WHERE author = ?", alice.user_id),
         "draft": one(db, "SELECT id FROM schedules WHERE author = ?", mallory.user_id),
         "room": other,
@@ -205,9 +205,9 @@ async def test_private_aid_request_id_quoted_in_a_public_room(
         await until(
             harness.app, lambda: db.query("SELECT 1 FROM aid_dm_rooms JOIN rooms USING (room_id)")
         )
-        private = one(db, "SELECT id FROM aid_requests")
-        assert isinstance(private, int)
-        unknown = private + 1000
+        private = one(db, "SELECT public_id FROM aid_requests")
+        assert isinstance(private, str)
+        unknown = "zzzzz"  # ids have 4 characters: this one is nobody's
         before = dump(db)
         for verb in ("show", "history", "claim", "update", "close"):
             extra = {"update": " note", "close": " fulfilled"}.get(verb, "")

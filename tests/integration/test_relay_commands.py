@@ -32,7 +32,8 @@ async def test_bad_input_gets_clear_replies_and_changes_nothing(bot, new_member)
         answer = await command(alice, room, text)
         assert expected in answer, (text, answer)
     assert store.room_link(db, room) is None
-    assert room_store.settings(db, room).language is None
+    # the language it was greeted with, untouched
+    assert room_store.settings(db, room).language == "en"
 
     answer = await command(alice, room, "!relay link mujawara fr")
     assert is_linked_answer(answer, "fr", "mujawara"), answer

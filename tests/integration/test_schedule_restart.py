@@ -12,7 +12,7 @@ from bot.core.storage.database import Database, utcnow
 from bot.schedules import store
 from tests.integration.test_schedule import announcement, ask, soon
 from tests.support.botharness import BotHarness
-from tests.support.predicates import room_with_bot
+from tests.support.predicates import from_bot, room_with_bot
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +50,9 @@ async def test_missed_firing_inside_grace_is_sent_once_outside_is_skipped(
     assert len(inside) == 1
     assert outside == []
     assert "done" in await ask(alice, room, "!schedule show 1")
+    # two restarts later the room has still been greeted once
+    greetings = [e for e in alice.events(room) if from_bot(bot.user_id, kind="greeting")(e)]
+    assert len(greetings) == 1
 
 
 @pytest.mark.parametrize("sent_before_crash", [True, False])

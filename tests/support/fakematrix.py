@@ -34,6 +34,7 @@ class FakeMatrix:
     direct_rooms: list[tuple[str, str, str | None]] = field(default_factory=list)
     room_members: dict[str, list[str]] = field(default_factory=dict)  # default: the bot alone
     names: dict[str, str] = field(default_factory=dict)  # display names; default: the user id
+    encrypted: set[str] = field(default_factory=set)  # rooms with encryption on
 
     async def send(
         self,
@@ -107,7 +108,7 @@ class FakeMatrix:
         return True
 
     def is_encrypted(self, room_id: str) -> bool:
-        return False
+        return room_id in self.encrypted
 
     def members(self, room_id: str) -> list[str]:
         return self.room_members.get(room_id, [self.user_id])

@@ -252,6 +252,10 @@ class Member:
     def events(self, room_id: str) -> list[dict[str, Any]]:
         return list(self._events.get(room_id, ()))
 
+    def rooms_seen(self) -> list[str]:
+        """Every room this member has read events from."""
+        return list(self._events)
+
     def mark(self, room_id: str) -> int:
         return len(self._events.get(room_id, ()))
 

@@ -51,7 +51,9 @@ def joined(user_id: str) -> Predicate:
 
 
 async def room_with_bot(member: Any, bot_user_id: str, **kwargs: Any) -> str:
-    """A room created by ``member`` with the bot invited and joined."""
+    """A room created by ``member`` with the bot invited, joined, and its greeting read (the
+    language and zone it assumed are then recorded)."""
     room_id: str = await member.create_room(invite=[bot_user_id], **kwargs)
     await member.wait_for(room_id, joined(bot_user_id), timeout=30)
+    await member.wait_for(room_id, from_bot(bot_user_id, kind="greeting"), timeout=30)
     return room_id

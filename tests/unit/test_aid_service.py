@@ -71,7 +71,7 @@ def ask(
 
 
 def status_of(aid: MutualAid, request: AidRequest) -> str:
-    found = store.get_request(aid.db, request.id)
+    found = store.request_by_ref(aid.db, request.id)
     assert found is not None
     return found.status
 
@@ -90,7 +90,7 @@ async def test_nobody_claims_their_own_request(aid: MutualAid) -> None:
         {"id": f"#{mine.id}"},
     )
     assert status_of(aid, mine) == "open"
-    assert [e.action for e in store.history(aid.db, mine.id)] == ["created"]
+    assert [e.action for e in store.history(aid.db, mine.key)] == ["created"]
 
 
 async def test_a_claim_tells_the_requester_where_they_asked(aid: MutualAid, w: World) -> None:
@@ -104,7 +104,7 @@ async def test_a_claim_tells_the_requester_where_they_asked(aid: MutualAid, w: W
         BOB,
         "on my way",
     )
-    claimed = store.get_request(aid.db, need.id)
+    claimed = store.request_by_ref(aid.db, need.id)
     assert claimed is not None
     assert (claimed.claimer, claimed.claim_room) == (BOB, COORD_ROOM)
     told = w.sent_to(ROOM)
@@ -125,7 +125,7 @@ async def test_only_an_open_request_can_be_claimed(aid: MutualAid) -> None:
         "Aid request {id} is not open any more ({status}).",
         {"id": f"#{need.id}", "status": "in progress"},
     )
-    claimed = store.get_request(aid.db, need.id)
+    claimed = store.request_by_ref(aid.db, need.id)
     assert claimed is not None
     assert claimed.claimer == BOB
 
@@ -135,13 +135,13 @@ async def test_a_replayed_claim_changes_nothing_and_returns_the_first_entry(
 ) -> None:
     need = ask(aid)
     first = await aid.claim(typed(BOB, f"{need.id}", event_id="$claim"))
-    history = store.history(aid.db, need.id)
+    history = store.history(aid.db, need.key)
     told = len(w.fake.sent)
 
     again = await aid.claim(typed(BOB, f"{need.id}", event_id="$claim"))
 
     assert again == first
-    assert store.history(aid.db, need.id) == history
+    assert store.history(aid.db, need.key) == history
     assert len(w.fake.sent) == told  # the same notice is not posted twice
 
 
@@ -177,7 +177,7 @@ async def test_a_stranger_may_not_change_a_request_and_reads_the_same_refusal(
 
     assert services.refusal(refused.value) == (NOT_YOURS, {"id": f"#{need.id}"})
     assert status_of(aid, need) == "in_progress"
-    assert [e.action for e in store.history(aid.db, need.id)] == ["created", "claim"]
+    assert [e.action for e in store.history(aid.db, need.key)] == ["created", "claim"]
 
 
 @pytest.mark.parametrize("who", [ALICE, BOB, COORD, ADMIN])
@@ -194,7 +194,7 @@ async def test_requester_claimer_coordinator_and_bot_admin_may_change_it(
     assert (news.actor, news.status, news.note) == (who, "in_progress", "Van found")
     assert (part.actor, part.status) == (who, "partial")
     assert (closed.actor, closed.status, closed.note) == (who, "fulfilled", "Housed")
-    final = store.get_request(aid.db, need.id)
+    final = store.request_by_ref(aid.db, need.id)
     assert final is not None
     assert (final.status, final.outcome_note) == ("fulfilled", "Housed")
     assert final.closed_at is not None
@@ -223,7 +223,7 @@ async def test_a_replayed_close_returns_the_first_entry_instead_of_a_refusal(
     again = await aid.close(typed(ALICE, f"{need.id} fulfilled", event_id="$close"))
 
     assert again == first
-    assert [e.action for e in store.history(aid.db, need.id)] == ["created", "close"]
+    assert [e.action for e in store.history(aid.db, need.key)] == ["created", "close"]
 
 
 async def test_a_request_cannot_duplicate_itself(aid: MutualAid) -> None:
@@ -242,9 +242,9 @@ async def test_a_duplicate_points_at_the_other_request(aid: MutualAid) -> None:
 
     entry = await aid.close(typed(ALICE, f"{second.id} duplicate {first.id} asked twice"))
 
-    closed = store.get_request(aid.db, second.id)
+    closed = store.request_by_ref(aid.db, second.id)
     assert closed is not None
-    assert (closed.status, closed.duplicate_of) == ("duplicate", first.id)
+    assert (closed.status, closed.duplicate_of) == ("duplicate", first.key)
     assert entry.note == f"#{first.id} asked twice"
     assert status_of(aid, first) == "open"
 
@@ -268,7 +268,7 @@ async def test_a_coordinators_only_request_is_unknown_in_a_shared_room(aid: Mutu
     with pytest.raises(CommandError) as hidden:
         await aid.show(private.id, ROOM, CAROL, "en")
     with pytest.raises(CommandError) as unknown:
-        await aid.show(private.id + 100, ROOM, CAROL, "en")
+        await aid.show("zzzzz", ROOM, CAROL, "en")  # ids have 4 characters
 
     assert services.refusal(hidden.value) == (UNKNOWN_REQUEST, {"id": f"#{private.id}"})
     assert unknown.value.message == hidden.value.message
@@ -303,7 +303,7 @@ def test_listing_filters_by_status_person_category_country_and_urgency(aid: Mutu
     bogota = ask(aid, 'medical whenever "Bogota, Colombia" insulin', sender=BOB)
     store.change(
         aid.db,
-        quito.id,
+        quito.key,
         event_id="$taken",
         actor=ALICE,
         action="claim",
@@ -316,7 +316,7 @@ def test_listing_filters_by_status_person_category_country_and_urgency(aid: Mutu
     )
     store.change(
         aid.db,
-        bogota.id,
+        bogota.key,
         event_id="$done",
         actor=BOB,
         action="close",
@@ -326,7 +326,7 @@ def test_listing_filters_by_status_person_category_country_and_urgency(aid: Mutu
         expect=("open",),
     )
 
-    def ids(word: str) -> list[int]:
+    def ids(word: str) -> list[str]:
         return [r.id for r in aid.listing(ROOM, ALICE, word)]
 
     assert ids("") == [lyon.id, quito.id]  # the active ones
@@ -354,7 +354,7 @@ def test_an_open_request_cannot_be_erased(aid: MutualAid) -> None:
         "Aid request {id} is still open: close it first, then erase it.",
         {"id": f"#{need.id}"},
     )
-    kept = store.get_request(aid.db, need.id)
+    kept = store.request_by_ref(aid.db, need.id)
     assert kept is not None
     assert (kept.requester, kept.description) == (ALICE, need.description)
 
@@ -365,7 +365,7 @@ async def test_a_closed_request_loses_its_personal_details_once(aid: MutualAid) 
 
     assert aid.forget(typed(ALICE, f"{need.id}")) == need.id
 
-    erased = store.get_request(aid.db, need.id)
+    erased = store.request_by_ref(aid.db, need.id)
     assert erased is not None
     assert (erased.requester, erased.city, erased.description, erased.outcome_note) == (
         None,
@@ -390,7 +390,7 @@ async def test_a_stranger_may_not_erase_a_closed_request(aid: MutualAid) -> None
         aid.forget(typed(CAROL, f"{need.id}"))
 
     assert services.refusal(refused.value) == (NOT_YOURS, {"id": f"#{need.id}"})
-    kept = store.get_request(aid.db, need.id)
+    kept = store.request_by_ref(aid.db, need.id)
     assert kept is not None
     assert kept.forgotten_at is None
 
@@ -429,11 +429,11 @@ async def test_an_export_holds_only_what_the_room_may_see(aid: MutualAid, w: Wor
     assert coordination == [str(public.id), str(private.id)]
 
 
-def test_added_coordinators_rooms_follow_the_configured_ones_and_can_be_removed(
+async def test_added_coordinators_rooms_follow_the_configured_ones_and_can_be_removed(
     aid: MutualAid,
 ) -> None:
-    aid.add_coordinator_room("!legal:test", ADMIN)
-    aid.add_coordinator_room("!legal:test", ADMIN)  # adding twice keeps one
+    await aid.add_coordinator_room("!legal:test", ADMIN)
+    await aid.add_coordinator_room("!legal:test", ADMIN)  # adding twice keeps one
 
     assert aid.coordinator_rooms() == [COORD_ROOM, "!legal:test"]
 
@@ -455,11 +455,14 @@ def test_a_configured_coordinators_room_cannot_be_removed_by_command(aid: Mutual
     assert aid.coordinator_rooms() == [COORD_ROOM]
 
 
-def test_an_added_room_sees_private_requests_and_stops_when_removed(aid: MutualAid) -> None:
+async def test_an_added_room_sees_private_requests_and_stops_when_removed(
+    aid: MutualAid,
+) -> None:
     private = ask(aid, 'legal today "Tunis, Tunisia" visibility:anonymous A lawyer')
     assert aid.listing("!legal:test", COORD, "") == []
 
-    aid.add_coordinator_room("!legal:test", ADMIN)
+    # becoming a coordinators' room, it is shown the request still open at once
+    assert await aid.add_coordinator_room("!legal:test", ADMIN) == 1
     assert [r.id for r in aid.listing("!legal:test", COORD, "")] == [private.id]
 
     aid.remove_coordinator_room("!legal:test")

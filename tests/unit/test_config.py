@@ -163,6 +163,15 @@ RULE_CASES = [
         "events.reminder_leads[1]: not a duration like 24h, 1h, 30m: 'tomorrow'",
     ),
     (minimal(aid={"categories": []}), "aid.categories: must list at least one category"),
+    (
+        minimal(aid={"coordinator_rooms": ["!ok:x.org", "#ok:x.org", "coord"]}),
+        "aid.coordinator_rooms[2]: not a room id or alias (such as !abc:example.org or #coordinators:example.org): 'coord'",
+    ),
+    (minimal(aid={"on_call": ["@ok:x.org", "bob"]}), "aid.on_call[1]: not a Matrix user id: 'bob'"),
+    (
+        minimal(web={"public_url": "liaison.example.org"}),
+        "web.public_url: must start with http:// or https://",
+    ),
     (minimal(aid={"stale_days": 0}), "aid.stale_days: must be at least 1"),
     (
         minimal(aid={"check_interval_seconds": 0}),
@@ -228,10 +237,55 @@ def test_every_problem_is_reported_at_once() -> None:
     ]
 
 
-def test_type_problems_are_reported_before_rules_run() -> None:
-    # a wrong type stops the build: the rules are not run on half a config
-    assert problems_of(minimal(web={"port": "x"}, bot={"admin_power_level": 500})) == [
-        "web.port: must be a whole number, got str"
+def test_type_and_rule_problems_are_reported_in_one_run() -> None:
+    # a wrong type takes its default for the rules, and is not reported twice
+    assert problems_of(
+        minimal(web={"port": "x"}, bot={"admin_power_level": 500}, matrix={"homeserver": 3})
+    ) == [
+        "matrix.homeserver: must be a string, got int",
+        "web.port: must be a whole number, got str",
+        "bot.admin_power_level: must be between 0 and 100",
+    ]
+
+
+def test_sixteen_mistakes_are_sixteen_lines_with_the_key_meant() -> None:
+    raw = {
+        "matrix": {
+            "homeserver": "matrix.example.org",
+            "user_id": "liaison",
+            "pasword": "x",
+            "sync_timeout": 5,
+        },
+        "bot": {
+            "admins": ["ana"],
+            "allowed_inviters": ["not a server"],
+            "default_timezone": "Europe/Pariss",
+            "default_languge": "fr",
+        },
+        "translation": {"engines": ["apertiun"]},
+        "web": {"port": "eighty"},
+        "aid": {"on_call": ["bob"], "coordinator_rooms": ["coord"], "stale_days": 0},
+        "events": {"reminder_leads": ["soon"]},
+        "loging": {},
+    }
+    problems = problems_of(raw)
+    assert problems == [
+        "matrix.pasword: unknown key (did you mean password?)",
+        "matrix.sync_timeout: unknown key (did you mean sync_timeout_ms?)",
+        "bot.default_languge: unknown key (did you mean default_language?)",
+        "web.port: must be a whole number, got str",
+        "loging: unknown key (did you mean logging?)",
+        "matrix.homeserver: must start with http:// or https://",
+        "matrix.user_id: not a Matrix user id: 'liaison'",
+        "matrix.password: set a password or an access_token (or LIAISON_PASSWORD / LIAISON_ACCESS_TOKEN in the environment)",
+        "bot.admins[0]: not a Matrix user id: 'ana'",
+        "bot.allowed_inviters[0]: not a user id or server name: 'not a server'",
+        "bot.default_timezone: unknown time zone 'Europe/Pariss' (e.g. Europe/Paris, UTC)",
+        "translation.engines[0]: unknown engine 'apertiun' (did you mean apertium? one of apertium, libre, deepl, google, mymemory, microsoft, none)",
+        "events.reminder_leads[0]: not a duration like 24h, 1h, 30m: 'soon'",
+        "aid.coordinator_rooms[0]: not a room id or alias (such as !abc:example.org or #coordinators:example.org): 'coord'",
+        "aid.on_call[0]: not a Matrix user id: 'bob'",
+        "aid.stale_days: must be at least 1",
     ]
 
 

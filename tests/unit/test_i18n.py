@@ -48,11 +48,19 @@ def test_extraction_reads_the_second_argument_of_services_text(tmp_path: Path) -
         "    services.text(lang, 'The gathering {title} starts soon.', title='x')\n"
         "    ctx.t('Plain id')\n"
         "    raise CommandError('Refused {what}', what=1)\n"
-        "    ctx.reply(variable)\n",
+        "    ctx.reply(variable)\n"
+        "    ctx.tn('One room.', '{count} rooms.', n)\n"
+        "    phrases.ntext(lang, 'One day', '{count} days', n)\n",
         encoding="utf-8",
     )
     ids = {m.msgid for m in extract_messages(tmp_path, ("bot",))}
-    assert ids == {"The gathering {title} starts soon.", "Plain id", "Refused {what}"}
+    assert ids == {
+        "The gathering {title} starts soon.",
+        "Plain id",
+        "Refused {what}",
+        ("One room.", "{count} rooms."),
+        ("One day", "{count} days"),
+    }
 
 
 def test_message_ids_built_at_run_time_are_found(tmp_path: Path) -> None:
@@ -138,12 +146,110 @@ def test_every_message_is_translated_in_every_shipped_catalog(
     assert po_path.exists(), f"no catalog for {lang}: run python -m bot.core.i18n.extract"
     catalog = read(po_path, lang)
     problems = []
-    for msgid in sorted(extracted):
+    for msgid in sorted(extracted, key=str):
         message = catalog.get(msgid)
         if message is None or not message.string:
             problems.append(f"untranslated: {msgid!r}")
         elif message.fuzzy:
             problems.append(f"fuzzy: {msgid!r}")
+        elif isinstance(msgid, tuple):
+            forms = list(message.string) if isinstance(message.string, tuple | list) else []
+            allowed = placeholders(msgid[0]) | placeholders(msgid[1])
+            if len(forms) != catalog.num_plurals or not all(forms):
+                problems.append(f"plural forms missing: {msgid!r}")
+            # a form may leave out the number ("une heure", Arabic's dual) but never invent one
+            elif any(not placeholders(str(f)) <= allowed for f in forms):
+                problems.append(f"placeholders differ: {msgid!r} -> {forms!r}")
         elif placeholders(str(message.string)) != placeholders(msgid):
             problems.append(f"placeholders differ: {msgid!r} -> {message.string!r}")
     assert problems == [], f"{lang}: {len(problems)} problem(s)"
+
+
+def test_plural_forms_follow_each_language(tmp_path: Path) -> None:
+    catalog = Catalog(locale="ar", domain="liaison")
+    catalog.add(
+        ("every hour", "every {count} hours"),
+        ("كل {count} ساعة", "كل ساعة", "كل ساعتين", "كل {count} ساعات", "كل {count} ساعة",
+         "كل {count} ساعة"),
+    )  # fmt: skip
+    po_path = tmp_path / "ar" / "LC_MESSAGES" / "liaison.po"
+    po_path.parent.mkdir(parents=True)
+    with po_path.open("wb") as handle:
+        write_po(handle, catalog)
+    catalogs = Catalogs(tmp_path)
+    said = [catalogs.translate_plural("ar", "every hour", "every {count} hours", n) for n in
+            (1, 2, 3, 11, 100)]  # fmt: skip
+    assert said == ["كل ساعة", "كل ساعتين", "كل 3 ساعات", "كل 11 ساعة", "كل 100 ساعة"]
+    assert catalogs.translate_plural("en", "every hour", "every {count} hours", 1) == "every hour"
+    assert catalogs.translate_plural("fr", "every hour", "every {count} hours", 5) == (
+        "every 5 hours"
+    )
+
+
+def test_an_english_frame_in_a_translated_room_is_found() -> None:
+    from bot.core.matrix.client import LIAISON_KEY
+    from tests.support.i18n import english_leaks, said
+
+    def event(body: str, lang: str, kind: str = "reply") -> dict[str, object]:
+        return {"content": {"body": body, LIAISON_KEY: {"kind": kind, "lang": lang}}}
+
+    english = "I know no aid request #3 that can be shown here."
+    french = said(
+        "fr", "Only room admins (power level {level} or more) may use this command.", level=50
+    )
+    assert english_leaks([event(english, "fr")])
+    assert english_leaks([event(french, "fr")]) == []
+    # members' own words (relayed copies) and English rooms are not the bot's frames
+    assert english_leaks([event(english, "fr", kind="relay"), event(english, "en")]) == []
+
+
+def test_every_usage_placeholder_is_in_the_catalogs() -> None:
+    from bot.app import Application  # noqa: F401  (every command module is imported)
+    from bot.core.commands import placeholders_of
+    from commands import aid, event, forget, help, place, relay, room, schedule
+
+    families = [aid, event, forget, help, place, relay, room, schedule]
+    shown = {p for module in families for c in module.family.commands.values()
+             for p in placeholders_of(c.usage)}  # fmt: skip
+    assert shown - set(help.PLACEHOLDERS) == set()
+
+
+def test_no_two_verbs_of_a_family_answer_to_the_same_word() -> None:
+    from bot.core.i18n import fold_word
+    from commands import aid, event, forget, place, relay, room, schedule
+
+    for module in (aid, event, forget, place, relay, room, schedule):
+        seen: dict[str, str] = {}
+        for command in module.family.commands.values():
+            for name in (command.verb or "", *command.aliases):
+                key = fold_word(name)
+                assert seen.setdefault(key, str(command.verb)) == str(command.verb), (
+                    module.family.name,
+                    name,
+                )
+
+
+def test_every_word_the_bot_shows_is_accepted_back() -> None:
+    """Categories, urgencies, visibilities, kinds and answers, in every shipped language."""
+    from bot.aid import forms as aid_forms
+    from bot.core.config import AidConfig
+    from bot.core.i18n import Phrasebook
+    from bot.gatherings import forms as gathering_forms
+
+    phrases = Phrasebook(Catalogs(), "!")
+    words = aid_forms.Words(
+        categories=phrases.accepted({c: c for c in AidConfig().categories}, aid_forms.fold),
+        urgencies=phrases.accepted(aid_forms.URGENCY_LABELS, aid_forms.fold),
+        visibilities=phrases.accepted(aid_forms.VISIBILITY_LABELS, aid_forms.fold),
+    )
+    kinds = phrases.accepted(gathering_forms.KIND_LABELS, gathering_forms.fold)
+    for lang in SHIPPED_LANGUAGES:
+        t = phrases.translator(lang)
+        for category in AidConfig().categories:
+            assert aid_forms.category_of(t(category), AidConfig().categories, words) == category
+        for key, label in aid_forms.URGENCY_LABELS.items():
+            assert aid_forms.urgency_of(t(label), words) == key
+        for key, label in aid_forms.VISIBILITY_LABELS.items():
+            assert aid_forms.visibility_of(t(label), words) == key
+        for key, label in gathering_forms.KIND_LABELS.items():
+            assert gathering_forms.kind_for(t(label), kinds) == key, (lang, t(label))

@@ -288,3 +288,65 @@ def test_other_groups_are_not_in_the_audience(desk: RelayDesk, groups: RelayGrou
 
     assert heard is not None
     assert heard.room_ids == [ROOM_A, ROOM_C]
+
+
+# ---- encrypted rooms and rooms that are not --------------------------------------------------
+
+REFUSED_PLAIN = "This room is encrypted, but rooms of the relay group {group} that receive its messages are not ({count}): their homeserver could read what is said here. Nothing was changed. To link it anyway, add {flag}: {example}. Linked as receive only, nothing leaves this room."
+
+
+def test_an_encrypted_room_needs_consent_to_send_to_unencrypted_rooms(
+    desk: RelayDesk, w: World, fresh_db: Database
+) -> None:
+    w.fake.encrypted.update({ROOM_A, ROOM_C})
+    desk.link(ROOM_B, ["north", "es"], ADMIN)  # not encrypted, receives
+
+    with pytest.raises(CommandError) as refused:
+        desk.link(ROOM_A, ["north", "fr"], ADMIN)
+
+    assert services.refusal(refused.value) == (
+        REFUSED_PLAIN,
+        {
+            "group": "`north`",
+            "count": 1,
+            "flag": "`--allow-unencrypted`",
+            "example": "`!relay link north fr two-way --allow-unencrypted`",
+        },
+    )
+    assert store.room_link(fresh_db, ROOM_A) is None
+    # receive only: nothing leaves the room, nothing to agree to
+    link, _ = desk.link(ROOM_C, ["north", "en", "receive"], ADMIN)
+    assert not link.allow_unencrypted
+
+    link, _ = desk.link(ROOM_A, ["north", "fr"], ADMIN, allow_unencrypted=True)
+
+    assert link.allow_unencrypted
+    notes = desk.encryption_notes(link)
+    assert (notes.encrypted, notes.consented, notes.unencrypted_receivers) == (True, True, 1)
+    # linking again without the flag is refused and leaves the consent as it was
+    with pytest.raises(CommandError):
+        desk.link(ROOM_A, ["north", "ar"], ADMIN)
+    kept = store.room_link(fresh_db, ROOM_A)
+    assert kept is not None
+    assert (kept.language, kept.allow_unencrypted) == ("fr", True)
+
+
+def test_consent_is_kept_only_for_an_encrypted_room(desk: RelayDesk, w: World) -> None:
+    link, _ = desk.link(ROOM_A, ["north", "fr"], ADMIN, allow_unencrypted=True)
+
+    assert not link.allow_unencrypted  # turning encryption on later asks for it again
+    notes = desk.encryption_notes(link)
+    assert (notes.encrypted, notes.consented) == (False, False)
+
+
+def test_an_unencrypted_room_learns_which_encrypted_rooms_do_not_come(
+    desk: RelayDesk, w: World
+) -> None:
+    w.fake.encrypted.update({ROOM_A, ROOM_B})
+    desk.link(ROOM_A, ["north", "fr"], ADMIN)  # encrypted, alone: nothing to agree to yet
+    desk.link(ROOM_B, ["north", "ar"], ADMIN)  # encrypted too
+    desk.link(ROOM_D, ["north", "de", "send"], ADMIN)  # sends only: never asked
+
+    link, _ = desk.link(ROOM_C, ["north", "es"], ADMIN)
+
+    assert desk.encryption_notes(link).withheld_from_here == 2

@@ -134,7 +134,7 @@ def test_an_admin_posts_only_to_rooms_they_administer(posts: Schedules, fresh_db
 
     assert services.refusal(refused.value) == (
         "You are not a room admin in {rooms}: you may only schedule posts to rooms you administer.",
-        {"rooms": "`!third:test`"},
+        {"rooms": "**!third:test**"},
     )
     assert count(fresh_db) == 0
     allowed = add(posts, f"--rooms {OTHER} tomorrow 9:00 Hello")
@@ -186,15 +186,19 @@ def test_text_is_needed_after_the_time(posts: Schedules, fresh_db: Database) -> 
 # ---- @room -------------------------------------------------------------------------------------
 
 
+BOT_LACKS = "`@room` would notify everyone, but I (the bot) do not have the power to notify the whole room in {rooms}. Nothing was scheduled. A room admin can give me that power (the room's `notifications.room` level), or remove `@room` from the text."
+AUTHOR_LACKS = "`@room` would notify everyone, but you do not have the power to notify the whole room in {rooms}. Nothing was scheduled. Remove `@room`, or ask a room admin for that power."
+
+
 @pytest.mark.parametrize(
-    ("author", "powers"),
+    ("author", "powers", "refusal"),
     [
-        (ADMIN, {(ROOM, ADMIN): 50}),  # the bot may not notify the room
-        (ROOT, {(ROOM, BOT): 100}),  # a bot admin, but not allowed to notify this room
+        (ADMIN, {(ROOM, ADMIN): 50}, BOT_LACKS),  # the bot may not notify the room
+        (ROOT, {(ROOM, BOT): 100}, AUTHOR_LACKS),  # a bot admin, not allowed to notify here
     ],
 )
 def test_at_room_is_refused_when_the_author_or_the_bot_lacks_the_power(
-    posts: Schedules, w: World, author: str, powers: dict[tuple[str, str], int]
+    posts: Schedules, w: World, author: str, powers: dict[tuple[str, str], int], refusal: str
 ) -> None:
     w.fake.power.clear()
     w.fake.power.update(powers)
@@ -202,10 +206,8 @@ def test_at_room_is_refused_when_the_author_or_the_bot_lacks_the_power(
     with pytest.raises(CommandError) as refused:
         add(posts, "tomorrow 9:00 @room the assembly starts", author=author)
 
-    assert services.refusal(refused.value) == (
-        "`@room` needs both you and me to have the power to notify the whole room, and one of us lacks it in {rooms}. Remove `@room` or ask for that power.",
-        {"rooms": f"`{ROOM}`"},
-    )
+    # the refusal says who lacks the power, and names the room as members know it
+    assert services.refusal(refused.value) == (refusal, {"rooms": f"**{ROOM}**"})
     assert count(posts.db) == 0
 
 
@@ -354,7 +356,7 @@ def test_a_new_text_with_at_room_needs_the_power_to_notify(posts: Schedules) -> 
     with pytest.raises(CommandError) as refused:
         posts.edit(ROOM, ADMIN, f"{schedule.id} text @room now", lang="en")
 
-    assert refused.value.params == {"rooms": f"`{ROOM}`"}
+    assert refused.value.params == {"rooms": f"**{ROOM}**"}
     assert current(posts, schedule) == schedule
 
 

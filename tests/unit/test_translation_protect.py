@@ -119,3 +119,15 @@ async def test_translate_html_escapes_engine_output() -> None:
 
     out = await translate_html("<p>x</p>", evil)
     assert out == "<p>x &lt;script&gt;</p>"
+
+
+def test_apertium_marks_are_stripped_but_a_members_own_signs_stay() -> None:
+    from bot.translation.apertium import strip_markers
+
+    assert strip_markers("J'ouvre les bras", "Abro los #brazo") == "Abro los brazo"
+    assert strip_markers("accueillir", "#acoger *Zorblax @casa") == "acoger Zorblax casa"
+    # a hashtag or an @name the member wrote is theirs, and is kept
+    assert strip_markers("#Mujawara tonight", "#Mujawara esta noche") == "#Mujawara esta noche"
+    assert strip_markers("ask @ana", "pregunta a @ana") == "pregunta a @ana"
+    # signs that do not start a word are not marks
+    assert strip_markers("5 * 3 = 15, a#b", "5 * 3 = 15, a#b") == "5 * 3 = 15, a#b"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import io
 import logging
 import string
 import sys
@@ -27,7 +29,9 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[3]
 SOURCE_DIRS = ("bot", "commands")
 SHIPPED_LANGUAGES = ("fr", "ar", "es")
-# The calls whose argument is a message id; ``text`` is ``services.text(lang, msgid)``.
+# The calls whose argument is a message id; ``text`` is ``phrases.text(lang, msgid)``. Counted
+# messages give the singular and the plural: ``ctx.tn(s, p, n)``, ``t.n(s, p, n)``,
+# ``phrases.ntext(lang, s, p, n)``, ``N_n(s, p)``.
 KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "t": None,
     "reply": None,
@@ -36,6 +40,10 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "PermissionDenied": None,
     "N_": None,
     "text": (2,),
+    "tn": (1, 2),
+    "n": (1, 2),
+    "N_n": (1, 2),
+    "ntext": (2, 3),
 }
 COMMENT_TAGS = ("i18n:",)
 # Python sources, and the Jinja2 templates of the public pages (``t("...")`` in them).
@@ -47,28 +55,51 @@ METHOD_MAP = [
 TEMPLATE_NAME = f"{DOMAIN}.pot"
 
 
+MessageId = str | tuple[str, str]  # a plain message, or (singular, plural)
+
+
 @dataclass(frozen=True)
 class Message:
-    msgid: str
+    msgid: MessageId
     locations: tuple[tuple[str, int], ...]
     comments: tuple[str, ...]
+
+    @property
+    def singular(self) -> str:
+        return self.msgid if isinstance(self.msgid, str) else self.msgid[0]
 
 
 def extract_messages(root: Path = ROOT, dirs: Sequence[str] = SOURCE_DIRS) -> list[Message]:
     """Every literal message id passed to a keyword call, with where it appears."""
-    found: dict[str, tuple[list[tuple[str, int]], list[str]]] = {}
+    found: dict[MessageId, tuple[list[tuple[str, int]], list[str]]] = {}
     for name in dirs:
         directory = root / name
-        for filename, lineno, message, comments, _context in extract_from_dir(
-            directory,
-            method_map=METHOD_MAP,
-            keywords=KEYWORDS,
-            comment_tags=COMMENT_TAGS,
-            strip_comment_tags=True,
-        ):
-            if not isinstance(message, str) or not message:
+        # Babel writes a line to stderr for every f-string it meets in a keyword call, even as
+        # a placeholder's value (``id=f"#{n}"``); a message id itself built at run time is
+        # found by :func:`built_message_ids` instead.
+        with contextlib.redirect_stderr(io.StringIO()):
+            extracted = list(
+                extract_from_dir(
+                    directory,
+                    method_map=METHOD_MAP,
+                    keywords=KEYWORDS,
+                    comment_tags=COMMENT_TAGS,
+                    strip_comment_tags=True,
+                )
+            )
+        for filename, lineno, message, comments, _context in extracted:
+            key: MessageId
+            if isinstance(message, str) and message:
+                key = message
+            elif (
+                isinstance(message, tuple | list)
+                and len(message) == 2
+                and all(isinstance(m, str) and m for m in message)
+            ):
+                key = (str(message[0]), str(message[1]))
+            else:
                 continue
-            locations, notes = found.setdefault(message, ([], []))
+            locations, notes = found.setdefault(key, ([], []))
             locations.append((f"{name}/{filename}", lineno))
             notes.extend(c for c in comments if c not in notes)
     return [Message(msgid, tuple(loc), tuple(notes)) for msgid, (loc, notes) in found.items()]
@@ -77,7 +108,8 @@ def extract_messages(root: Path = ROOT, dirs: Sequence[str] = SOURCE_DIRS) -> li
 def template(messages: Iterable[Message]) -> Catalog:
     catalog = Catalog(domain=DOMAIN, project="Liaison", charset="utf-8", fuzzy=False)
     for message in messages:
-        flags = ("python-brace-format",) if placeholders(message.msgid) else ()
+        texts = [message.msgid] if isinstance(message.msgid, str) else list(message.msgid)
+        flags = ("python-brace-format",) if any(placeholders(t) for t in texts) else ()
         catalog.add(
             message.msgid,
             locations=message.locations,
@@ -158,9 +190,10 @@ def built_message_ids(root: Path = ROOT, dirs: Sequence[str] = SOURCE_DIRS) -> l
                 called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 if called not in KEYWORDS:
                     continue
-                spec = KEYWORDS[called]
-                index = (spec[0] if spec else 1) - 1
-                if len(node.args) > index and _is_built(node.args[index]):
+                spec = KEYWORDS[called] or (1,)
+                if any(
+                    len(node.args) > index - 1 and _is_built(node.args[index - 1]) for index in spec
+                ):
                     found.append((node.lineno, called))
             problems.extend(
                 f"{path.relative_to(root)}:{line}: {name}(...)" for line, name in sorted(found)

@@ -30,6 +30,7 @@ from nio import (
     MessageDirection,
     RoomCreateResponse,
     RoomGetEventResponse,
+    RoomInviteResponse,
     RoomKeyEvent,
     RoomMessagesResponse,
     RoomPreset,
@@ -492,15 +493,6 @@ class MatrixClient:
             servers.append(room_id.split(":", 1)[1])
         return list(dict.fromkeys(servers))
 
-    async def resolve_alias(self, alias: str) -> str:
-        """The room id behind ``#alias:server`` (asked of that server through ours)."""
-        response = await self._with_retries(
-            lambda: self.client.room_resolve_alias(alias), "resolve alias"
-        )
-        if not isinstance(response, RoomResolveAliasResponse):
-            raise MatrixError(f"unknown alias: {_describe(response)}", _errcode(response))
-        return str(response.room_id)
-
     async def fetch_event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
         """One event of a room as sync would give it (decrypted when we hold its key).
 
@@ -637,6 +629,23 @@ class MatrixClient:
             raise MatrixError(f"room creation failed: {_describe(response)}", _errcode(response))
         return str(response.room_id)
 
+    async def resolve_alias(self, alias: str) -> str | None:
+        """The room id an alias (``#coordinators:example.org``) points to; None if none."""
+        response = await self._with_retries(
+            lambda: self.client.room_resolve_alias(alias), "resolve alias"
+        )
+        if isinstance(response, RoomResolveAliasResponse):
+            return str(response.room_id)
+        log.warning("could not resolve %s: %s", alias, _describe(response))
+        return None
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        response = await self._with_retries(
+            lambda: self.client.room_invite(room_id, user_id), "invite"
+        )
+        if not isinstance(response, RoomInviteResponse):
+            raise MatrixError(f"invite failed: {_describe(response)}", _errcode(response))
+
     async def reject_invite(self, room_id: str) -> None:
         await self._with_retries(lambda: self.client.room_leave(room_id), "leave")
 
@@ -676,8 +685,11 @@ class MatrixClient:
         return user_id
 
     def room_name(self, room_id: str) -> str:
+        """The room's name, else its main alias, else its id (never a made-up member list)."""
         room = self.client.rooms.get(room_id)
-        return str(room.display_name) if room is not None else room_id
+        if room is None:
+            return room_id
+        return str(room.name or room.canonical_alias or room_id)
 
     def is_joined(self, room_id: str) -> bool:
         return room_id in self.client.rooms

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 JOIN_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 # turns of the event loop given to the lanes after a batch is handed to them (see run)
 HANDOFF_TURNS = 4
+# How long a room just joined may take to appear in a sync before it is not greeted.
+JOIN_STATE_TIMEOUT = 120.0
 
 
 class SyncLoop:
@@ -40,6 +42,7 @@ class SyncLoop:
         *,
         on_first_sync: Callable[[], Awaitable[None]],
         late_keys: LateKeys | None = None,
+        on_join: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.matrix = matrix
         self.db = db
@@ -47,6 +50,7 @@ class SyncLoop:
         self.config = config
         self.on_first_sync = on_first_sync
         self.late_keys = late_keys
+        self.on_join = on_join
         self.ready = asyncio.Event()
         # observers (health, tests) wait on this instead of polling
         self.state = asyncio.Condition()
@@ -152,7 +156,8 @@ class SyncLoop:
 
     async def _answer_invite(self, room_id: str, inviter: str | None) -> None:
         if inviter is not None and self.invite_allowed(inviter):
-            await self._join_invited(room_id)
+            if await self._join_invited(room_id) and self.on_join is not None:
+                await self._after_join(room_id, self.on_join)
             return
         log.warning("rejected an invite to %s from %s (not on the allow-list)", room_id, inviter)
         try:
@@ -160,7 +165,7 @@ class SyncLoop:
         except MatrixError as exc:
             log.warning("could not reject the invite to %s: %s", room_id, exc)
 
-    async def _join_invited(self, room_id: str) -> None:
+    async def _join_invited(self, room_id: str) -> bool:
         """Join a room we were invited to.
 
         An invite from another homeserver can reach us before the inviting server has stored
@@ -171,12 +176,26 @@ class SyncLoop:
             try:
                 await self.matrix.join(room_id)
                 log.info("joined %s on an invite", room_id)
-                return
+                return True
             except MatrixError as exc:
                 if exc.errcode != "M_FORBIDDEN" or delay is None or self._stop.is_set():
                     log.warning("could not join %s: %s", room_id, exc)
-                    return
+                    return False
             await self._wait_or_stop(delay)
+        return False
+
+    async def _after_join(self, room_id: str, on_join: Callable[[str], Awaitable[None]]) -> None:
+        """Once a sync has brought the room's state (its language, its members), greet it."""
+        try:
+            async with asyncio.timeout(JOIN_STATE_TIMEOUT), self.state:
+                await self.state.wait_for(lambda: self.matrix.is_joined(room_id))
+        except TimeoutError:
+            log.warning("joined %s but no sync brought it; not greeting it", room_id)
+            return
+        try:
+            await on_join(room_id)
+        except Exception:
+            log.exception("could not greet %s", room_id)
 
     def invite_allowed(self, inviter: str) -> bool:
         """Bot admins, listed user ids, and users of listed homeservers may invite the bot."""

@@ -22,6 +22,13 @@ def m001_rooms(db: Any) -> None:
     )
 
 
+@migrations()
+def m002_greeted(db: Any) -> None:
+    """When the bot told the room what it assumed; rooms joined before this are not greeted."""
+    db.execute("ALTER TABLE rooms ADD COLUMN greeted_at TEXT")
+    db.execute("UPDATE rooms SET greeted_at = joined_at")
+
+
 @dataclass(frozen=True)
 class RoomSettings:
     room_id: str
@@ -58,6 +65,19 @@ def set_language(db: Database, room_id: str, language: str) -> None:
 def set_timezone(db: Database, room_id: str, timezone: str) -> None:
     remember(db, room_id)
     db.execute("UPDATE rooms SET timezone = ? WHERE room_id = ?", (timezone, room_id))
+
+
+def greeted(db: Database, room_id: str) -> bool:
+    row = db.query_one("SELECT greeted_at FROM rooms WHERE room_id = ?", (room_id,))
+    return row is not None and row["greeted_at"] is not None
+
+
+def mark_greeted(db: Database, room_id: str) -> None:
+    remember(db, room_id)
+    db.execute(
+        "UPDATE rooms SET greeted_at = ? WHERE room_id = ? AND greeted_at IS NULL",
+        (iso(utcnow()), room_id),
+    )
 
 
 def all_room_ids(db: Database) -> list[str]:

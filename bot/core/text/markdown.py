@@ -65,7 +65,8 @@ def message_content(
         "format": "org.matrix.custom.html",
         "formatted_body": html,
         "m.mentions": {"user_ids": mentions} if mentions else {},
-        LIAISON_KEY: {"kind": kind},
+        # the language the bot spoke: lets tests (and other tools) check no frame is left untranslated
+        LIAISON_KEY: {"kind": kind, "lang": lang},
     }
     if thread_root:
         content["m.relates_to"] = in_thread(thread_root, reply_to)
