@@ -170,7 +170,9 @@ class Results:
 
 _PREAMBLE = """# Benchmark results
 
-Written by `make bench` (`tests/benchmarks/`). Each figure is compared with a floor measured in
-the same run on the same Synapse; the docstring of each `tests/benchmarks/test_*.py` says what
-is measured and how. `LIAISON_BENCH_QUICK=1` runs use small sizes and are only a smoke test.
+Written by `make bench` (`tests/benchmarks/`). Each figure is compared with references measured
+in the same run on the same Synapse: the ideal relay (a plain client sending copies it was given
+beforehand), the naive relay, Apertium alone, and the two-hop floor; the docstring of each
+`tests/benchmarks/test_*.py` says what is measured and how. `make bench QUICK=1` runs use small
+sizes and are only a smoke test.
 """
