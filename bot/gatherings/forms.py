@@ -295,8 +295,25 @@ def resolve(
     return result
 
 
+# "21h", "21 h", "21h30": French and Spanish write clock times this way, and "3h" is also a length.
+_HOUR_MARK = re.compile(r"^\s*(\d{1,2})\s*h\s*(\d{2})?\s*$", re.IGNORECASE)
+
+
 def _end(text: str, start: datetime, *, lang: str, tz: ZoneInfo) -> datetime:
-    """An end as a duration ('2h'), a time ('20h', read after the start) or a full date."""
+    """An end as a duration ('2h'), a time ('21h', '21:00') or a full date.
+
+    ``<N>h`` is both a clock time and a length. It is read as the clock time when that hour comes
+    later on the start's own day ('fin: 21h' after an 18:00 start ends at 21:00), otherwise as a
+    length ('end: 2h' after 18:00 lasts two hours); the confirmation shows the end it understood.
+    """
+    clock = _HOUR_MARK.match(text)
+    if clock is not None and int(clock[1]) < 24 and int(clock[2] or 0) < 60:
+        local_start = start.astimezone(tz)
+        at = local_start.replace(
+            hour=int(clock[1]), minute=int(clock[2] or 0), second=0, microsecond=0
+        )
+        if at > local_start:
+            return at
     try:
         return start + parse_duration(text)
     except TimeParseError:

@@ -144,3 +144,21 @@ def test_arabic_answers_kinds_and_field_names_are_understood() -> None:
     assert kind_for("مهرجان") == "festival"
     assert field_for("العنوان") == "title"
     assert field_for("المنطقة الزمنية") == "tz"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("2026-12-05 18:00", "21h", datetime(2026, 12, 5, 21, 0, tzinfo=PARIS)),
+        ("2026-12-05 18:00", "23h30", datetime(2026, 12, 5, 23, 30, tzinfo=PARIS)),
+        ("2026-12-05 18:00", "2h", datetime(2026, 12, 5, 20, 0, tzinfo=PARIS)),
+        ("2026-12-05 18:00", "18h", datetime(2026, 12, 6, 12, 0, tzinfo=PARIS)),
+        ("2026-12-05 09:00", "3h", datetime(2026, 12, 5, 12, 0, tzinfo=PARIS)),
+    ],
+)
+def test_an_hour_mark_ends_at_that_hour_when_it_comes_later_that_day(
+    start: str, end: str, expected: datetime
+) -> None:
+    values = resolve(f"Festival | {start} | La Grange | fin: {end}", lang="fr")
+
+    assert values["ends_at"] == expected
