@@ -19,10 +19,11 @@ MIN_LETTERS = 20
 # since a worker thread's hand-off costs more than that (the thread waits for the
 # interpreter lock while the loop is busy). Longer texts go to a thread.
 INLINE_CHARS = 400
-# lingua loads a language's model the first time a text may be in it (seconds): texts that
-# make it consider every Latin-script, then every Arabic-script language, in the thread
-# that builds the detector, so no inline detection ever waits for a model
-WARM_UP_TEXTS = ("several longer words together", "الكلمات الطويلة والقصيرة")
+# lingua loads a language's model the first time a text may be in it (seconds), so a text
+# is detected inline only in a script whose models are all loaded: the first text in a
+# script goes to a thread, which then loads the rest of that script's models with a text
+# every language of it may be written in (words long enough for every n-gram model)
+WARM_UP_TEXTS = {"latin": "several longer words together", "arabic": "الكلمات الطويلة والقصيرة"}
 
 
 class LanguageDetector:
@@ -35,6 +36,8 @@ class LanguageDetector:
         self.min_confidence = min_confidence
         self._detector: Any = None
         self._lock = asyncio.Lock()
+        # scripts whose models are all loaded (see WARM_UP_TEXTS)
+        self._warm: set[str] = set()
 
     def _build(self) -> Any:
         from lingua import IsoCode639_1, LanguageDetectorBuilder
@@ -42,22 +45,20 @@ class LanguageDetector:
         isos = [getattr(IsoCode639_1, code.upper()) for code in self.languages]
         return LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()
 
-    def _build_warm(self) -> Any:
-        detector = self._build()
-        for text in WARM_UP_TEXTS:
-            detector.compute_language_confidence_values(text)
-        return detector
-
     async def _get(self) -> Any:
         async with self._lock:
             if self._detector is None:
-                self._detector = await asyncio.to_thread(self._build_warm)
+                self._detector = await asyncio.to_thread(self._build)
             return self._detector
 
     def answers_inline(self, text: str) -> bool:
-        """Whether :meth:`detect_inline` may answer for ``text``: the detector is built and
-        warm, the text is short and written in scripts whose models are loaded."""
-        return self._detector is not None and len(text) <= INLINE_CHARS and _warm_script(text)
+        """Whether :meth:`detect_inline` may answer for ``text``: a short text, too short
+        to detect, or in one script whose models are all loaded."""
+        if len(text) > INLINE_CHARS:
+            return False
+        if sum(c.isalpha() for c in text) < MIN_LETTERS:
+            return True
+        return self._detector is not None and _script(text) in self._warm
 
     def detect_inline(self, text: str) -> tuple[str, float] | None:
         """:meth:`detect` without leaving the event loop, for a short text."""
@@ -72,8 +73,17 @@ class LanguageDetector:
         detector = await self._get()
         if self.answers_inline(text):
             return self._best(detector.compute_language_confidence_values(text))
-        values = await asyncio.to_thread(detector.compute_language_confidence_values, text)
+        values = await asyncio.to_thread(self._detect_and_warm, detector, text)
         return self._best(values)
+
+    def _detect_and_warm(self, detector: Any, text: str) -> Any:
+        """In a worker thread: detect, then load the rest of the text's script's models."""
+        values = detector.compute_language_confidence_values(text)
+        script = _script(text)
+        if script is not None and script not in self._warm:
+            detector.compute_language_confidence_values(WARM_UP_TEXTS[script])
+            self._warm.add(script)
+        return values
 
     def _best(self, values: Any) -> tuple[str, float] | None:
         if not values:
@@ -84,10 +94,19 @@ class LanguageDetector:
         return best.language.iso_code_639_1.name.lower(), float(best.value)
 
 
-def _warm_script(text: str) -> bool:
-    """Every letter in Latin or Arabic script (the scripts the warm-up loads models for)."""
-    return all(
-        c < "\u0250" or "\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff"
-        for c in text
-        if c.isalpha()
-    )
+def _script(text: str) -> str | None:
+    """``latin`` or ``arabic`` when every letter is in that script; None otherwise."""
+    found: str | None = None
+    for c in text:
+        if not c.isalpha():
+            continue
+        if c < "\u0250":
+            script = "latin"
+        elif "\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff":
+            script = "arabic"
+        else:
+            return None
+        if found is not None and script != found:
+            return None
+        found = script
+    return found
