@@ -75,6 +75,21 @@ def process_cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far, from /proc."""
+    if pid is None:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> float:
+    """CPU seconds spent by the whole machine so far (every core, not idle)."""
+    values = [int(v) for v in Path("/proc/stat").read_text(encoding="ascii").split()[1:8]]
+    busy = sum(values) - values[3] - values[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> str:
     """Cores, memory and CPU model, for the heading of a run."""
     cores = os.cpu_count() or 0

@@ -21,7 +21,7 @@ from pathlib import Path
 from bot.dev.devserver.apertium import LocalApertium
 from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.conftest import BotProcesses, ClientFactory
-from tests.benchmarks.measure import Results, size, strict
+from tests.benchmarks.measure import Results, cpu_seconds, size, strict
 from tests.benchmarks.rawclient import RawClient
 from tests.benchmarks.relays import translations
 from tests.benchmarks.scenario import (
@@ -152,11 +152,18 @@ async def test_burst(
     copies_per_run = 2 * total
     timeout = max(120.0, total * 0.5)
     rates: dict[str, list[float]] = {"ideal": [], "liaison": []}
+    # CPU per copy of the relay's process and of Synapse, over each kind's runs
+    cpu: dict[str, list[float]] = {"ideal": [0.0, 0.0], "liaison": [0.0, 0.0]}
     for kind in ("ideal", "liaison", "liaison", "ideal"):
         burst = ideal_burst if kind == "ideal" else ours_burst
+        process = peer.proc if kind == "ideal" else bot.proc
+        pid = process.pid if process is not None else None
+        relay_cpu, synapse_cpu = cpu_seconds(pid), cpu_seconds(synapse.pid)
         start, sent = await burst.send(senders)
         last = await all_copies(observer, burst, sent, timeout)
         rates[kind].append(copies_per_run / (last - start))
+        cpu[kind][0] += (cpu_seconds(pid) - relay_cpu) / copies_per_run / 2
+        cpu[kind][1] += (cpu_seconds(synapse.pid) - synapse_cpu) / copies_per_run / 2
         # one more message per room: once its copies are in, nothing of the burst is queued
         closing = [
             (room, (await senders[0].send(room, burst.by_language[LANGUAGES[i % 3]][0]))[0])
@@ -184,6 +191,12 @@ async def test_burst(
     figure.add(
         f"ideal relay (sync-driven, ordered queue per room): {ideal:.1f} copies/s; "
         f"Liaison: {liaison:.1f} copies/s; every copy exactly once, in order per room"
+    )
+    figure.add(
+        "CPU per copy (relay process / Synapse): "
+        + "; ".join(
+            f"{kind} {cpu[kind][0] * 1000:.1f} / {cpu[kind][1] * 1000:.1f} ms" for kind in cpu
+        )
     )
     figure.add(f"Liaison / ideal = {ratio:.2f}")
     figure.verdict(f"Liaison / ideal >= {TARGET}, 0 lost, 0 duplicated", ratio >= TARGET)

@@ -28,7 +28,7 @@ import aiohttp
 from bot.dev.devserver.apertium import LocalApertium
 from bot.dev.devserver.synapse import LocalSynapse
 from tests.benchmarks.conftest import BotProcesses, ClientFactory
-from tests.benchmarks.measure import Results, size, strict
+from tests.benchmarks.measure import Results, cpu_seconds, machine_cpu, size, strict
 from tests.benchmarks.peer import translate_direct
 from tests.benchmarks.relays import translations
 from tests.benchmarks.scenario import (
@@ -52,21 +52,6 @@ from tests.benchmarks.test_burst import (
 TARGET = 0.9
 # TranslationService's gate as build_translation_service sets it (max(48, max_concurrency))
 CONCURRENCY = 48
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process so far, from /proc."""
-    if pid is None:
-        return float("nan")
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu() -> float:
-    """CPU seconds spent by the whole machine so far (every core, not idle)."""
-    values = [int(v) for v in Path("/proc/stat").read_text(encoding="ascii").split()[1:8]]
-    busy = sum(values) - values[3] - values[4]
-    return busy / os.sysconf("SC_CLK_TCK")
 
 
 async def engine_alone(apertium: str, plan: list[tuple[str, str]]) -> float:
