@@ -326,7 +326,8 @@ def remove_term(db: Database, group: str, term: str) -> bool:
 def record_source(
     db: Database, event_id: str, room_id: str, sender: str, group: str, kind: str
 ) -> None:
-    """Remember a relayed event before its copies go out (a replay records nothing twice)."""
+    """Remember a relayed event (a message's row goes with its first copy; a replay records
+    nothing twice)."""
     db.execute(
         """INSERT OR IGNORE INTO relay_sources (event_id, room_id, sender, grp, kind, created_at)
            VALUES (?, ?, ?, ?, ?, ?)""",
