@@ -177,7 +177,9 @@ class MutualAid:
             notify_dm=form.notify_dm,
         )
         # an id never reads as a category, so `!aid offer <id>` and a standing offer never mix
-        reserved = frozenset(forms.fold(c) for c in self.config.categories)
+        reserved = frozenset(
+            {forms.fold(c) for c in self.config.categories} | set(self.words().categories)
+        )
         saved, _created = store.create_request(self.db, new, utcnow(), reserved)
         return saved
 
@@ -296,7 +298,8 @@ class MutualAid:
         """An offer on a request (``<id> <text>``) or a standing offer; coordinators are told."""
         if not cmd.args:
             raise UsageError("Tell me what you offer: category, location and a description.")
-        categories = {forms.fold(c) for c in self.config.categories}
+        # a category in any language the bot shows it in is never read as a request id
+        categories = {forms.fold(c) for c in self.config.categories} | set(self.words().categories)
         number = None if forms.fold(cmd.args[0]) in categories else forms.parse_id(cmd.args[0])
         now = utcnow()
         if number is not None:

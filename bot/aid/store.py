@@ -300,7 +300,7 @@ def same_request(db: Database, request: AidRequest) -> AidRequest | None:
     rows = db.query(
         "SELECT * FROM aid_requests WHERE requester = ? AND category = ? AND id < ? "
         "AND status IN ('open', 'in_progress', 'partial') ORDER BY id DESC",
-        (request.requester, request.category, request.id),
+        (request.requester, request.category, request.key),
     )
     for row in rows:
         if " ".join(str(row["description"]).casefold().split()) == wanted:

@@ -19,6 +19,8 @@ from bot.core.matrix.sync import SyncLoop
 from bot.core.router import Router
 
 log = logging.getLogger(__name__)
+# its own name, so a throwaway deployment (the demo) can leave the operator's notice out
+recovery_log = logging.getLogger(f"{__name__}.recovery")
 
 
 class Runtime:
@@ -110,7 +112,7 @@ class Runtime:
         if outcome.recovery_key is not None:
             target = data_dir / crosssigning.RECOVERY_FILE
             crosssigning.write_private(target, outcome.recovery_key + "\n")
-            log.warning(
+            recovery_log.warning(
                 "made the account's cross-signing keys (master key %s); the recovery key is "
                 "in %s: keep it offline (a password manager, paper) and delete that file",
                 outcome.master_key,

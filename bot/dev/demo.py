@@ -105,6 +105,8 @@ async def run_demo(
     _save_state(state_path, state)
     # one line per handled event while the demo runs (room, event, family, outcome, time)
     logging.getLogger("bot.core.matrix.intake").setLevel(logging.INFO)
+    # the demo's account is thrown away with its data directory: no recovery key to keep
+    logging.getLogger("bot.core.runtime.recovery").setLevel(logging.ERROR)
 
     hs = LocalSynapse(data_dir / "synapse")
     apy = apertium_server.LocalApertium() if apertium_server.available() else None

@@ -555,9 +555,10 @@ class Relay:
         tracer = self.matrix.tracer
         if tracer is not None:
             tracer.point(event.event_id, "language")
-        private = self.groups.rooms.is_private_with(event.room_id, event.sender)
+        # a linked room is never a direct chat, even with one member: its words are copied
+        # into the group's rooms, and the cached translation holds nothing they do not
         rendered = await self._translated(
-            content, source, target, link.group, terms, author=event.sender, remember=not private
+            content, source, target, link.group, terms, author=event.sender, remember=True
         )
         media: dict[str, Any] | None = None
         if msgtype in MEDIA_TYPES:

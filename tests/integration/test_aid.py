@@ -366,7 +366,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
 ) -> None:
     """No coordinators' room yet: the requester hears it plainly, the admins hear how to add
     one, and the requests wait for it; French words the bot shows are accepted back."""
-    admin = await new_member("admin")
+    admin = await new_member("admin", encryption=True)  # reads the direct chat, encrypted
     alice = await new_member("alice")
     bob = await new_member("bob")
     bot = BotHarness(synapse, tmp_path / "bot", bot={"admins": [admin.user_id]})
@@ -401,7 +401,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
         housing = await ask(
             alice, public, '!entraide request logement "cette semaine" "Lyon, France" Lit pour deux'
         )
-        number = int(re.search(r"#(\d+)", housing)[1])  # type: ignore[index]
+        number = re.search(r"#([0-9a-z]+)", housing)[1]  # type: ignore[index]
         assert says("fr", "Recorded as aid request #{id}. Follow it with {show}.", housing), housing
         assert nobody in housing
         assert said("fr", "housing") in housing
@@ -417,7 +417,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
         long = "Un très long récit. " * 250
         echoed = await ask(alice, public, f"!entraide request material whenever Lyon/France {long}")
         assert len(echoed) < 2000, len(echoed)
-        shown = int(re.search(r"#(\d+)", echoed)[1])  # type: ignore[index]
+        shown = re.search(r"#([0-9a-z]+)", echoed)[1]  # type: ignore[index]
         assert (
             said_plural(
                 "fr",
@@ -458,7 +458,7 @@ async def test_requests_are_never_told_to_nobody_and_are_answered_in_the_room_la
             public, from_bot(bot.user_id, contains=f"#{number}"), after=mark
         )
         request_event = bot.app.db.query_one(  # type: ignore[union-attr]
-            "SELECT event_id FROM aid_requests WHERE id = ?", (number,)
+            "SELECT event_id FROM aid_requests WHERE public_id = ?", (number,)
         )["event_id"]
         assert notice["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == request_event
         assert notice["content"]["m.mentions"] == {"user_ids": [alice.user_id]}

@@ -4,6 +4,8 @@ late room keys, media that never leaks its key, encrypted uploads and direct cha
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import shutil
 import stat
@@ -374,9 +376,16 @@ async def test_no_key_reaches_an_unencrypted_room_and_files_are_encrypted_where_
         assert "url" not in ics
         assert b"BEGIN:VCALENDAR" in await decrypted_file(alice, ics["file"])
         assert b"Assembly" in await decrypted_file(alice, ics["file"])
+        # a description written to become a live formula in the coordinators' spreadsheet
+        formula = "=HYPERLINK(https://evil.example)"
+        await ask(alice, en, f'!aid request housing today "Lyon, France" {formula}')
         export = await file_answer(alice, en, "!aid export")
         assert "url" not in export
-        assert (await decrypted_file(alice, export["file"])).decode("utf-8-sig").startswith("id,")
+        table = (await decrypted_file(alice, export["file"])).decode("utf-8-sig")
+        assert table.startswith("id,")
+        cells = [cell for row in csv.reader(io.StringIO(table)) for cell in row]
+        assert "'" + formula in cells
+        assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@"))]
 
         # the direct chat the bot opens: encrypted, direct, invite-only, closed to guests
         assert bot.app is not None
