@@ -130,7 +130,8 @@ class Figure:
 
     def markdown(self) -> str:
         out = [f"### {self.title}", ""]
-        out += [f"- {line}" for line in self.lines]
+        # a line indented by two spaces is a sub-item of the line above it
+        out += [f"  - {line[2:]}" if line.startswith("  ") else f"- {line}" for line in self.lines]
         if self.target:
             state = "met" if self.met else "**missed**"
             out.append(f"- target {self.target}: {state}")
