@@ -18,6 +18,7 @@ from bot.core.broadcast import Broadcaster
 from bot.core.commands import CommandFamily
 from bot.core.config import Config
 from bot.core.datarights import DataRights
+from bot.core.fairness import SenderBuckets
 from bot.core.feature import Core, Feature
 from bot.core.health import Health
 from bot.core.i18n import Catalogs, Phrasebook
@@ -114,7 +115,11 @@ class Application:
         self.features = build_features(self.core, extra_features)
         core = self.core
         self.router = Router(
-            core.rooms, core.phrases, core.matrix, admin_power_level=config.bot.admin_power_level
+            core.rooms,
+            core.phrases,
+            core.matrix,
+            admin_power_level=config.bot.admin_power_level,
+            buckets=SenderBuckets(config.bot.command_burst, config.bot.command_interval_seconds),
         )
         self.router.add(help_commands.family.bind(self.router))
         self.router.add(room_commands.family.bind(core.rooms))

@@ -23,7 +23,7 @@ async def show(ctx: CommandContext, agenda: Agenda) -> None:
     url = agenda.address(ctx.room_id)
     gatherings, places = agenda.counts(ctx.room_id)
     await ctx.reply(
-        "The public agenda: {url}\nPublic now: {gatherings} upcoming gathering(s) and {places} place(s). Room admins publish a gathering with {publish}; whoever registered a place publishes it with {place}.",
+        "The public agenda: {url}\nPublic now: {gatherings} upcoming gathering(s) and {places} place(s). A group's stewards (for a room in no group, its admins) publish a gathering with {publish}; whoever registered a place publishes it with {place}.",
         url=url,
         gatherings=gatherings,
         places=places,

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from bot.core.commands import CommandContext, CommandFamily, Permission
 from bot.core.errors import UsageError
 from bot.core.i18n import N_
+from bot.core.text.echo import echo
 from bot.gatherings import forms, render
 from bot.gatherings.service import Gatherings
 
@@ -64,8 +65,8 @@ _SHOWN = N_(
     "publish",
     usage="event publish <id>",
     help=N_(
-        "Puts a gathering on the group's public agenda, a web page anyone can read (admins of "
-        "the room where it was created)."
+        "Puts a gathering on the group's public agenda, a web page anyone can read (the "
+        "group's stewards; for a room in no group, its admins)."
     ),
     examples=("event publish k3m9",),
 )
@@ -111,10 +112,12 @@ async def unpublish(ctx: CommandContext, gatherings: Gatherings) -> None:
     examples=("event list", "event list festival", "event list week", "event list Tunis"),
 )
 async def list_(ctx: CommandContext, gatherings: Gatherings) -> None:
-    views = await gatherings.upcoming(ctx.room_id, ctx.lang, ctx.args)
+    views = await gatherings.upcoming(ctx.room_id, ctx.lang, ctx.args, ctx.sender)
     if not views:
         if ctx.args:
-            await ctx.reply("No upcoming gathering matches {filters}.", filters=" ".join(ctx.args))
+            await ctx.reply(
+                "No upcoming gathering matches {filters}.", filters=echo(" ".join(ctx.args))
+            )
         else:
             await ctx.reply(
                 "No upcoming gatherings. Create one with {add}.", add=ctx.command("event add")
@@ -132,7 +135,7 @@ async def list_(ctx: CommandContext, gatherings: Gatherings) -> None:
         lines.append(
             f"- `{g.id}` **{view.title}** — {when} — {where} · {kind}".replace(" —  ·", " ·")
         )
-    await ctx.reply_text("\n".join(lines))
+    await ctx.reply_text("\n".join(lines), reveal_links=True)
 
 
 @family.command(
@@ -144,7 +147,7 @@ async def list_(ctx: CommandContext, gatherings: Gatherings) -> None:
 )
 async def show(ctx: CommandContext, gatherings: Gatherings) -> None:
     gathering = gatherings.find(_first(ctx))
-    await ctx.reply_text(await gatherings.card(gathering, ctx.room_id, ctx.lang))
+    await ctx.reply_text(await gatherings.card(gathering, ctx.room_id, ctx.lang), reveal_links=True)
 
 
 @family.command(
@@ -187,14 +190,14 @@ async def cancel(ctx: CommandContext, gatherings: Gatherings) -> None:
     "announce",
     usage="event announce <id>",
     help=N_(
-        "Posts the gathering here and in every room of this room's relay group, each in its own "
-        "language; members RSVP by reacting."
+        "Posts the gathering here and, for the stewards of this room's relay group, in every "
+        "room of the group, each in its own language; members RSVP by reacting."
     ),
     aliases=("annoncer", "anunciar", "أعلن"),
     examples=("event announce k3m9",),
 )
 async def announce(ctx: CommandContext, gatherings: Gatherings) -> None:
-    gathering, count = await gatherings.announce_for(
+    gathering, count, limited = await gatherings.announce_for(
         _first(ctx), ctx.room_id, ctx.sender, thread_root=ctx.thread_root
     )
     await ctx.reply_text(
@@ -205,6 +208,8 @@ async def announce(ctx: CommandContext, gatherings: Gatherings) -> None:
             id=f"`{gathering.id}`",
         )
     )
+    if limited is not None:
+        await ctx.reply(limited.message, **limited.params)
 
 
 @family.command(
@@ -275,15 +280,20 @@ async def ics_file(ctx: CommandContext, gatherings: Gatherings) -> None:
     "feed",
     usage="event feed",
     help=N_(
-        "Gives room admins the private address of a calendar feed of this room's (or its relay "
-        "group's) gatherings."
+        "Gives room admins the private address of a calendar feed of this room's gatherings (of "
+        "its relay group's, for the group's stewards)."
     ),
     permission=Permission.ROOM_ADMIN,
     aliases=("flux", "suscripción", "suscripcion", "اشتراك"),
     examples=("event feed",),
 )
 async def feed(ctx: CommandContext, gatherings: Gatherings) -> None:
+    url, scope = gatherings.feed_url(ctx.room_id, ctx.sender)
     await ctx.reply(
         "Subscribe to this address in your calendar app: {url}\nAnyone who has it can read the calendar, so share it only within the group.",
-        url=gatherings.feed_url(ctx.room_id),
+        url=url,
     )
+    if scope.limited is not None:
+        await ctx.reply(
+            "This feed holds the gatherings of this room only: the feed of the whole relay group is for its stewards."
+        )

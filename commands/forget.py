@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from bot.core.commands import CommandContext, CommandFamily
 from bot.core.errors import UsageError
 from bot.core.i18n import N_
+from bot.core.text.echo import echo
 from bot.forget.service import Forgetting
 
 CONFIRM_WORDS = frozenset({"confirm", "confirmer", "confirmar", "تأكيد"})
@@ -70,7 +71,7 @@ async def forget_me(ctx: CommandContext, forgetting: Forgetting) -> None:
     else:
         raise UsageError(
             "I did not understand {words}. Type {ask} first, then {confirm}.",
-            words=f"`{' '.join(ctx.args)}`",
+            words=echo(" ".join(ctx.args)),
             ask=ctx.command("forget me"),
             confirm=ctx.command("forget me confirm"),
         )

@@ -8,6 +8,7 @@ from bot.core.commands import CommandContext, CommandFamily, Permission, usage_l
 from bot.core.errors import CommandError
 from bot.core.i18n import N_
 from bot.core.router import Router
+from bot.core.text.echo import echo
 
 # The <placeholders> of every usage line, for the catalogs: help shows them in the room's
 # language (a test checks every usage's placeholders are here).
@@ -35,6 +36,8 @@ PLACEHOLDERS = (
     N_("<term>"),
     N_("<code>"),
     N_("<zone>"),
+    N_("<request>"),
+    N_("<room>"),
 )
 
 family: CommandFamily[Router] = CommandFamily(
@@ -55,7 +58,7 @@ async def show_help(ctx: CommandContext, router: Router) -> None:
         wanted = ctx.args[0].lower().lstrip(prefix)
         chosen = router.family_named(wanted)
         if chosen is None:
-            raise CommandError("There is no command family called {name}.", name=f"`{wanted}`")
+            raise CommandError("There is no command family called {name}.", name=echo(wanted))
         await ctx.reply_text(_family_help(ctx, chosen, prefix))
         return
     lines = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.commands import CommandContext, CommandFamily
 from bot.core.i18n import N_
+from bot.core.text.echo import echo
 from bot.places import forms, render
 from bot.places.service import Place, Places
 
@@ -70,8 +71,9 @@ def _public_line(ctx: CommandContext, places: Places, place: Place) -> str:
     "publish",
     usage="place publish <id>",
     help=N_(
-        "Puts a place in the public directory of places (the person who registered it or a "
-        "bot admin)."
+        "Puts a place in the public directory of places (the person who registered it, when "
+        "they are also a steward of the room's relay group or, in a room in no group, its admin; "
+        "or a bot admin)."
     ),
     examples=("place publish p4kx",),
 )
@@ -91,7 +93,10 @@ async def publish(ctx: CommandContext, places: Places) -> None:
 @family.command(
     "unpublish",
     usage="place unpublish <id>",
-    help=N_("Takes a place off the public pages at once."),
+    help=N_(
+        "Takes a place off the public pages at once (the person who registered it, a steward "
+        "of the room's relay group or the room's admin, or a bot admin)."
+    ),
     examples=("place unpublish p4kx",),
 )
 async def unpublish(ctx: CommandContext, places: Places) -> None:
@@ -119,7 +124,7 @@ async def list_(ctx: CommandContext, places: Places) -> None:
     found = places.listing(country)
     if not found:
         if country:
-            await ctx.reply("No place registered in {country}.", country=country)
+            await ctx.reply("No place registered in {country}.", country=echo(country))
         else:
             await ctx.reply(
                 "The directory is empty. Add a place with {add}.", add=ctx.command("place add")

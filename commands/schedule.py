@@ -180,7 +180,10 @@ async def remove(ctx: CommandContext, schedules: Schedules) -> None:
 )
 async def preview(ctx: CommandContext, schedules: Schedules) -> None:
     schedule, rendered = await schedules.preview(ctx.room_id, _first(ctx), ctx.lang)
-    await ctx.reply_text(ctx.t("Preview of schedule #{id}:", id=schedule.id) + "\n\n" + rendered)
+    await ctx.reply_text(
+        ctx.t("Preview of schedule #{id}:", id=schedule.id) + "\n\n" + rendered,
+        reveal_links=True,
+    )
 
 
 @family.command(

@@ -62,17 +62,12 @@ class AgendaAddresses:
     # ---- who may change the address -------------------------------------------------------
 
     def may_rotate(self, room_id: str, user_id: str) -> bool:
-        """A steward of the room's group; for a room in no group, an admin of that room.
-
-        Until groups name their stewards, the stewards are the admins of the group's first
-        linked room (the room that created it) and the bot admins.
-        """
+        """A steward of the room's group (an admin of one of its steward rooms, or a bot
+        admin); for a room in no group, an admin of that room."""
         link = self.groups.link_of(room_id)
         if link is None:
             return self.rooms.is_room_admin(room_id, user_id)
-        members = self.groups.members(link.group)
-        first = members[0].room_id if members else room_id
-        return self.rooms.is_room_admin(first, user_id)
+        return self.groups.is_steward(link.group, user_id)
 
     # ---- addresses ------------------------------------------------------------------------
 

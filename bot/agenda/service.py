@@ -107,7 +107,7 @@ class Agenda:
         """A new address for the agenda; the old one stops working at once."""
         if not self.addresses.may_rotate(room_id, user_id):
             raise CommandError(
-                "Only a steward of this room's relay group may give its public agenda a new address (for now: an admin of the room that created the group, or a bot admin; for a room in no group, its admins). Nothing was changed."
+                "Only a steward of this room's relay group may give its public agenda a new address (an admin of one of its steward rooms, or a bot admin; for a room in no group, its admins). Nothing was changed."
             )
         self.address(room_id)  # refuses when the pages are off
         self.addresses.rotate(room_id)

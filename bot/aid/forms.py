@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
+from bot.core.text.echo import echo
 from bot.core.time.describe import Speaks
 from bot.core.time.parse import TimeParseError, parse_datetime
 from bot.core.time.recurrence import local_to_utc, utc_to_local_naive
@@ -253,7 +254,7 @@ def category_of(
     show = t or (lambda message: message)
     raise CommandError(
         "{category} is not an aid category here. Choose one of: {categories}.",
-        category=f"`{word}`",
+        category=echo(word),
         categories=", ".join(f"`{show(c)}`" for c in categories),
     )
 
@@ -263,7 +264,7 @@ def urgency_of(words: str, shown: Words | None = None) -> str:
     if urgency is None:
         raise CommandError(
             "{urgency} is not an urgency I know. Use today, this week, this month or whenever.",
-            urgency=f"`{words}`",
+            urgency=echo(words),
         )
     return urgency
 
@@ -275,7 +276,7 @@ def visibility_of(word: str, shown: Words | None = None) -> str:
     if visibility is None:
         raise CommandError(
             "{visibility} is not a visibility I know. Use network, coordinators or anonymous.",
-            visibility=f"`{word}`",
+            visibility=echo(word),
         )
     return visibility
 
@@ -286,7 +287,7 @@ def yes_no(word: str) -> bool:
         return True
     if folded in NO_WORDS:
         return False
-    raise CommandError("{value} is not yes or no.", value=f"`{word}`")
+    raise CommandError("{value} is not yes or no.", value=echo(word))
 
 
 def location_of(text: str) -> tuple[str, str]:
@@ -301,14 +302,14 @@ def location_of(text: str) -> tuple[str, str]:
     if _DIGIT.search(cleaned) or words & _STREET_WORDS:
         raise CommandError(
             "{location} looks like a street address. Give only a city and a country, for example {example}: exact addresses are shared person to person, never here.",
-            location=f"`{text}`",
+            location=echo(text),
             example="`Lyon, France`",
         )
     parts = [p.strip() for p in re.split(r"[,/]", cleaned) if p.strip()]
     if len(parts) > 2:
         raise CommandError(
             "{location} has too many parts. Give only a city and a country, for example {example}.",
-            location=f"`{text}`",
+            location=echo(text),
             example="`Lyon, France`",
         )
     if len(parts) == 1:
@@ -329,12 +330,12 @@ def date_of(
         if exc.reason == "past":
             raise CommandError(
                 "{date} is already past. Give a date to come, for example {example}.",
-                date=f"`{text}`",
+                date=echo(text),
                 example="`2026-12-05`",
             ) from None
         raise CommandError(
             "I could not read {date} as a date. Try for example {example}.",
-            date=f"`{text}`",
+            date=echo(text),
             example="`2026-12-05`",
         ) from None
     local = utc_to_local_naive(moment, tz)
@@ -358,7 +359,7 @@ def split_fields(rest: str) -> dict[str, str]:
         name = FIELDS.get(fold(match[1])) if match else None
         if match and name is not None:
             if name in fields:
-                raise CommandError("The field {field} is given twice.", field=f"`{match[1]}`")
+                raise CommandError("The field {field} is given twice.", field=echo(match[1]))
             fields[name] = match[2].strip()
             last = name
         elif last == "description" or (last is None and "description" not in fields):
@@ -367,7 +368,7 @@ def split_fields(rest: str) -> dict[str, str]:
         else:
             raise CommandError(
                 "I did not understand the line {line}. Write one {form} per line.",
-                line=f"`{line.strip()}`",
+                line=echo(line.strip()),
                 form="`field: value`",
             )
     return fields
@@ -387,7 +388,7 @@ def _options(words: list[str]) -> tuple[dict[str, str], list[str]]:
         if name is None or name in ("category", "location", "urgency", "description"):
             break
         if name in options:
-            raise CommandError("The field {field} is given twice.", field=f"`{key}`")
+            raise CommandError("The field {field} is given twice.", field=echo(key))
         options[name] = value
         index += 1
     return options, words[index:]
@@ -467,7 +468,7 @@ def parse_request(
     }
     if unexpected:
         raise CommandError(
-            "The field {field} does not belong in a request.", field=f"`{sorted(unexpected)[0]}`"
+            "The field {field} does not belong in a request.", field=echo(sorted(unexpected)[0])
         )
     description = fields.get("description", "").strip()
     if not description:
@@ -507,7 +508,7 @@ def parse_standing_offer(
     unexpected = set(fields) - {"category", "location", "until", "needed_by", "description"}
     if unexpected:
         raise CommandError(
-            "The field {field} does not belong in an offer.", field=f"`{sorted(unexpected)[0]}`"
+            "The field {field} does not belong in an offer.", field=echo(sorted(unexpected)[0])
         )
     category = category_of(fields["category"], categories, words, t)
     city, country = location_of(fields["location"])

@@ -20,6 +20,7 @@ from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_, Phrasebook, Speaker
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database, iso, utcnow
+from bot.core.text.echo import echo
 
 LIST_LIMIT = 30
 # ``!aid list`` filters, as shown in the help (and accepted in every catalog language).
@@ -80,7 +81,7 @@ class Command:
         if number is None:
             raise UsageError(
                 "{value} is not a request number. Use the number shown as #12.",
-                value=f"`{self.args[position]}`",
+                value=echo(self.args[position]),
             )
         return number
 
@@ -452,7 +453,7 @@ class MutualAid:
             if outcome is None:
                 raise UsageError(
                     "{outcome} is not an outcome I know. Use fulfilled, closed, duplicate or transferred.",
-                    outcome=f"`{cmd.args[1]}`",
+                    outcome=echo(cmd.args[1]),
                 )
             if not self.privacy.may_manage(target, cmd.sender):
                 raise CommandError(NOT_YOURS, id=f"#{target.id}")

@@ -100,6 +100,7 @@ class Broadcaster:
         extra_content: Mapping[str, Any] | None = None,
         marker: Mapping[str, Any] | None = None,
         replaces: Mapping[str, str] | None = None,
+        reveal_links: bool = False,
         threads: Mapping[str, str | None] | None = None,
     ) -> dict[str, str | None]:
         """Render per room language and send to every room in parallel; event id or None per room.
@@ -107,7 +108,8 @@ class Broadcaster:
         ``txn_key`` names the cause (e.g. ``reminder:42:1h``): the same key never posts twice.
         ``marker`` adds fields to the bot's marker; ``replaces`` (room -> event id) makes the
         post in that room an edit of an earlier one; ``threads`` (room -> thread root) posts
-        into that room's thread.
+        into that room's thread. ``reveal_links`` is for text members wrote: a link whose text
+        hides its target shows the target beside it.
         """
 
         async def one(room_id: str) -> tuple[str, str | None]:
@@ -115,7 +117,12 @@ class Broadcaster:
             try:
                 text = await render(lang, room_id)
                 content = message_content(
-                    text, msgtype=msgtype, lang=lang, kind=kind, mentions=mentions
+                    text,
+                    msgtype=msgtype,
+                    lang=lang,
+                    kind=kind,
+                    mentions=mentions,
+                    reveal_links=reveal_links,
                 )
                 if marker:
                     content[LIAISON_KEY].update(marker)

@@ -202,14 +202,20 @@ class CommandContext:
         """Answer as an m.notice in reply to the command; ``message`` is a catalog message id."""
         return await self.reply_text(self.t(message, **params))
 
-    async def reply_text(self, text: str, *, mentions: list[str] | None = None) -> str:
-        """Answer with text already in the room's language (Markdown)."""
+    async def reply_text(
+        self, text: str, *, mentions: list[str] | None = None, reveal_links: bool = False
+    ) -> str:
+        """Answer with text already in the room's language (Markdown).
+
+        ``reveal_links`` when the text holds what members wrote (links show their target).
+        """
         self._replies += 1
         content = message_content(
             text,
             lang=self.lang,
             reply_to=self.event.event_id,
             mentions=mentions,
+            reveal_links=reveal_links,
             thread_root=self.thread_root,
         )
         # the same command answered again after a crash reuses these ids: no second reply
@@ -222,7 +228,11 @@ class CommandContext:
         # a thread our homeserver does not know (a command relayed from a server that does not
         # check relations): the answer goes to the room rather than nowhere
         content = message_content(
-            text, lang=self.lang, reply_to=self.event.event_id, mentions=mentions
+            text,
+            lang=self.lang,
+            reply_to=self.event.event_id,
+            mentions=mentions,
+            reveal_links=reveal_links,
         )
         return await self.matrix.send(self.room_id, content, txn_id=txn + "-room")
 

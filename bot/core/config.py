@@ -80,6 +80,17 @@ class BotConfig:
     norelay_marker: str = "!norelay"
     # trace mode: timings of each relayed message's way through the bot, in data/trace.jsonl
     trace: bool = False
+    # per sender: this many commands at once, then one every command_interval_seconds (0: off)
+    command_burst: int = 10
+    command_interval_seconds: float = 3.0
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    # how long a join code a steward issues stays valid (a duration: 24h, 30m, 2d)
+    join_code_lifetime: str = "24h"
+    # how many recent changes `!relay audit` shows
+    audit_lines: int = 20
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,7 @@ class Config:
     matrix: MatrixConfig = field(default_factory=MatrixConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     bot: BotConfig = field(default_factory=BotConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
     translation: TranslationConfig = field(default_factory=TranslationConfig)
     web: WebConfig = field(default_factory=WebConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
@@ -302,6 +314,17 @@ def _check(config: Config) -> list[str]:
     if not re.fullmatch(r"[a-z]{2,3}", b.default_language):
         problems.append("bot.default_language: must be an ISO 639-1 code such as en, fr, ar")
     problems.extend(_check_zone("bot.default_timezone", b.default_timezone))
+    if b.command_burst < 0:
+        problems.append("bot.command_burst: must not be negative (0 turns the limit off)")
+    if b.command_interval_seconds <= 0:
+        problems.append("bot.command_interval_seconds: must be positive")
+    lifetime = config.relay.join_code_lifetime
+    if not re.fullmatch(r"(\d+[dhms])+", lifetime) or not any(
+        int(n) for n in re.findall(r"\d+", lifetime)
+    ):
+        problems.append(f"relay.join_code_lifetime: not a duration like 24h, 30m, 2d: {lifetime!r}")
+    if config.relay.audit_lines < 1:
+        problems.append("relay.audit_lines: must be at least 1")
     t = config.translation
     for i, name in enumerate(t.engines):
         if name not in ENGINE_NAMES:

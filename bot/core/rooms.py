@@ -17,6 +17,7 @@ from bot.core.matrix.client import MatrixClient
 from bot.core.storage import rooms as store
 from bot.core.storage.database import Database
 from bot.core.storage.rooms import RoomSettings
+from bot.core.text.echo import echo
 
 
 class Rooms:
@@ -83,7 +84,7 @@ def valid_language(code: str) -> str:
     except (UnknownLocaleError, ValueError):
         raise CommandError(
             "{code} is not a language code I know. Use a two-letter ISO 639-1 code such as fr, ar, en, es, ku, fa.",
-            code=f"`{code}`",
+            code=echo(code),
         ) from None
     return cleaned.split("-")[0]
 
@@ -99,9 +100,10 @@ def is_language(word: str) -> bool:
 def valid_zone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name too long for a file name, looked up on disk all the same
         raise CommandError(
             "{zone} is not a time zone I know. Use a name such as Europe/Paris, Africa/Tunis or America/Bogota.",
-            zone=f"`{name}`",
+            zone=echo(name),
         ) from None
     return name

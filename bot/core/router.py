@@ -17,10 +17,12 @@ from typing import Any
 
 from bot.core.commands import Command, CommandContext, CommandFamily, Permission, usage_line
 from bot.core.errors import CommandError, PermissionDenied, UsageError
+from bot.core.fairness import SenderBuckets, Verdict
 from bot.core.i18n import Phrasebook, fold_word
 from bot.core.matrix.client import MatrixClient
 from bot.core.matrix.intake import IncomingEvent
 from bot.core.rooms import Rooms
+from bot.core.text.echo import echo
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +112,13 @@ class Router:
         matrix: MatrixClient,
         *,
         admin_power_level: int,
+        buckets: SenderBuckets | None = None,
     ) -> None:
         self.rooms = rooms
         self.phrases = phrases
         self.matrix = matrix
         self.admin_power_level = admin_power_level
+        self.buckets = buckets or SenderBuckets(0, 1.0)
         self.families: dict[str, CommandFamily[Any]] = {}
         self.aliases: dict[str, str] = {}
         self.on_command: Callable[[str, str, float], None] | None = None
@@ -160,6 +164,10 @@ class Router:
             parsed, unreadable = None, exc
         if parsed is None and unreadable is None:
             return  # not a command after all ("!" alone, "! yes")
+        verdict = self.buckets.take(event.sender)
+        if verdict is not Verdict.RUN:
+            await self._throttled(ctx, verdict)
+            return
         try:
             if unreadable is not None:
                 raise unreadable
@@ -227,6 +235,18 @@ class Router:
             if self.on_command is not None:
                 self.on_command(family_name, outcome, elapsed)
 
+    async def _throttled(self, ctx: CommandContext, verdict: Verdict) -> None:
+        """Over the sender's rate: one polite warning, then silence until they are calm again."""
+        ctx.event.notes.update(family="-", outcome="throttled")
+        if verdict is Verdict.WARN:
+            log.info("throttling commands from a sender in %s", ctx.room_id)
+            await ctx.reply(
+                "You are sending commands faster than I answer them. For a while I will skip, without answering, those beyond one every {seconds} seconds.",
+                seconds=f"{self.buckets.interval:g}",
+            )
+        if self.on_command is not None:
+            self.on_command("-", "throttled", 0.0)
+
     def _check_permission(self, command: Command[Any], event: IncomingEvent) -> None:
         if self.rooms.may_use(command.permission, event.room_id, event.sender):
             return
@@ -251,14 +271,14 @@ class Router:
             suggestion = self.aliases.get(close[0], close[0])
             await ctx.reply(
                 "I don't know the command {command}. Did you mean {suggestion}? Type {help} for the list.",
-                command=self.phrases.command(word),
+                command=echo(self.phrases.prefix + word),
                 suggestion=self.phrases.command(suggestion),
                 help=self.phrases.command("help"),
             )
         else:
             await ctx.reply(
                 "I don't know the command {command}. Type {help} for the list.",
-                command=self.phrases.command(word),
+                command=echo(self.phrases.prefix + word),
                 help=self.phrases.command("help"),
             )
 
@@ -281,13 +301,13 @@ class Router:
         if close:
             await ctx.reply(
                 "I don't know the command {command}. Did you mean {suggestion}? Type {help} for the list.",
-                command=self.phrases.command(f"{family.name} {verb}"),
+                command=echo(f"{self.phrases.prefix}{family.name} {verb}"),
                 suggestion=self.phrases.command(f"{family.name} {spellings[close[0]].verb}"),
                 help=self.phrases.command(f"help {family.name}"),
             )
         else:
             await ctx.reply(
                 "I don't know the command {command}. Type {help} for the list.",
-                command=self.phrases.command(f"{family.name} {verb}"),
+                command=echo(f"{self.phrases.prefix}{family.name} {verb}"),
                 help=self.phrases.command(f"help {family.name}"),
             )

@@ -248,7 +248,9 @@ def _print_banner(
     web = app.core.web
     gatherings = app.feature("gatherings").service
     english = state["rooms"]["en"]["room_id"]
-    feed = gatherings.feed_url(english) if web is not None else ""  # type: ignore[attr-defined]
+    feed = ""
+    if web is not None:  # the group's feed: the demo user is a bot admin, so a steward
+        feed, _scope = gatherings.feed_url(english, demo[0])  # type: ignore[attr-defined]
     rooms = [f"{r.get('alias', r['room_id'])} ({r['name']})" for r in state["rooms"].values()]
     lines = [
         "",

@@ -36,6 +36,7 @@ def build(
         pages=pages,
     )
     db = core.db
+    groups.when_a_room_joins(lambda room_id: store.unpublish_room(db, room_id))
     return Feature(
         name="gatherings",
         families=[event_commands.family.bind(gatherings)],

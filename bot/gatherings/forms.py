@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import N_
+from bot.core.text.echo import echo
 from bot.core.text.forms import (
     aliases,
     clean_id,
@@ -121,7 +122,7 @@ def time_error(
         shared = time_refusal(exc, t, tz)
         if shared is not None:
             return shared
-    fragment = f"`{exc.fragment}`"
+    fragment = echo(exc.fragment)
     if exc.reason == "past":
         return CommandError(
             "{fragment} is in the past: a gathering needs a date ahead. Nothing was changed.",
@@ -176,7 +177,7 @@ def parse_kind(text: str, shown: Mapping[str, str] | None = None) -> str:
     if kind is None:
         raise CommandError(
             "{value} is not a kind of gathering I know. Use one of: {kinds}. Nothing was changed.",
-            value=f"`{text}`",
+            value=echo(text),
             kinds=", ".join(KINDS),
         )
     return kind
@@ -321,12 +322,12 @@ def _end(text: str, start: datetime, *, lang: str, tz: ZoneInfo) -> datetime:
     end = parse_datetime(text, lang=lang, tz=tz, now=start, allow_past=True)
     if end <= start:
         raise CommandError(
-            "The end {value} is not after the start. Nothing was changed.", value=f"`{text}`"
+            "The end {value} is not after the start. Nothing was changed.", value=echo(text)
         )
     if end - start > timedelta(days=366):
         raise CommandError(
             "The end {value} is more than a year after the start. Nothing was changed.",
-            value=f"`{text}`",
+            value=echo(text),
         )
     return end
 

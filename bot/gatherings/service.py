@@ -25,6 +25,7 @@ from bot.core.matrix.intake import IncomingEvent
 from bot.core.rooms import Rooms
 from bot.core.scheduler import Scheduler
 from bot.core.storage.database import Database, iso, utcnow
+from bot.core.text.echo import echo
 from bot.core.text.forms import clean_id, fold, new_id
 from bot.core.time.parse import parse_duration
 from bot.core.time.recurrence import Recurrence, local_to_utc, utc_to_local_naive
@@ -54,6 +55,8 @@ class Scope:
     key: str  # "room:<id>" or "group:<name>"
     room_ids: list[str]
     glossary: list[str]
+    # why a room of a relay group sees (or posts to) only itself: the asker is no steward
+    limited: CommandError | None = None
 
 
 class Gatherings:
@@ -93,23 +96,35 @@ class Gatherings:
     def text(self, lang: str) -> render.Text:
         return self.phrases.translator(lang)
 
-    def scope(self, room_id: str) -> Scope:
-        """The room's relay group (rooms that receive, not paused), else the room alone."""
-        audience = self.groups.audience(room_id)
-        if audience is None:
-            return Scope(f"room:{room_id}", [room_id], [])
+    def scope(self, room_id: str, asker: str, *, posting: bool = True) -> Scope:
+        """What ``asker`` reaches from ``room_id`` (posts to, or with ``posting`` False sees):
+        the room's whole relay group for a steward of the group, else the room alone."""
+        audience = self.groups.audience(room_id, asker, posting=posting)
+        if not audience.whole_group:
+            return Scope(f"room:{room_id}", [room_id], audience.glossary, audience.limited)
         return Scope(f"group:{audience.group}", audience.room_ids, audience.glossary)
 
     def may_manage(self, gathering: Gathering, user_id: str) -> bool:
         """The creator, an admin of the room it was created in, or a bot admin."""
         return user_id == gathering.creator or self.rooms.is_room_admin(gathering.room_id, user_id)
 
+    def _agenda_of(self, room_id: str) -> str:
+        """Whose public agenda a room's gatherings go on: its relay group's, else its own."""
+        link = self.groups.link_of(room_id)
+        return f"group:{link.group}" if link is not None else f"room:{room_id}"
+
     def may_publish(self, room_id: str, user_id: str) -> bool:
         """The one rule for putting a gathering of ``room_id`` (the room it was created in) on
-        the public agenda or taking it off: an admin of that room, or a bot admin.
+        the public agenda or taking it off, wherever the command is typed.
 
+        A room in a relay group has no agenda of its own: it is the group's, so a steward of the
+        group publishes any of the group's gatherings there, and a plain linked room's admin
+        none. A room in no group has its own agenda, for its admins (and bot admins).
         Publishing speaks for a collective to the world, so its creator alone may not.
         """
+        link = self.groups.link_of(room_id)
+        if link is not None:
+            return self.groups.is_steward(link.group, user_id)
         return self.rooms.is_room_admin(room_id, user_id)
 
     def place_of(self, gathering: Gathering) -> Place | None:
@@ -119,7 +134,7 @@ class Gatherings:
         self, gathering: Gathering, room_id: str, lang: str, glossary: list[str] | None = None
     ) -> render.View:
         """The gathering as ``room_id`` sees it: member-written text translated to ``lang``."""
-        terms = glossary if glossary is not None else self.scope(gathering.room_id).glossary
+        terms = glossary if glossary is not None else self.groups.glossary_of(gathering.room_id)
         title, description = await asyncio.gather(
             self.broadcast.translate(gathering.title, gathering.lang, lang, glossary=terms),
             self.broadcast.translate(gathering.description, gathering.lang, lang, glossary=terms),
@@ -150,21 +165,35 @@ class Gatherings:
         if gathering is None:
             raise CommandError(
                 "I know no gathering with the id {id}. {list} shows the upcoming ones.",
-                id=f"`{word}`",
+                id=echo(word),
                 list=self.phrases.command("event list"),
             )
         return gathering
 
     def _require_publisher(self, room_id: str, user_id: str, gathering_id: str) -> None:
-        if not self.may_publish(room_id, user_id):
-            if gathering_id:
+        if self.may_publish(room_id, user_id):
+            return
+        link = self.groups.link_of(room_id)
+        if link is not None:
+            if gathering_id:  # typed anywhere: the group is not named to whoever asks
                 raise CommandError(
-                    "Only an admin of the room where {id} was created may publish it or take it off the public agenda. Nothing was changed.",
+                    "Only the stewards of the relay group where {id} was created may publish it on the group's public agenda or take it off (admins of its steward rooms, listed by {command}). Nothing was changed.",
                     id=f"`{gathering_id}`",
+                    command=self.phrases.command("relay list"),
                 )
             raise CommandError(
-                "Only a room admin may publish a gathering on the public agenda (`public: yes`). Nothing was created."
+                "This room's gatherings go on the public agenda of its relay group {group}: only the group's stewards (admins of its steward rooms, listed by {command}) may publish on it. Nothing was created.",
+                group=f"`{link.group}`",
+                command=self.phrases.command("relay list"),
             )
+        if gathering_id:
+            raise CommandError(
+                "Only an admin of the room where {id} was created may publish it or take it off the public agenda. Nothing was changed.",
+                id=f"`{gathering_id}`",
+            )
+        raise CommandError(
+            "Only a room admin may publish a gathering on the public agenda (`public: yes`). Nothing was created."
+        )
 
     def _page_url(self, room_id: str, gathering_id: str) -> str:
         url = self.pages.gathering_url(room_id, gathering_id) if self.pages is not None else None
@@ -250,12 +279,15 @@ class Gatherings:
         text = render.details(view, store.rsvps(self.db, gathering.id), self.text(lang))
         url = self.public_url(gathering)
         # the agenda's address is told in the rooms whose agenda it is, not to any room asking
-        if url is not None and self.scope(room_id).key == self.scope(gathering.room_id).key:
+        if url is not None and self._agenda_of(room_id) == self._agenda_of(gathering.room_id):
             text += "\n" + self.phrases.text(lang, "On the public agenda: {url}", url=url)
         return text
 
-    async def upcoming(self, room_id: str, lang: str, words: list[str]) -> list[render.View]:
-        """Gatherings seen in the room's scope, filtered by kind, period and place words."""
+    async def upcoming(
+        self, room_id: str, lang: str, words: list[str], asker: str
+    ) -> list[render.View]:
+        """Gatherings seen in the room (the whole group's for its stewards), filtered by kind,
+        period and place words."""
         now = utcnow()
         room_zone = self.rooms.timezone(room_id)
         kinds: set[str] = set()
@@ -277,7 +309,7 @@ class Gatherings:
                 until = local_to_utc(datetime.combine(first_next, datetime.min.time()), room_zone)
             else:
                 places_words.append(folded)
-        scope = self.scope(room_id)
+        scope = self.scope(room_id, asker, posting=False)
         found = [
             g
             for g in store.visible_in(self.db, scope.room_ids, now)
@@ -350,9 +382,15 @@ class Gatherings:
         return await self.cancel(gathering, cause), True
 
     async def announce_for(
-        self, word: str | None, room_id: str, user_id: str, *, thread_root: str | None = None
-    ) -> tuple[Gathering, int]:
-        """Announce from ``room_id``; (the gathering, rooms where it now is announced).
+        self,
+        word: str | None,
+        room_id: str,
+        user_id: str,
+        *,
+        thread_root: str | None = None,
+    ) -> tuple[Gathering, int, CommandError | None]:
+        """Announce from ``room_id``: to the room's whole relay group for its stewards, else
+        to the room alone. (The gathering, rooms where it now is announced, why only here.)
 
         Asked in a thread, the announcement goes into that thread, and into the matching
         thread of each room of the group where the thread's root was relayed.
@@ -365,8 +403,10 @@ class Gatherings:
             )
         if gathering.cancelled:
             raise CommandError("{id} is cancelled; it cannot be announced.", id=f"`{gathering.id}`")
-        posted = await self.announce(gathering, room_id, thread_root)
-        return gathering, len([room for room, event_id in posted.items() if event_id])
+        scope = self.scope(room_id, user_id)
+        posted = await self.announce(gathering, room_id, scope, thread_root)
+        count = len([room for room, event_id in posted.items() if event_id])
+        return gathering, count, scope.limited
 
     async def rsvp(
         self, word: str | None, answer_words: str, user_id: str, room_id: str, *, cause: str
@@ -377,7 +417,7 @@ class Gatherings:
         if answer is None:
             raise UsageError(
                 "I did not understand {answer}: answer yes, maybe or no.",
-                answer=f"`{answer_words}`",
+                answer=echo(answer_words),
             )
         if gathering.cancelled:
             raise CommandError("{id} is cancelled.", id=f"`{gathering.id}`")
@@ -493,13 +533,12 @@ class Gatherings:
     # ---- announcements ------------------------------------------------------------------
 
     async def announce(
-        self, gathering: Gathering, room_id: str, thread_root: str | None = None
+        self, gathering: Gathering, room_id: str, scope: Scope, thread_root: str | None = None
     ) -> dict[str, str | None]:
-        """Post to ``room_id`` and every room of its relay group, each in its language.
+        """Post to ``room_id`` and the other rooms of ``scope``, each in its language.
 
         Rooms that already have the announcement are left alone; returns room -> event id.
         """
-        scope = self.scope(room_id)
         already = {p.room_id: p.event_id for p in store.posts(self.db, gathering.id)}
         targets = [r for r in dict.fromkeys([room_id, *scope.room_ids]) if r not in already]
         threads: dict[str, str | None] = {}
@@ -511,6 +550,7 @@ class Gatherings:
             self._announcement(gathering, scope.glossary),
             txn_key=f"announce:{gathering.id}",
             marker={"gathering": gathering.id},
+            reveal_links=True,
             threads=threads,
         )
         for target, event_id in posted.items():
@@ -552,10 +592,11 @@ class Gatherings:
         posts = {p.room_id: p.event_id for p in store.posts(self.db, gathering.id)}
         await self.broadcast.post(
             list(posts),
-            self._announcement(gathering, self.scope(gathering.room_id).glossary),
+            self._announcement(gathering, self.groups.glossary_of(gathering.room_id)),
             txn_key=f"announce-edit:{gathering.id}:{gathering.revision}",
             marker={"gathering": gathering.id},
             replaces=posts,
+            reveal_links=True,
         )
 
     async def notify_answered(self, gathering: Gathering, cause: str, *, cancelled: bool) -> None:
@@ -593,6 +634,7 @@ class Gatherings:
                 txn_key=f"gathering-change:{gathering.id}:{gathering.revision}",
                 kind="gathering-change",
                 mentions=users,
+                reveal_links=True,
                 threads=self._threads(gathering),
             )
 
@@ -666,6 +708,7 @@ class Gatherings:
             txn_key=txn_key,
             kind="gathering-rsvp",
             mentions=[rsvp.user_id],
+            reveal_links=True,
             threads=self._threads(gathering),
         )
 
@@ -745,7 +788,7 @@ class Gatherings:
     async def _send_reminder(self, item: Reminder, gathering: Gathering) -> None:
         rooms = [p.room_id for p in store.posts(self.db, gathering.id)] or [gathering.room_id]
         threads = self._threads(gathering)
-        glossary = self.scope(gathering.room_id).glossary
+        glossary = self.groups.glossary_of(gathering.room_id)
         assert item.txn_key is not None
 
         async def text(lang: str, room_id: str) -> str:
@@ -753,7 +796,12 @@ class Gatherings:
             return render.reminder(view, item.lead_seconds, self.text(lang))
 
         await self.broadcast.post(
-            rooms, text, txn_key=item.txn_key, kind="gathering-reminder", threads=threads
+            rooms,
+            text,
+            txn_key=item.txn_key,
+            kind="gathering-reminder",
+            reveal_links=True,
+            threads=threads,
         )
 
     # ---- recurrences ----------------------------------------------------------------------
@@ -808,14 +856,15 @@ class Gatherings:
 
     # ---- calendars ------------------------------------------------------------------------
 
-    def feed_url(self, room_id: str) -> str:
+    def feed_url(self, room_id: str, asker: str) -> tuple[str, Scope]:
+        """The feed's address: the whole relay group's for its stewards, else this room's."""
         if self.web is None:
             raise CommandError(
                 "The calendar feed is not available: the bot's web server is off (web.enabled in the configuration)."
             )
-        scope = self.scope(room_id)
+        scope = self.scope(room_id, asker, posting=False)
         token = store.feed_token(self.db, scope.key, secrets.token_urlsafe(24))
-        return self.web.base_url + FEED_PATH.format(token=token)
+        return self.web.base_url + FEED_PATH.format(token=token), scope
 
     def calendar_for(self, room_ids: list[str], name: str) -> bytes:
         items = [

@@ -297,6 +297,17 @@ def set_published(db: Database, gathering_id: str, published: bool) -> Gathering
     return found
 
 
+def unpublish_room(db: Database, room_id: str) -> int:
+    """Take every gathering created in the room off the public agenda; how many were on it."""
+    now = iso(utcnow())
+    cursor = db.execute(
+        "UPDATE gatherings SET published_at = NULL, changed_at = ? "
+        "WHERE room_id = ? AND published_at IS NOT NULL",
+        (now, room_id),
+    )
+    return cursor.rowcount
+
+
 def published_in(db: Database, room_ids: list[str], since: datetime) -> list[Gathering]:
     """Published gatherings created in any of ``room_ids``, not over before ``since``."""
     if not room_ids:

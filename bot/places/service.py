@@ -10,6 +10,7 @@ from bot.core.errors import CommandError, UsageError
 from bot.core.i18n import Phrasebook
 from bot.core.rooms import Rooms
 from bot.core.storage.database import Database
+from bot.core.text.echo import echo
 from bot.core.text.forms import clean_id, new_id
 from bot.places import forms, store
 from bot.places.forms import PlaceValues
@@ -73,7 +74,7 @@ class Places:
         if place is None:
             raise CommandError(
                 "I know no place with the id {id}. {list} shows the directory.",
-                id=f"`{word}`",
+                id=echo(word),
                 list=self.phrases.command("place list"),
             )
         return place
@@ -83,10 +84,13 @@ class Places:
     ) -> Place:
         """Add a place registered in ``room_id``; a replayed command returns the first one.
 
-        ``public: yes`` publishes it at once: the one who registers a place may publish it.
+        ``public: yes`` publishes it at once, under the rule of :meth:`may_publish`; a refusal
+        stores nothing.
         """
         existing = store.by_command(self.db, command_event_id)
         if existing is None and values.get("public"):
+            if not self._answers_for(room_id, creator):
+                raise self._publish_refusal()
             self.page_url(room_id, "")  # refuses before anything is stored when pages are off
         while existing is None:
             fields = {k: v for k, v in values.items() if k != "public"}
@@ -107,6 +111,8 @@ class Places:
         self._require_owner(place, user_id)
         values = forms.parse_changes(changes)
         public = values.pop("public", None)
+        if public and not place.published and not self.may_publish(place, user_id):
+            raise self._publish_refusal()
         if public:
             self.page_url(place.room_id, place.id)
         for name, value in values.items():
@@ -121,8 +127,35 @@ class Places:
     # ---- the public pages -----------------------------------------------------------------------
 
     def may_publish(self, place: Place, user_id: str) -> bool:
-        """A place speaks for the people who run it: the one who registered it, or a bot admin."""
-        return user_id == place.creator or self.rooms.is_bot_admin(user_id)
+        """Putting a place before the world needs both who run it and who answer for its room.
+
+        The one who registered it speaks for the place (its address may put people at risk), and
+        must also answer for the room it was registered in: a steward of that room's relay group
+        (whose agenda shows it), or an admin of the room when it is in no group. A bot admin may.
+        """
+        if self.rooms.is_bot_admin(user_id):
+            return True
+        return user_id == place.creator and self._answers_for(place.room_id, user_id)
+
+    def may_unpublish(self, place: Place, user_id: str) -> bool:
+        """Taking a place off the pages only hides it: its registrant or whoever answers for
+        its room may."""
+        return (
+            user_id == place.creator
+            or self.rooms.is_bot_admin(user_id)
+            or self._answers_for(place.room_id, user_id)
+        )
+
+    def _answers_for(self, room_id: str, user_id: str) -> bool:
+        link = self.groups.link_of(room_id)
+        if link is not None:
+            return self.groups.is_steward(link.group, user_id)
+        return self.rooms.is_room_admin(room_id, user_id)
+
+    def _publish_refusal(self) -> CommandError:
+        return CommandError(
+            "A place goes on the public pages only when the person who registered it publishes it and also answers for its room: a steward of the room's relay group, or an admin of the room when it is in no group (or a bot admin). Nothing was changed."
+        )
 
     def page_url(self, room_id: str, place_id: str) -> str:
         """The public directory's address for the place; CommandError when pages are off."""
@@ -136,9 +169,11 @@ class Places:
     def publish(self, word: str | None, user_id: str, *, public: bool) -> tuple[Place, bool]:
         """``!place publish`` / ``unpublish``: (the place, whether this call changed it)."""
         place = self.find(word)
-        if not self.may_publish(place, user_id):
+        if public and not self.may_publish(place, user_id):
+            raise self._publish_refusal()
+        if not public and not self.may_unpublish(place, user_id):
             raise CommandError(
-                "Only the person who registered {id} or a bot admin may publish it or take it off the public pages. Nothing was changed.",
+                "Only the person who registered {id}, whoever answers for its room (a steward of its relay group, or an admin of the room when it is in no group) or a bot admin may take it off the public pages. Nothing was changed.",
                 id=f"`{place.id}`",
             )
         if public:

@@ -23,6 +23,7 @@ from bot.core.matrix.intake import IncomingEvent
 from bot.core.metrics import Metrics
 from bot.core.storage.database import Database
 from bot.core.tasks import TaskSpawner
+from bot.core.text.links import reveal_links
 from bot.core.text.markdown import message_content
 from bot.core.text.safety import (
     neutralise_pings,
@@ -32,6 +33,7 @@ from bot.core.text.safety import (
 )
 from bot.relay import store
 from bot.relay.groups import RelayGroups
+from bot.relay.notices import GroupNotices
 from bot.relay.render import (
     MAX_COPY_BYTES,
     MEDIA_FIELDS,
@@ -58,7 +60,7 @@ FILE_HELD_BACK = N_(
     "[A file was shared in an encrypted room. It is not copied into this room, which is not encrypted.]"
 )
 HELD_BACK = N_(
-    "This room is encrypted, and rooms of the relay group {group} that are not encrypted ({count}) do not get its messages: their homeserver could read them. The encrypted rooms of the group still do. To send them there too, a room admin links this room again with {flag}: {example}"
+    "This room is encrypted, and rooms of the relay group {group} that are not encrypted ({count}) do not get its messages: their homeserver could read them. The encrypted rooms of the group still do. A steward of the group may let them go there too, with {command}."
 )
 SHORTENED = N_("[shortened: too long to relay in full; the whole message is in the original.]")
 
@@ -85,8 +87,9 @@ class Rendered:
 def consents_to_unencrypted(link: RoomLink) -> bool:
     """Whether the encrypted room of ``link`` agreed that its words go to unencrypted rooms.
 
-    A room admin gives that consent when linking (``--allow-unencrypted``); without it nothing
-    of an encrypted room reaches an unencrypted one, its media least of all.
+    A steward of the group gives that consent (``--allow-unencrypted`` when linking,
+    approving or setting the room's mode); without it nothing of an encrypted room reaches an
+    unencrypted one, its media least of all.
     """
     return link.allow_unencrypted
 
@@ -97,6 +100,7 @@ class Relay:
     def __init__(
         self,
         groups: RelayGroups,
+        notices: GroupNotices,
         db: Database,
         matrix: MatrixClient,
         phrases: Phrasebook,
@@ -108,6 +112,7 @@ class Relay:
         translation_config: TranslationConfig,
     ) -> None:
         self.groups = groups
+        self.notices = notices
         self.db = db
         self.matrix = matrix
         self.phrases = phrases
@@ -255,6 +260,9 @@ class Relay:
         return pairs
 
     async def on_event(self, event: IncomingEvent) -> None:
+        if event.type == "m.room.encryption":
+            self._on_encryption(event)
+            return
         if not self._may_relay(event):
             return
         link = self.groups.link_of(event.room_id)
@@ -294,7 +302,8 @@ class Relay:
 
     def _targets(self, link: RoomLink) -> list[RoomLink]:
         """The rooms that get ``link``'s messages: an encrypted room's go to unencrypted rooms
-        only with its consent (a room that turned encryption on after linking included)."""
+        only with a steward's consent (a room that turned encryption on after linking
+        included)."""
         receiving = self._receiving(link)
         if not self._holds_back(link):
             return receiving
@@ -312,8 +321,38 @@ class Relay:
     def _holds_back(self, link: RoomLink) -> bool:
         return self.matrix.is_encrypted(link.room_id) and not consents_to_unencrypted(link)
 
+    def _on_encryption(self, event: IncomingEvent) -> None:
+        """A linked room turned encryption on: tell it and the stewards what stops going out."""
+        link = self.groups.link_of(event.room_id)
+        if link is None or link.allow_unencrypted or not store.mode_sends(link.mode):
+            return
+        plain = [
+            self.matrix.room_name(other.room_id)
+            for other in self._receiving(link)
+            if not self.matrix.is_encrypted(other.room_id)
+        ]
+        if not plain:
+            return
+        try:
+            self.notices.record(
+                link.group,
+                event.sender,
+                "encrypted",
+                event.room_id,
+                tell=event.room_id,
+                rooms=plain,
+                mode=link.mode,
+            )
+            store.note_held_back_told(self.db, link.room_id)  # told now, not again
+        except sqlite3.Error as exc:
+            log.warning("could not record that %s turned encryption on: %s", event.room_id, exc)
+            return
+        task = self.tasks.spawn(self.notices.deliver(), name="relay-notices")
+        event.completions.append(task)
+
     def _tell_held_back(self, event: IncomingEvent, link: RoomLink) -> None:
-        """Say once in an encrypted room that its messages stay out of the unencrypted rooms."""
+        """Say once in an encrypted room that its messages stay out of the unencrypted rooms
+        (a room linked before the consent was asked for, say)."""
         if not self._holds_back(link):
             return
         plain = [
@@ -332,9 +371,8 @@ class Relay:
             HELD_BACK,
             group=f"`{link.group}`",
             count=len(plain),
-            flag="`--allow-unencrypted`",
-            example=self.phrases.command(
-                f"relay link {link.group} {link.language} {link.mode} --allow-unencrypted"
+            command=self.phrases.command(
+                f"relay mode {link.room_id} {link.mode} --allow-unencrypted"
             ),
         )
         content = message_content(text, lang=link.language, kind="relay-notice")
@@ -425,17 +463,25 @@ class Relay:
     async def _complete_root(
         self, origin: RelaySource, link: RoomLink, event: IncomingEvent
     ) -> None:
-        """Copy a relayed root into the rooms of the group that have no copy of it yet."""
+        """Copy a relayed root into the rooms of the group that have no copy of it yet.
+
+        Only rooms the thread's answer goes to and the root's own room may reach now: the
+        answer's room may reach others (an encrypted room a steward allowed to reach
+        unencrypted ones, say) that the root's room may not.
+        """
+        home = self.groups.link_of(origin.room_id)
+        if home is None or home.group != link.group:
+            return
+        reachable = {target.room_id for target in self._targets(home)}
         missing = [
             target
             for target in self._targets(link)
-            if target.room_id != origin.room_id
+            if target.room_id in reachable
             and (origin.event_id, target.room_id) not in self._pending
             and (origin.event_id, target.room_id) not in self._unwritten_copies
             and store.copy_in(self.db, origin.event_id, target.room_id) is None
         ]
-        home = self.groups.link_of(origin.room_id)
-        if not missing or home is None or home.group != link.group:
+        if not missing:
             return
         fetched = await self.matrix.fetch_event(origin.room_id, origin.event_id)
         if fetched is None:
@@ -654,7 +700,10 @@ class Relay:
                     clean, source, target, group, terms, True, author, remember
                 )
                 html = sanitize_html(neutralise_pings_html(out))
-                return Rendered(html_to_text(html), html, self._marker(target) if failed else None)
+                # the plain body already writes each link's address after its text
+                text = html_to_text(html)
+                marker = self._marker(target) if failed else None
+                return Rendered(text, reveal_links(html), marker)
         out, failed = await self._translate(
             body, source, target, group, terms, False, author, remember
         )

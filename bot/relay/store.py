@@ -6,7 +6,9 @@ replies, edits, redactions and reactions still find their copies after a restart
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -154,6 +156,88 @@ def m004_unencrypted_consent(db: Any) -> None:
     db.execute("ALTER TABLE relay_links ADD COLUMN held_back_told INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations()
+def m005_consent(db: Any) -> None:
+    """Stewards, join requests, join codes and the groups' history.
+
+    Every existing group gets its earliest linked room as steward room, and a history entry
+    that tells that room so once (see :func:`untold`).
+    """
+    db.execute(
+        """CREATE TABLE relay_stewards (
+            grp TEXT NOT NULL,
+            room_id TEXT NOT NULL,
+            added_by TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (grp, room_id)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE relay_requests (
+            id TEXT PRIMARY KEY,
+            grp TEXT NOT NULL,
+            room_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            command_event_id TEXT UNIQUE,
+            room_name TEXT NOT NULL,
+            members INTEGER NOT NULL,
+            encrypted INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            decided_by TEXT,
+            decided_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX relay_requests_grp ON relay_requests (grp, status)")
+    db.execute(
+        "CREATE UNIQUE INDEX relay_requests_pending ON relay_requests (room_id) "
+        "WHERE status = 'pending'"
+    )
+    db.execute(
+        """CREATE TABLE relay_codes (
+            digest TEXT PRIMARY KEY,
+            grp TEXT NOT NULL,
+            issued_by TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_by_room TEXT,
+            used_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE relay_audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            grp TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            room_id TEXT,
+            details TEXT NOT NULL DEFAULT '{}',
+            told INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("CREATE INDEX relay_audit_grp ON relay_audit (grp, id)")
+    db.execute("CREATE INDEX relay_audit_untold ON relay_audit (told) WHERE told = 0")
+    now = iso(utcnow())
+    earliest = db.execute(
+        """SELECT l.grp, l.room_id FROM relay_links l
+           WHERE l.rowid = (SELECT e.rowid FROM relay_links e WHERE e.grp = l.grp
+                            ORDER BY e.linked_at, e.rowid LIMIT 1)"""
+    ).fetchall()
+    for group, room_id in earliest:
+        db.execute(
+            "INSERT INTO relay_stewards (grp, room_id, added_by, added_at) VALUES (?, ?, '', ?)",
+            (group, room_id, now),
+        )
+        db.execute(
+            """INSERT INTO relay_audit (grp, at, actor, action, room_id, details, told)
+               VALUES (?, ?, '', 'steward-upgrade', ?, ?, 0)""",
+            (group, now, room_id, json.dumps({"tell": room_id, "quiet": room_id})),
+        )
+
+
 @dataclass(frozen=True)
 class RoomLink:
     group: str
@@ -161,7 +245,7 @@ class RoomLink:
     language: str
     mode: str  # two-way | receive | send
     paused: bool
-    # an encrypted room whose admins agreed that its messages go to unencrypted rooms too
+    # a steward allowed this (encrypted) room's messages into the group's unencrypted rooms
     allow_unencrypted: bool = False
 
     @property
@@ -173,6 +257,50 @@ class RoomLink:
     def receives(self) -> bool:
         """Whether this room gets the group's messages."""
         return self.mode in ("two-way", "receive") and not self.paused
+
+
+def directions(mode: str) -> set[str]:
+    """What a mode lets through: "out" (its messages go to the group), "in" (it gets theirs)."""
+    return {"two-way": {"in", "out"}, "receive": {"in"}, "send": {"out"}}[mode]
+
+
+def mode_sends(mode: str) -> bool:
+    return "out" in directions(mode)
+
+
+def mode_receives(mode: str) -> bool:
+    return "in" in directions(mode)
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """A room asking to join a group (or to widen its mode); nothing is relayed until approved."""
+
+    id: str
+    group: str
+    room_id: str
+    language: str
+    mode: str
+    requested_by: str
+    requested_at: datetime
+    room_name: str
+    members: int
+    encrypted: bool
+    status: str  # pending | approved | refused | withdrawn | lapsed
+    decided_by: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change to a group: who, when, what, and the words the announcement needs."""
+
+    id: int
+    group: str
+    at: datetime
+    actor: str
+    action: str
+    room_id: str | None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -240,11 +368,12 @@ def link(
     language: str,
     mode: str,
     linked_by: str,
+    *,
     allow_unencrypted: bool = False,
 ) -> RoomLink:
     """Link the room (or change its language and mode within the same group).
 
-    Consent to unencrypted rooms is given (or withdrawn) anew by every link command.
+    ``allow_unencrypted`` only ever adds a steward's consent; a relink keeps an earlier one.
     """
     if mode not in MODES:
         raise ValueError(f"unknown relay mode {mode!r}")
@@ -254,12 +383,32 @@ def link(
            VALUES (?, ?, ?, ?, 0, ?, ?, ?)
            ON CONFLICT (room_id) DO UPDATE SET
              grp = excluded.grp, language = excluded.language, mode = excluded.mode,
-             allow_unencrypted = excluded.allow_unencrypted, held_back_told = 0""",
+             allow_unencrypted = max(allow_unencrypted, excluded.allow_unencrypted),
+             held_back_told = 0""",
         (room_id, group, language, mode, linked_by, iso(utcnow()), int(allow_unencrypted)),
     )
     found = room_link(db, room_id)
     assert found is not None
     return found
+
+
+def set_mode(db: Database, room_id: str, mode: str) -> bool:
+    """Whether anything changed."""
+    if mode not in MODES:
+        raise ValueError(f"unknown relay mode {mode!r}")
+    cursor = db.execute(
+        "UPDATE relay_links SET mode = ? WHERE room_id = ? AND mode != ?", (mode, room_id, mode)
+    )
+    return cursor.rowcount > 0
+
+
+def allow_unencrypted(db: Database, room_id: str) -> bool:
+    """A steward's consent for this room's messages to reach unencrypted rooms; whether new."""
+    cursor = db.execute(
+        "UPDATE relay_links SET allow_unencrypted = 1 WHERE room_id = ? AND allow_unencrypted = 0",
+        (room_id,),
+    )
+    return cursor.rowcount > 0
 
 
 def note_held_back_told(db: Database, room_id: str) -> bool:
@@ -270,6 +419,10 @@ def note_held_back_told(db: Database, room_id: str) -> bool:
         (room_id,),
     )
     return cursor.rowcount > 0
+
+
+def groups(db: Database) -> list[str]:
+    return [r["grp"] for r in db.query("SELECT DISTINCT grp FROM relay_links ORDER BY grp")]
 
 
 def sending_since_ms(db: Database, room_id: str) -> int | None:
@@ -287,6 +440,23 @@ def unlink(db: Database, room_id: str) -> RoomLink | None:
     return existing
 
 
+def dissolve_if_empty(db: Database, group: str) -> bool:
+    """A group whose last room left keeps nothing: stewards, codes and requests go.
+
+    Its name is free again; whoever links to it next starts a new group and stewards it.
+    """
+    if db.query_one("SELECT 1 AS x FROM relay_links WHERE grp = ?", (group,)) is not None:
+        return False
+    db.execute("DELETE FROM relay_stewards WHERE grp = ?", (group,))
+    db.execute("DELETE FROM relay_codes WHERE grp = ?", (group,))
+    db.execute(
+        "UPDATE relay_requests SET status = 'lapsed', decided_at = ? "
+        "WHERE grp = ? AND status = 'pending'",
+        (iso(utcnow()), group),
+    )
+    return True
+
+
 def set_paused(db: Database, room_id: str, paused: bool) -> bool:
     """Whether anything changed."""
     cursor = db.execute(
@@ -294,6 +464,222 @@ def set_paused(db: Database, room_id: str, paused: bool) -> bool:
         (int(paused), room_id, int(paused)),
     )
     return cursor.rowcount > 0
+
+
+# ---- stewards -------------------------------------------------------------------------------
+
+
+def steward_rooms(db: Database, group: str) -> list[str]:
+    rows = db.query(
+        "SELECT room_id FROM relay_stewards WHERE grp = ? ORDER BY added_at, room_id", (group,)
+    )
+    return [r["room_id"] for r in rows]
+
+
+def add_steward(db: Database, group: str, room_id: str, added_by: str) -> bool:
+    """Whether the room is new to the group's steward rooms."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO relay_stewards (grp, room_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+        (group, room_id, added_by, iso(utcnow())),
+    )
+    return cursor.rowcount > 0
+
+
+def remove_steward(db: Database, group: str, room_id: str) -> bool:
+    cursor = db.execute(
+        "DELETE FROM relay_stewards WHERE grp = ? AND room_id = ?", (group, room_id)
+    )
+    return cursor.rowcount > 0
+
+
+# ---- join requests --------------------------------------------------------------------------
+
+
+def _request(row: dict[str, Any]) -> JoinRequest:
+    return JoinRequest(
+        id=row["id"],
+        group=row["grp"],
+        room_id=row["room_id"],
+        language=row["language"],
+        mode=row["mode"],
+        requested_by=row["requested_by"],
+        requested_at=from_iso(row["requested_at"]),
+        room_name=row["room_name"],
+        members=int(row["members"]),
+        encrypted=bool(row["encrypted"]),
+        status=row["status"],
+        decided_by=row["decided_by"],
+    )
+
+
+def request_id_taken(db: Database, request_id: str) -> bool:
+    return db.query_one("SELECT 1 AS x FROM relay_requests WHERE id = ?", (request_id,)) is not None
+
+
+def add_request(
+    db: Database,
+    *,
+    request_id: str,
+    group: str,
+    room_id: str,
+    language: str,
+    mode: str,
+    requested_by: str,
+    command_event_id: str,
+    room_name: str,
+    members: int,
+    encrypted: bool,
+) -> JoinRequest:
+    db.execute(
+        """INSERT INTO relay_requests
+             (id, grp, room_id, language, mode, requested_by, requested_at, command_event_id,
+              room_name, members, encrypted)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            request_id,
+            group,
+            room_id,
+            language,
+            mode,
+            requested_by,
+            iso(utcnow()),
+            command_event_id,
+            room_name,
+            members,
+            int(encrypted),
+        ),
+    )
+    found = request(db, request_id)
+    assert found is not None
+    return found
+
+
+def request(db: Database, request_id: str) -> JoinRequest | None:
+    row = db.query_one("SELECT * FROM relay_requests WHERE id = ?", (request_id,))
+    return _request(row) if row else None
+
+
+def request_by_command(db: Database, command_event_id: str) -> JoinRequest | None:
+    row = db.query_one(
+        "SELECT * FROM relay_requests WHERE command_event_id = ?", (command_event_id,)
+    )
+    return _request(row) if row else None
+
+
+def pending_request_of(db: Database, room_id: str) -> JoinRequest | None:
+    row = db.query_one(
+        "SELECT * FROM relay_requests WHERE room_id = ? AND status = 'pending'", (room_id,)
+    )
+    return _request(row) if row else None
+
+
+def pending_requests(db: Database, group: str) -> list[JoinRequest]:
+    rows = db.query(
+        "SELECT * FROM relay_requests WHERE grp = ? AND status = 'pending' ORDER BY requested_at",
+        (group,),
+    )
+    return [_request(r) for r in rows]
+
+
+def decide_request(db: Database, request_id: str, status: str, decided_by: str) -> bool:
+    """Close a pending request; False when it was no longer pending (decided meanwhile)."""
+    cursor = db.execute(
+        """UPDATE relay_requests SET status = ?, decided_by = ?, decided_at = ?
+           WHERE id = ? AND status = 'pending'""",
+        (status, decided_by, iso(utcnow()), request_id),
+    )
+    return cursor.rowcount > 0
+
+
+# ---- join codes -----------------------------------------------------------------------------
+
+
+def code_digest(code: str) -> str:
+    """Codes are kept as a hash: the table alone never lets anyone in."""
+    normal = "".join(c for c in code.lower() if c.isalnum())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def add_code(db: Database, code: str, group: str, issued_by: str, expires_at: datetime) -> None:
+    db.execute(
+        """INSERT INTO relay_codes (digest, grp, issued_by, issued_at, expires_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        (code_digest(code), group, issued_by, iso(utcnow()), iso(expires_at)),
+    )
+
+
+def use_code(db: Database, code: str, group: str, room_id: str) -> str | None:
+    """Spend a valid code of ``group`` for ``room_id``: who issued it, or None.
+
+    Unknown, used, expired and other groups' codes are all just invalid (one atomic update,
+    so a code is never spent twice).
+    """
+    digest = code_digest(code)
+    now = iso(utcnow())
+    cursor = db.execute(
+        """UPDATE relay_codes SET used_by_room = ?, used_at = ?
+           WHERE digest = ? AND grp = ? AND used_at IS NULL AND expires_at > ?""",
+        (room_id, now, digest, group, now),
+    )
+    if cursor.rowcount == 0:
+        return None
+    row = db.query_one("SELECT issued_by FROM relay_codes WHERE digest = ?", (digest,))
+    return str(row["issued_by"]) if row else ""
+
+
+# ---- the groups' history --------------------------------------------------------------------
+
+
+def _entry(row: dict[str, Any]) -> AuditEntry:
+    try:
+        details = json.loads(row["details"] or "{}")
+    except json.JSONDecodeError:
+        details = {}
+    return AuditEntry(
+        id=int(row["id"]),
+        group=row["grp"],
+        at=from_iso(row["at"]),
+        actor=row["actor"],
+        action=row["action"],
+        room_id=row["room_id"],
+        details=details if isinstance(details, dict) else {},
+    )
+
+
+def record(
+    db: Database,
+    group: str,
+    actor: str,
+    action: str,
+    room_id: str | None,
+    details: dict[str, Any],
+    *,
+    told: bool = False,
+) -> int:
+    """One change to the group; ``told`` False leaves it for the steward rooms to be told."""
+    cursor = db.execute(
+        """INSERT INTO relay_audit (grp, at, actor, action, room_id, details, told)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        (group, iso(utcnow()), actor, action, room_id, json.dumps(details), int(told)),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def untold(db: Database) -> list[AuditEntry]:
+    rows = db.query("SELECT * FROM relay_audit WHERE told = 0 ORDER BY id")
+    return [_entry(r) for r in rows]
+
+
+def mark_told(db: Database, entry_id: int) -> None:
+    db.execute("UPDATE relay_audit SET told = 1 WHERE id = ?", (entry_id,))
+
+
+def history(db: Database, group: str, limit: int) -> list[AuditEntry]:
+    """The group's most recent changes, oldest first."""
+    rows = db.query(
+        "SELECT * FROM relay_audit WHERE grp = ? ORDER BY id DESC LIMIT ?", (group, limit)
+    )
+    return [_entry(r) for r in reversed(rows)]
 
 
 # ---- glossary -------------------------------------------------------------------------------
@@ -581,8 +967,25 @@ def forget_user(db: Database, user_id: str) -> dict[str, int]:
         spaces = db.execute(
             "UPDATE relay_spaces SET set_by = '' WHERE set_by = ?", (user_id,)
         ).rowcount
+        history = 0
+        for sql in (
+            "UPDATE relay_audit SET actor = '' WHERE actor = ?",
+            "UPDATE relay_requests SET requested_by = '' WHERE requested_by = ?",
+            "UPDATE relay_requests SET decided_by = '' WHERE decided_by = ?",
+            "UPDATE relay_codes SET issued_by = '' WHERE issued_by = ?",
+            "UPDATE relay_stewards SET added_by = '' WHERE added_by = ?",
+        ):
+            history += db.execute(sql, (user_id,)).rowcount
+        # names written into the words of an announcement (an issuer, a requester)
+        history += db.execute(
+            """UPDATE relay_audit SET details = json_remove(details, '$.issuer', '$.requester')
+               WHERE json_extract(details, '$.issuer') = ?1
+                  OR json_extract(details, '$.requester') = ?1""",
+            (user_id,),
+        ).rowcount
     return {
         N_("records of your relayed messages"): sources,
         N_("links to the relayed copies of your messages"): int(copies["n"]) if copies else 0,
         N_("your name on relay links, glossary terms and group spaces"): links + terms + spaces,
+        N_("your name in the relay groups' requests, codes and history"): history,
     }

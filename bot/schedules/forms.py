@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import CommandError, UsageError
 from bot.core.storage.database import utcnow
+from bot.core.text.echo import echo
 from bot.core.time.describe import Speaks, describe_when
 from bot.core.time.parse import TimeParseError, parse_when, split_when_and_text
 from bot.core.time.recurrence import Recurrence
@@ -27,18 +28,18 @@ _ROOM_ID = re.compile(r"^![^\s,]+$")  # room v12 ids have no server part
 
 def when_error(exc: TimeParseError, t: Speaks, tz: ZoneInfo, command: str = "") -> CommandError:
     """The reply for a when that cannot be used, in the room's language (``t``)."""
-    fragment = f"`{exc.fragment}`"
+    fragment = echo(exc.fragment)
     shared = time_refusal(exc, t, tz)
     if shared is not None:
         return shared
     if exc.reason == "partial" and exc.value is not None and exc.understood:
         return CommandError(
             "I read {understood} as {meaning}, but not {rest} that follows it. Nothing was scheduled. Write the whole time before the text, for example {example}; or, if {rest} belongs to the text, put the time in quotes: {quoted}.",
-            understood=f"`{exc.understood}`",
+            understood=echo(exc.understood),
             meaning=describe_when(exc.value, tz, t),
             rest=fragment,
             example="`every monday 18:00`",
-            quoted=f'`{command}"{exc.understood}" {exc.fragment} …`',
+            quoted=echo(f'{command}"{exc.understood}" {exc.fragment} …'),
         )
     if exc.reason == "past":
         return CommandError("{when} is already past: give a moment in the future.", when=fragment)
@@ -65,7 +66,7 @@ def parse_id(word: str | None, list_command: str) -> int:
     if not cleaned.isdigit():
         if word is None:
             raise UsageError("Give the schedule's number, as shown by {list}.", list=list_command)
-        raise UsageError("{word} is not a schedule number.", word=f"`{word}`")
+        raise UsageError("{word} is not a schedule number.", word=echo(word))
     return int(cleaned)
 
 
@@ -109,7 +110,7 @@ def _room_list(value: str) -> list[str]:
     if bad or not rooms:
         raise UsageError(
             "{rooms} is not a list of room ids (such as `!abc:example.org,!def:example.org`).",
-            rooms=f"`{value}`",
+            rooms=echo(value),
         )
     return list(dict.fromkeys(rooms))
 
@@ -128,11 +129,11 @@ def read_target(rest: str) -> tuple[str, list[str], int]:
             if not value:
                 index += 1
                 if index >= len(tokens):
-                    raise UsageError("Give the rooms after {flag}.", flag=f"`{flag}`")
+                    raise UsageError("Give the rooms after {flag}.", flag=echo(flag))
                 value = tokens[index].group(0)
             target, rooms = store.TARGET_ROOMS, _room_list(value)
         elif word.startswith("--"):
-            raise UsageError("I do not know the option {option}.", option=f"`{word}`")
+            raise UsageError("I do not know the option {option}.", option=echo(word))
         else:
             break
         position = tokens[index].end()

@@ -20,9 +20,10 @@ from bot.core.matrix.client import MatrixClient
 from bot.core.rooms import Rooms
 from bot.core.scheduler import Scheduler
 from bot.core.storage.database import Database, iso, utcnow
+from bot.core.text.echo import echo
 from bot.core.time.parse import TimeParseError, parse_when
 from bot.core.time.recurrence import Recurrence
-from bot.relay.groups import RelayGroups
+from bot.relay.groups import NOT_STEWARD, Audience, RelayGroups
 from bot.schedules import forms, store
 from bot.schedules.store import Firing, NewSchedule, Schedule
 
@@ -100,21 +101,22 @@ class Schedules:
 
     # ---- targets and permissions ---------------------------------------------------------
 
-    def group_room_ids(self, room_id: str) -> list[str]:
+    def group_room_ids(self, room_id: str, user_id: str) -> list[str]:
         """``room_id`` and the rooms of its relay group that receive the group's messages
-        (paused and send-only links left out, as the relay does); [] if not in a group."""
-        audience = self.groups.audience(room_id)
-        return audience.room_ids if audience is not None else []
+        (paused and send-only links left out, as the relay does) when ``user_id`` is one of the
+        group's stewards; the room alone otherwise; [] if it is in no group."""
+        audience = self.groups.audience(room_id, user_id)
+        return audience.room_ids if audience.group is not None else []
 
     def glossary(self, room_id: str) -> list[str]:
-        audience = self.groups.audience(room_id)
-        return audience.glossary if audience is not None else []
+        return self.groups.glossary_of(room_id)
 
     def target_rooms(self, schedule: Schedule) -> list[str]:
         if schedule.target == store.TARGET_ROOMS:
             return list(schedule.rooms)
         if schedule.target == store.TARGET_GROUP:
-            return self.group_room_ids(schedule.room_id) or [schedule.room_id]
+            steward = schedule.steward or schedule.author
+            return self.group_room_ids(schedule.room_id, steward) or [schedule.room_id]
         return [schedule.room_id]
 
     def rooms_without_admin(self, user_id: str, room_ids: list[str]) -> list[str]:
@@ -139,19 +141,37 @@ class Schedules:
             rooms += [r for r in schedule.rooms if r != schedule.room_id]
         return self.rooms_without_admin(steward, rooms)
 
-    def check_targets(self, room_id: str, user_id: str, target: str, rooms: list[str]) -> None:
-        """Refuse (CommandError) targets ``user_id`` may not post to; used at creation."""
+    def group_problem(self, schedule: Schedule) -> Audience | None:
+        """The group a ``--group`` schedule may no longer reach from its room: its steward is
+        no steward of the group any more, or the room no longer sends to it."""
+        if schedule.target != store.TARGET_GROUP:
+            return None
+        audience = self.groups.audience(schedule.room_id, schedule.steward or schedule.author)
+        return audience if audience.group is not None and audience.limited else None
+
+    def check_targets(
+        self, room_id: str, user_id: str, target: str, rooms: list[str], *, draft: bool = False
+    ) -> None:
+        """Refuse (CommandError) targets ``user_id`` may not post to; used at creation.
+
+        Posting to the whole relay group is for the group's stewards; a member's draft may
+        propose it, and the steward who approves it answers for it.
+        """
         matrix = self.matrix
-        if target == store.TARGET_GROUP and not self.group_room_ids(room_id):
-            raise CommandError(
-                "This room is not in a relay group, so there is no group to announce to."
-            )
+        if target == store.TARGET_GROUP:
+            audience = self.groups.audience(room_id, user_id)
+            if audience.group is None:
+                raise CommandError(
+                    "This room is not in a relay group, so there is no group to announce to."
+                )
+            if audience.limited is not None and not (draft and audience.reason == NOT_STEWARD):
+                raise audience.limited
         if target == store.TARGET_ROOMS:
             unknown = [r for r in rooms if not matrix.is_joined(r)]
             if unknown:
                 raise CommandError(
                     "I am not in {rooms}, so I cannot post there.",
-                    rooms=", ".join(f"`{r}`" for r in unknown),
+                    rooms=echo(", ".join(unknown)),
                 )
             refused = self.rooms_without_admin(user_id, rooms)
             if refused:
@@ -260,6 +280,10 @@ class Schedules:
             if lost:
                 await self._pause_for_demotion(schedule, due, lost)
                 return
+            beyond = self.group_problem(schedule)
+            if beyond is not None:
+                await self._pause_for_group(schedule, due, beyond)
+                return
             firing = store.record_intent(db, schedule_id, due, txn_key(schedule_id, due))
         await self._deliver(schedule, firing)
         refreshed = store.get(db, schedule_id)
@@ -293,12 +317,17 @@ class Schedules:
                     txn_key=firing.txn_key,
                     msgtype="m.text",
                     extra_content={"m.mentions": {"room": True}},
+                    reveal_links=True,
                 )
             )
         if without_ping:
             posted.update(
                 await self.broadcast.post(
-                    without_ping, render, txn_key=firing.txn_key, msgtype="m.text"
+                    without_ping,
+                    render,
+                    txn_key=firing.txn_key,
+                    msgtype="m.text",
+                    reveal_links=True,
                 )
             )
         notes: list[str] = []
@@ -385,6 +414,45 @@ class Schedules:
             kind="schedule-paused",
         )
 
+    async def _pause_for_group(self, schedule: Schedule, due: datetime, audience: Audience) -> None:
+        db = self.db
+        steward = schedule.steward or schedule.author
+        store.record_outcome(
+            db,
+            schedule.id,
+            due,
+            store.BLOCKED,
+            detail=f"may no longer post to the relay group {audience.group} ({audience.reason})",
+        )
+        store.set_status(db, schedule.id, store.PAUSED, reason="group")
+        self.unplan(schedule.id)
+        lang = self.rooms.language(schedule.room_id)
+        params = {
+            "id": schedule.id,
+            "group": f"`{audience.group}`",
+            "show": self.phrases.command(f"schedule show {schedule.id}"),
+            "resume": self.phrases.command(f"schedule resume {schedule.id}"),
+        }
+        if audience.reason == NOT_STEWARD:
+            text = self.phrases.text(
+                lang,
+                "Schedule #{id} is paused and was not posted: {user} is no longer a steward of the relay group {group}, so may not post to all of its rooms. A steward can check it with {show} and take it over with {resume}.",
+                user=f"`{steward}`",
+                **params,
+            )
+        else:
+            text = self.phrases.text(
+                lang,
+                "Schedule #{id} is paused and was not posted: this room's messages no longer go out to the relay group {group} (it is paused or only receives). Check it with {show}; {resume} starts it again once the room sends to the group.",
+                **params,
+            )
+        await self.broadcast.send(
+            schedule.room_id,
+            text,
+            txn_key=f"schedule-paused:{schedule.id}:{iso(due)}",
+            kind="schedule-paused",
+        )
+
     # ---- what room admins (and members, with approval) ask through !schedule ----------------
 
     def own(self, room_id: str, word: str | None) -> Schedule:
@@ -431,9 +499,9 @@ class Schedules:
             raise UsageError("Give the text to post after the time.")
         due = self.first_due(when, utcnow())
         if due is None:
-            raise CommandError("{when} has no firing left in the future.", when=f"`{when_text}`")
-        self.check_targets(room_id, author, target, rooms)
+            raise CommandError("{when} has no firing left in the future.", when=echo(when_text))
         draft = not is_admin
+        self.check_targets(room_id, author, target, rooms, draft=draft)
         new = NewSchedule(
             room_id=room_id,
             author=author,
@@ -459,7 +527,7 @@ class Schedules:
         if new.target == store.TARGET_ROOMS:
             return list(new.rooms)
         if new.target == store.TARGET_GROUP:
-            return self.group_room_ids(new.room_id)
+            return self.group_room_ids(new.room_id, new.author)
         return [new.room_id]
 
     def edit(self, room_id: str, user_id: str, rest: str, *, lang: str) -> Schedule:
@@ -479,13 +547,13 @@ class Schedules:
             except TimeParseError as exc:
                 raise forms.when_error(exc, self.phrases.translator(lang), tz) from None
             if self.first_due(when, utcnow()) is None:
-                raise CommandError("{when} has no firing left in the future.", when=f"`{value}`")
+                raise CommandError("{when} has no firing left in the future.", when=echo(value))
             return self.change_when(schedule, when, value.strip(forms.QUOTES))
         if field in forms.TEXT_WORDS:
             if wants_room_ping(value) and schedule.status != store.DRAFT:
                 self.check_ping(self.target_rooms(schedule), user_id)
             return self.change_text(schedule, value)
-        raise UsageError("I can change `when` or `text`, not {field}.", field=f"`{field}`")
+        raise UsageError("I can change `when` or `text`, not {field}.", field=echo(field))
 
     def pause_in(self, room_id: str, word: str | None) -> Schedule:
         schedule = self.own(room_id, word)
@@ -518,7 +586,12 @@ class Schedules:
         """Whoever activates a schedule answers for it: the same checks as at creation."""
         self.check_targets(room_id, user_id, schedule.target, list(schedule.rooms))
         if schedule.notify_room:
-            self.check_ping(self.target_rooms(schedule), user_id)
+            rooms = (
+                self.group_room_ids(schedule.room_id, user_id)
+                if schedule.target == store.TARGET_GROUP
+                else self.target_rooms(schedule)
+            )
+            self.check_ping(rooms, user_id)
 
     def remove_in(self, room_id: str, word: str | None) -> Schedule:
         schedule = self.own(room_id, word)

@@ -13,11 +13,12 @@ import feedparser
 import pytest
 from icalendar import Calendar
 
+from bot.relay.notices import UNPUBLISHED_HERE, UNPUBLISHED_THERE
 from tests.support.botharness import BotHarness
 from tests.support.i18n import said, said_pattern
 from tests.support.members import Member
-from tests.support.predicates import reply_to
-from tests.support.relaygroup import link_group
+from tests.support.predicates import reply_to, room_with_bot
+from tests.support.relaygroup import join_group, link_group
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +26,24 @@ ID = re.compile(r"`(?P<id>[2-9a-z]{4,5})`")
 URL = re.compile(r"https?://[^\s)>`]+")
 MEETING = "https://meet.example.org/ag"
 ROTATE_REFUSED = (
-    "Only a steward of this room's relay group may give its public agenda a new address (for "
-    "now: an admin of the room that created the group, or a bot admin; for a room in no group, "
-    "its admins). Nothing was changed."
+    "Only a steward of this room's relay group may give its public agenda a new address (an "
+    "admin of one of its steward rooms, or a bot admin; for a room in no group, its admins). "
+    "Nothing was changed."
+)
+PLACE_NOT_PUBLISHER = (
+    "A place goes on the public pages only when the person who registered it publishes it and "
+    "also answers for its room: a steward of the room's relay group, or an admin of the room when "
+    "it is in no group (or a bot admin). Nothing was changed."
+)
+NOT_STEWARD = (
+    "Only the stewards of the relay group where {id} was created may publish it on the group's "
+    "public agenda or take it off (admins of its steward rooms, listed by {command}). Nothing was "
+    "changed."
+)
+NOT_STEWARD_AT_CREATION = (
+    "This room's gatherings go on the public agenda of its relay group {group}: only the group's "
+    "stewards (admins of its steward rooms, listed by {command}) may publish on it. Nothing was "
+    "created."
 )
 
 
@@ -132,13 +148,17 @@ async def test_a_collective_publishes_and_visitors_read_it_in_their_language(
     assert page.status == 200
     assert gathering not in page.body
 
-    # a member who is not a room admin may not publish; nothing changes
+    # a member who is not a steward of the group may not publish; nothing changes
     refused = await ask(bob, fr, f"!evenement publish {gathering}")
-    assert refused == said(
-        "fr",
-        "Only an admin of the room where {id} was created may publish it or take it off the public agenda. Nothing was changed.",
-        id=f"`{gathering}`",
+    assert refused == said("fr", NOT_STEWARD, id=f"`{gathering}`", command="`!relay list`")
+    # nor put a place before the world: registered without `public`, it stays off the pages
+    refused = await ask(
+        bob, fr, "!lieu add Chez Bob | Lyon | FR | adresse: 3 rue Cachée | public: oui"
     )
+    assert refused == said("fr", PLACE_NOT_PUBLISHER)
+    listing = await ask(bob, fr, "!lieu list FR")
+    assert "Maison des Luttes" in listing
+    assert "Chez Bob" not in listing
     page_url = f"{agenda}/gathering/{gathering}"
     unpublished = await fetch(page_url, lang="fr")
     unknown = await fetch(f"{agenda}/gathering/zzzz", lang="fr")
@@ -304,10 +324,79 @@ async def test_a_collective_publishes_and_visitors_read_it_in_their_language(
     await ask(alice, fr, f"!lieu unpublish {place_id}")
     assert "Maison des Luttes" not in (await fetch(agenda + "/places")).body
 
-    # a new address: a member may not; the group's first room's admin may; the old one is gone
+    # a new address: a member may not; a steward (the group's first room's admin) may; the old one
+    # is gone
     assert await ask(bob, fr, "!agenda rotate") == said("fr", ROTATE_REFUSED)
     body = await ask(alice, rooms["en"], "!agenda rotate")
     fresh = url_in(body)
     assert fresh != agenda
     assert (await fetch(agenda)).status == 404
     assert f"/gathering/{weekly}" in (await fetch(fresh)).body
+
+
+async def test_a_linked_rooms_admin_cannot_speak_for_the_group_its_stewards_can(
+    bot, new_member
+) -> None:
+    alice = await new_member("alice")  # creates the group: its steward
+    carol = await new_member("carol")  # admin of a room that joined later, by consent
+    group = f"stewards{bot.localpart}"
+    fr = (await link_group(alice, bot.user_id, ("fr",), group))["fr"]
+    es = await room_with_bot(carol, bot.user_id, name=f"{group}-es")
+    await ask(carol, es, "!sala idioma es")
+
+    # before joining, carol's room has its own agenda, and publishes on it
+    gathering = await create(
+        carol,
+        es,
+        "!evento add Asamblea de barrio | 2030-06-09 18:00 | ciudad: Madrid | público: sí",
+        "es",
+    )
+    own = url_in(await ask(carol, es, "!agenda"))
+    assert (await fetch(f"{own}/gathering/{gathering}")).status == 200
+
+    # joining the group does not carry it onto the group's agenda: it is taken off, and both
+    # the room and the steward who approved are told
+    mark_es, mark_fr = carol.mark(es), alice.mark(fr)
+    await join_group(alice, fr, carol, es, group, "es")
+    here = said("es", UNPUBLISHED_HERE, count=1, command="`!event publish <id>`")
+    await carol.wait_for(es, lambda e: here in str(e["content"].get("body", "")), after=mark_es)
+    there = said_pattern("fr", UNPUBLISHED_THERE, count=1, command="`!event publish <id>`")
+    await alice.wait_for(
+        fr, lambda e: there.search(str(e["content"].get("body", ""))) is not None, after=mark_fr
+    )
+    agenda = url_in(await ask(carol, es, "!agenda"))
+    assert agenda == url_in(await ask(alice, fr, "!agenda"))  # one agenda for the group
+    assert agenda != own
+    assert (await fetch(f"{own}/gathering/{gathering}")).status == 404
+    assert "Asamblea de barrio" not in (await fetch(agenda)).body
+
+    # carol administers her room, not the group: her gathering stays off its public agenda
+    refusal = said("es", NOT_STEWARD, id=f"`{gathering}`", command="`!relay list`")
+    assert await ask(carol, es, f"!evento publish {gathering}") == refusal
+    assert await ask(carol, es, "!agenda rotate") == said("es", ROTATE_REFUSED)
+    assert await ask(
+        carol, es, "!evento add Otra asamblea | 2030-06-10 18:00 | público: sí"
+    ) == said("es", NOT_STEWARD_AT_CREATION, group=f"`{group}`", command="`!relay list`")
+    page_url = f"{agenda}/gathering/{gathering}"
+    assert (await fetch(page_url)).status == 404
+    assert "Otra asamblea" not in (await fetch(agenda)).body
+    assert "Otra asamblea" not in await ask(carol, es, "!evento list")  # nor created privately
+
+    # the steward publishes it, from the steward room; carol cannot take it off either
+    body = await ask(alice, fr, f"!evenement publish {gathering}")
+    assert (
+        said(
+            "fr",
+            "Gathering {id} is now on the public agenda: {url}",
+            id=f"`{gathering}`",
+            url=page_url,
+        )
+        in body
+    )
+    assert "Asamblea de barrio" in (await fetch(agenda, lang="es")).body
+    assert await ask(carol, es, f"!evento unpublish {gathering}") == refusal
+    assert (await fetch(page_url, lang="es")).status == 200
+    # and a new address is the steward's to give
+    fresh = url_in(await ask(alice, fr, "!agenda rotate"))
+    assert (await fetch(agenda)).status == 404
+    assert f"/gathering/{gathering}" in (await fetch(fresh)).body

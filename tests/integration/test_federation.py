@@ -22,7 +22,7 @@ from tests.support.botharness import BotHarness
 from tests.support.i18n import says
 from tests.support.members import Member
 from tests.support.predicates import joined, reply_to, room_with_bot
-from tests.support.relaygroup import ask, is_linked_answer
+from tests.support.relaygroup import ask, is_linked_answer, join_group, request_id
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +92,8 @@ async def test_a_room_and_member_on_another_homeserver(
     assert says(
         "en", "Only room admins (power level {level} or more) may use this command.", refused
     ), refused
-    assert is_linked_answer(await ask(bob, es, "!relay link mujawara es"), "es", "mujawara")
+    # a room joining the group waits for its steward, on whichever homeserver either lives
+    await join_group(alice, fr, bob, es, "mujawara", "es")
 
     # both ways, translated, attributed with the remote member's display name
     market = await alice.send_text(fr, "Le marché est fermé aujourd'hui.")
@@ -208,12 +209,27 @@ async def test_two_liaisons_on_two_homeservers_copy_each_message_once(
             (bob, es, there, "tunis: relay link mujawara es", "es", "two-way"),
         ]
         asked: list[tuple[Member, str, BotHarness, str]] = []
+        requests: list[tuple[BotHarness, str]] = []
         for member, room, bot, text, lang, mode in commands:
             sent = await member.send_text(room, text)
             answer = await member.wait_for(room, reply_to(sent), timeout=30)
             assert answer["sender"] == bot.user_id
-            assert is_linked_answer(answer["content"]["body"], lang, "mujawara", mode), answer
             asked.append((member, room, bot, sent))
+            body = answer["content"]["body"]
+            if member is alice:  # her room creates the group each Liaison keeps: its steward
+                assert is_linked_answer(body, lang, "mujawara", mode), answer
+                continue
+            requests.append((bot, request_id(body, lang, "mujawara")))
+        # Bob's room joins each Liaison's group once Alice, its steward there, approves; first
+        # with the other homeserver's Liaison, while Bob's room still waits here (a command for
+        # one Liaison is a plain message to the other, relayed once rooms receive)
+        for bot, request in sorted(requests, key=lambda item: item[0] is here):
+            prefix = "tunis: " if bot is there else "!"
+            approve = await alice.send_text(fr, f"{prefix}relay approve {request}")
+            approved = await alice.wait_for(fr, reply_to(approve), timeout=30)
+            assert approved["sender"] == bot.user_id
+            assert f"`{request}`" in approved["content"]["body"], approved
+            asked.append((alice, fr, bot, approve))
 
         hello = await alice.send_text(fr, "Bonjour de Paris.")
         hello_es = await bob.wait_for(es, copy_of(here.user_id, hello), timeout=30)

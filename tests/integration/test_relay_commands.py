@@ -91,19 +91,22 @@ async def test_members_may_look_but_not_change(bot, new_member) -> None:
     fr = rooms["fr"]
     await alice.invite(fr, bob.user_id)
     await bob.join(fr)
-    for text in (
-        "!relay link other fr",
-        "!relay unlink",
-        "!relay pause",
-        "!relay glossary add Mujawara",
-        "!relay glossary remove Mujawara",
-    ):
+    for text in ("!relay link other fr", "!relay unlink", "!relay pause", "!relay audit"):
         answer = await command(bob, fr, text)
         assert says(
             "fr",
             "Only room admins (power level {level} or more) may use this command.",
             answer,
             level=bot.app.config.bot.admin_power_level,
+        ), (text, answer)
+    for text in ("!relay glossary add Mujawara", "!relay glossary remove Mujawara"):
+        answer = await command(bob, fr, text)
+        assert says(
+            "fr",
+            "Only the stewards of the relay group {group} may change its glossary (admins of its steward rooms, listed by {command}).",
+            answer,
+            group="`mujawara`",
+            command="`!relay list`",
         ), (text, answer)
     link = store.room_link(db, fr)
     assert link is not None

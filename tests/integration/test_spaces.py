@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
+from bot.relay.notices import ACTIONS
 from tests.support.botharness import BotHarness
-from tests.support.i18n import said_pattern, says
+from tests.support.i18n import said, said_pattern, says
 from tests.support.members import Member
 from tests.support.predicates import joined, reply_to, room_with_bot
-from tests.support.relaygroup import ask, link_group
+from tests.support.relaygroup import ask, join_group, link_group
 
 pytestmark = pytest.mark.integration
 
@@ -170,6 +171,25 @@ async def test_group_space_follows_the_group(bot: BotHarness, new_member) -> Non
         after=mark,
     )
     assert set(children(await alice.state(ours))) == {fr, es}
+
+    # a space speaks for the whole group: the admin of a room that joined it later may not make,
+    # adopt or stop one (the stewards may)
+    joined_later = await room_with_bot(bob, bot.user_id, name=f"{group}-ar")
+    await join_group(alice, fr, bob, joined_later, group, "ar")
+    not_steward = said(
+        "ar",
+        "Only the stewards of the relay group {group} may do this, from one of its steward rooms ({command} shows them).",
+        group=f"`{group}`",
+        command="`!relay list`",
+    )
+    for attempt in ("!relay space", f"!relay space {ours}", "!relay space off"):
+        assert await ask(bob, joined_later, attempt) == not_steward, attempt
+    assert set(children(await alice.state(ours))) == {fr, es}
+    # the stewards' history keeps who gave the group its spaces
+    history = await ask(alice, fr, "!relay audit")
+    assert says(
+        "fr", ACTIONS["space"][0], history, actor=f"`{alice.user_id}`", group=f"`{group}`"
+    ), history
 
     # the group can stop keeping a space: the space stays as it is, nothing more changes in it
     stopped = await ask(alice, fr, "!relay space off")

@@ -32,7 +32,9 @@ class BotProcess:
                 "sync_timeout_ms": 5000,
             },
             "storage": {"data_dir": str(workdir / "data")},
-            "bot": {"allowed_inviters": [hs.server_name]},
+            # tests type faster than people: the per-sender command limit is off here, and
+            # on (at its defaults) in the test that exercises it
+            "bot": {"allowed_inviters": [hs.server_name], "command_burst": 0},
             "translation": {"engines": []},
         }
         for name, values in sections.items():

@@ -97,6 +97,8 @@ class Member:
         self._synced_once = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sync_error: BaseException | None = None
+        # what this member's sync asks for (a test may leave some senders out)
+        self.sync_filter: dict[str, Any] = SYNC_FILTER
         # room key requests other users' devices sent to this member: (sender, session id)
         self.key_requests: list[tuple[str, str]] = []
         # events whose room key had not arrived yet: (room, index in its timeline, event)
@@ -152,6 +154,14 @@ class Member:
                 f"(last error: {self._sync_error!r})"
             ) from None
 
+    async def pause_sync(self) -> None:
+        """Stop syncing (the member still sends); :meth:`start` resumes where it stopped."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None:
@@ -169,7 +179,7 @@ class Member:
             try:
                 response = await client.sync(
                     timeout=SYNC_TIMEOUT_MS if self._synced_once.is_set() else 0,
-                    sync_filter=SYNC_FILTER,
+                    sync_filter=self.sync_filter,
                 )
             except asyncio.CancelledError:
                 raise
@@ -353,6 +363,21 @@ class Member:
         if not await self._wait_until(known, timeout):
             raise AssertionError(f"{self.user_id}: room {room_id} not seen in sync")
         return room_id
+
+    async def enable_encryption(self, room_id: str, timeout: float = 15) -> None:  # noqa: ASYNC109
+        """Turn encryption on in a room, and wait until this member's client knows it."""
+        response = await self.client.room_put_state(
+            room_id, "m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"}
+        )
+        if isinstance(response, ErrorResponse):
+            raise AssertionError(f"turning encryption on in {room_id} failed: {response!r}")
+
+        def encrypted() -> bool:
+            room = self.client.rooms.get(room_id)
+            return room is not None and room.encrypted
+
+        if not await self._wait_until(encrypted, timeout):
+            raise AssertionError(f"{self.user_id}: encryption of {room_id} not seen in sync")
 
     async def join(self, room_id: str, timeout: float = 15) -> None:  # noqa: ASYNC109
         response = await self.client.join(room_id)

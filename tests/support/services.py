@@ -140,6 +140,7 @@ class Publishing:
     places: Places
     agenda: Agenda
     addresses: AgendaAddresses
+    desk: RelayDesk  # the relay groups the others ask
 
 
 def publishing(w: World, public_url: str | None = "https://agenda.example.org") -> Publishing:
@@ -148,7 +149,8 @@ def publishing(w: World, public_url: str | None = "https://agenda.example.org") 
     if public_url is not None:
         web = WebServer(WebConfig(enabled=True, public_url=public_url))  # never started
     core = dataclasses.replace(w.core, web=web)
-    groups = relay_feature.build(core).groups
+    relay = relay_feature.build(core)
+    groups = relay.groups
     where = agenda_feature.addresses(core, groups)
     built_places = places_feature.build(core, groups, where)
     feature = gatherings_feature.build(core, groups, built_places.places, where)
@@ -159,6 +161,7 @@ def publishing(w: World, public_url: str | None = "https://agenda.example.org") 
         built_places.places,
         _service(built_agenda.service, Agenda),
         where,
+        _bound(relay.feature, RelayDesk),
     )
 
 

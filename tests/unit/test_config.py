@@ -125,6 +125,23 @@ RULE_CASES = [
         "bot.default_timezone: unknown time zone 'Mars/Olympus' (e.g. Europe/Paris, UTC)",
     ),
     (
+        minimal(bot={"command_burst": -1}),
+        "bot.command_burst: must not be negative (0 turns the limit off)",
+    ),
+    (
+        minimal(bot={"command_interval_seconds": 0}),
+        "bot.command_interval_seconds: must be positive",
+    ),
+    (
+        minimal(relay={"join_code_lifetime": "a day"}),
+        "relay.join_code_lifetime: not a duration like 24h, 30m, 2d: 'a day'",
+    ),
+    (
+        minimal(relay={"join_code_lifetime": "0h"}),
+        "relay.join_code_lifetime: not a duration like 24h, 30m, 2d: '0h'",
+    ),
+    (minimal(relay={"audit_lines": 0}), "relay.audit_lines: must be at least 1"),
+    (
         minimal(translation={"engines": ["apertium", "babelfish"]}),
         "translation.engines[1]: unknown engine 'babelfish' (one of apertium, libre, deepl, google, mymemory, microsoft, none)",
     ),

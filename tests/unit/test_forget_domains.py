@@ -275,6 +275,17 @@ def test_relay_forgets_the_map_rows_of_her_events_only(fresh_db: Database) -> No
     relay.record_copy(fresh_db, "$her-reaction", "!b:x", "$r-copy", ("$his-copy", "👍"))
     relay.record_source(fresh_db, "$his", "!b:x", BOB, "g", "message")
     relay.record_copy(fresh_db, "$his", "!a:x", "$his-copy")
+    # the group's stewardship and history name her: a steward room, a code, a request she
+    # approved, and the announcements of both
+    relay.add_steward(fresh_db, "g", "!a:x", ALICE)
+    relay.add_code(fresh_db, "abcd-efgh-jkmn", "g", ALICE, utcnow() + timedelta(hours=1))
+    relay.add_request(
+        fresh_db, request_id="r2d2", group="g", room_id="!c:x", language="en", mode="receive",
+        requested_by=BOB, command_event_id="$ask", room_name="Cee", members=3, encrypted=False,
+    )  # fmt: skip
+    relay.decide_request(fresh_db, "r2d2", "approved", ALICE)
+    relay.record(fresh_db, "g", ALICE, "approved", "!c:x", {"request": "r2d2"})
+    relay.record(fresh_db, "g", BOB, "linked-with-code", "!d:x", {"issuer": ALICE})
 
     erased = relay.forget_user(fresh_db, ALICE)
 
@@ -282,6 +293,7 @@ def test_relay_forgets_the_map_rows_of_her_events_only(fresh_db: Database) -> No
         "records of your relayed messages": 2,
         "links to the relayed copies of your messages": 2,
         "your name on relay links, glossary terms and group spaces": 3,
+        "your name in the relay groups' requests, codes and history": 5,
     }
     assert relay.origin_of(fresh_db, "$hers-copy") is None
     assert relay.source(fresh_db, "$hers") is None
@@ -292,9 +304,16 @@ def test_relay_forgets_the_map_rows_of_her_events_only(fresh_db: Database) -> No
     assert relay.copies_of(fresh_db, "$his") == [relay.RelayCopy("$his", "!a:x", "$his-copy")]
     assert relay.glossary(fresh_db, "g") == ["Mujawara"]
     assert [r.room_id for r in relay.group_rooms(fresh_db, "g")] == ["!a:x", "!b:x"]
-    dump = json.dumps([rows(fresh_db, t) for t in ("relay_links", "relay_glossary")])
+    tables = (
+        "relay_links", "relay_glossary", "relay_stewards", "relay_codes", "relay_requests",
+        "relay_audit",
+    )  # fmt: skip
+    dump = json.dumps([rows(fresh_db, t) for t in tables])
     assert ALICE not in dump
     assert BOB in dump
+    # what she did stays recorded, without her name
+    assert [e.action for e in relay.history(fresh_db, "g", 10)] == ["approved", "linked-with-code"]
+    assert relay.steward_rooms(fresh_db, "g") == ["!a:x"]
 
 
 # ---- schedules -------------------------------------------------------------------------------

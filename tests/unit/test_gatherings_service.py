@@ -211,8 +211,8 @@ async def test_an_announcement_is_posted_once_and_recorded(
 ) -> None:
     gathering = add(events)
 
-    _, rooms = await events.announce_for(gathering.id, ROOM, ALICE)
-    _, again = await events.announce_for(gathering.id, ROOM, ALICE)
+    _, rooms, _ = await events.announce_for(gathering.id, ROOM, ALICE)
+    _, again, _ = await events.announce_for(gathering.id, ROOM, ALICE)
 
     assert (rooms, again) == (1, 1)
     posts = store.posts(fresh_db, gathering.id)
@@ -397,21 +397,26 @@ def programme(events: Gatherings, w: World) -> dict[str, str]:
 async def test_upcoming_filters_by_kind_period_and_place(
     events: Gatherings, programme: dict[str, str], words: list[str], expected: list[str]
 ) -> None:
-    found = await events.upcoming(ROOM, "en", words)
+    found = await events.upcoming(ROOM, "en", words, ALICE)
 
     assert [view.gathering.id for view in found] == [programme[name] for name in expected]
 
 
-async def test_upcoming_includes_the_rooms_of_the_relay_group(
+async def test_upcoming_includes_the_rooms_of_the_relay_group_for_its_stewards(
     events: Gatherings, fresh_db: Database
 ) -> None:
     relay_store.link(fresh_db, ROOM, "north", "en", "two-way", ALICE)
     relay_store.link(fresh_db, OTHER, "north", "fr", "two-way", BOB)
+    relay_store.add_steward(fresh_db, "north", ROOM, ADMIN)  # ROOM created the group
     theirs = add(events, "Réunion | 2026-12-04 18:00", creator=BOB, room=OTHER)
     ours = add(events, "Assembly | 2026-12-05 18:00")
 
-    found = await events.upcoming(ROOM, "en", [])
-
+    # a steward of the group sees every room's gatherings, a paused room's too
+    found = await events.upcoming(ROOM, "en", [], ADMIN)
     assert [view.gathering.id for view in found] == [theirs.id, ours.id]
     relay_store.set_paused(fresh_db, OTHER, True)
-    assert [view.gathering.id for view in await events.upcoming(ROOM, "en", [])] == [ours.id]
+    found = await events.upcoming(ROOM, "en", [], ADMIN)
+    assert [view.gathering.id for view in found] == [theirs.id, ours.id]
+    # anyone else sees what was created in or announced into this room
+    found = await events.upcoming(ROOM, "en", [], ALICE)
+    assert [view.gathering.id for view in found] == [ours.id]

@@ -240,7 +240,7 @@ def test_without_a_web_server_nothing_is_served_and_the_feed_command_says_why(
     gatherings = app.feature("gatherings").service
     assert isinstance(gatherings, Gatherings)
     with pytest.raises(CommandError) as refused:
-        gatherings.feed_url("!room:example.org")
+        gatherings.feed_url("!room:example.org", "@ana:example.org")
     assert "web server is off" in refused.value.message
     app.db.close()
 

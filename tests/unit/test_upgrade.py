@@ -17,8 +17,11 @@ import pytest
 from bot.aid.service import MutualAid
 from bot.app import Application
 from bot.core.config import from_dict
+from bot.core.i18n import Catalogs
+from bot.core.matrix.client import LIAISON_KEY
 from bot.gatherings.service import Gatherings
 from bot.places.service import Places
+from bot.relay.notices import ACTIONS
 from bot.relay.service import Relay
 from bot.schedules.service import Schedules
 from tests.support.fakematrix import FakeMatrix
@@ -86,13 +89,15 @@ def test_the_features_read_the_old_rows(upgraded: tuple[Application, dict]) -> N
     assert app.core.rooms.timezone("!fr:x").key == "Europe/Paris"
     relay = app.feature("relay").service
     assert isinstance(relay, Relay)
-    audience = relay.groups.audience("!fr:x")
-    assert audience is not None
+    # a bot admin is a steward of every group: the post reaches the whole group
+    audience = relay.groups.audience("!fr:x", "@admin:x")
     assert (audience.group, audience.room_ids, audience.glossary) == (
         "mujawara",
         ["!fr:x", "!es:x"],
         ["Mujawara"],
     )
+    # a member who is no steward reaches their own room only
+    assert relay.groups.audience("!fr:x", "@ana:x").room_ids == ["!fr:x"]
     places = app.feature("places").service
     assert isinstance(places, Places)
     place = places.get("p4kx")
@@ -116,3 +121,47 @@ def test_the_features_read_the_old_rows(upgraded: tuple[Application, dict]) -> N
     exported = app.data_rights.export(["@admin:x"])
     assert exported["missing"] == []
     assert {g["id"] for g in exported["data"]["events"]} == {"k3m9"}
+
+
+async def test_each_old_group_gets_its_earliest_room_as_steward_room_and_tells_it_once(
+    upgraded: tuple[Application, dict],
+) -> None:
+    app, _ = upgraded
+    relay = app.feature("relay").service
+    assert isinstance(relay, Relay)
+    # both rooms were linked in the same second: the one linked first (!fr:x) stewards
+    assert relay.groups.steward_rooms("mujawara") == ["!fr:x"]
+    fake = app.core.matrix
+    assert isinstance(fake, FakeMatrix)
+    app.core.matrix.power[("!fr:x", "@ana:x")] = 100  # type: ignore[attr-defined]
+    assert relay.groups.is_steward("mujawara", "@ana:x")
+    assert not relay.groups.is_steward("mujawara", "@bob:x")
+
+    await relay.notices.deliver()
+    told = [s for s in fake.sent if s.content.get(LIAISON_KEY, {}).get("kind") == "relay-group"]
+    assert [s.room_id for s in told] == ["!fr:x"]
+    assert told[0].content["body"] == Catalogs().translate(
+        "fr", ACTIONS["steward-upgrade"][1], group="`mujawara`", help="`!help relay`"
+    )
+    # told once: the same loader again, and a restarted bot on the same database, post nothing
+    await relay.notices.deliver()
+    restarted = Application(app.config, matrix=FakeMatrix())  # type: ignore[arg-type]
+    restarted.db.migrate(restarted.migrations)
+    again_relay = restarted.feature("relay").service
+    assert isinstance(again_relay, Relay)
+    await again_relay.notices.deliver()
+    assert restarted.core.matrix.sent == []  # type: ignore[attr-defined]
+    restarted.db.close()
+    again = [s for s in fake.sent if s.content.get(LIAISON_KEY, {}).get("kind") == "relay-group"]
+    assert len(again) == 1
+    history = relay.notices.history_lines("mujawara", "en", "!fr:x", 10)
+    assert len(history) == 1
+    assert "became the steward room of `mujawara`" in history[0]
+
+
+def test_the_upgrade_is_applied_once(tmp_path: Path, upgraded: tuple[Application, dict]) -> None:
+    app, _ = upgraded
+    app.db.migrate(app.migrations)  # a restart runs the migrations again: nothing new
+    rows = app.db.query("SELECT grp, room_id FROM relay_stewards")
+    assert rows == [{"grp": "mujawara", "room_id": "!fr:x"}]
+    assert len(app.db.query("SELECT id FROM relay_audit")) == 1

@@ -107,8 +107,16 @@ class IncomingEvent:
 
 Listener = Callable[[IncomingEvent], Awaitable[None]]
 
+# m.room.encryption: a room turning encryption on changes where its messages may be relayed
 HANDLED_TYPES = frozenset(
-    {"m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.sticker"}
+    {
+        "m.room.message",
+        "m.reaction",
+        "m.room.redaction",
+        "m.room.encrypted",
+        "m.sticker",
+        "m.room.encryption",
+    }
 )
 
 

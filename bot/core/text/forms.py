@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 
 from bot.core.errors import CommandError, UsageError
+from bot.core.text.echo import echo
 
 # No 0/o, 1/l/i: ids are read aloud and typed on phones.
 ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -58,7 +59,7 @@ def split_field(text: str, names: dict[str, str]) -> tuple[str, str] | None:
 
 def _put(fields: dict[str, str], name: str, value: str) -> None:
     if name in fields:
-        raise UsageError("The field {field} is given twice.", field=f"`{name}`")
+        raise UsageError("The field {field} is given twice.", field=echo(name))
     fields[name] = value
 
 
@@ -84,7 +85,7 @@ def parse_form(text: str, names: dict[str, str], positional: tuple[str, ...]) ->
             if position >= len(positional):
                 raise UsageError(
                     "I did not understand {part}: after the first parts ({fields}), write `field: value`.",
-                    part=f"`{part}`",
+                    part=echo(part),
                     fields=" | ".join(positional),
                 )
             fields[positional[position]] = part
@@ -99,7 +100,7 @@ def parse_form(text: str, names: dict[str, str], positional: tuple[str, ...]) ->
         else:
             raise UsageError(
                 "I did not understand the line {line}: write one `field: value` per line.",
-                line=f"`{line}`",
+                line=echo(line),
             )
     return fields
 
@@ -118,7 +119,7 @@ def parse_edit(text: str, names: dict[str, str]) -> dict[str, str]:
         if canonical is None:
             raise UsageError(
                 "I don't know the field {field}. Fields: {fields}.",
-                field=f"`{name}`",
+                field=echo(name),
                 fields=known,
             )
         return {canonical: value.strip()}
@@ -128,7 +129,7 @@ def parse_edit(text: str, names: dict[str, str]) -> dict[str, str]:
         if named is None:
             raise UsageError(
                 "I did not understand the line {line}: write one `field: value` per line.",
-                line=f"`{line}`",
+                line=echo(line),
             )
         _put(fields, *named)
     return fields
@@ -142,7 +143,7 @@ def parse_capacity(text: str) -> int | None:
     if not cleaned.isdigit() or int(cleaned) < 1:
         raise CommandError(
             "The capacity must be a whole number of people, such as 30 (you wrote {value}). Nothing was changed.",
-            value=f"`{text}`",
+            value=echo(text),
         )
     return int(cleaned)
 

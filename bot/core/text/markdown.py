@@ -10,6 +10,7 @@ import nh3
 from bot.core.i18n import is_rtl
 from bot.core.matrix.client import LIAISON_KEY
 from bot.core.matrix.relations import in_thread
+from bot.core.text.links import reveal_links as show_link_targets
 
 # The subset of HTML the Matrix spec recommends clients render.
 ALLOWED_TAGS = {
@@ -48,15 +49,19 @@ def message_content(
     reply_to: str | None = None,
     kind: str = "reply",
     mentions: list[str] | None = None,
+    reveal_links: bool = False,
     thread_root: str | None = None,
 ) -> dict[str, Any]:
     """Content for a bot message: Markdown rendered to sanitised HTML, tagged as ours.
 
     ``m.mentions`` is always set (empty unless ``mentions`` is given), so nothing the bot says
-    pings anyone by accident. With ``thread_root`` the message goes into that thread (as a
-    reply to ``reply_to`` there, when given).
+    pings anyone by accident. ``reveal_links`` is for text members wrote: every link whose
+    text hides its target gets the target written beside it. With ``thread_root`` the message
+    goes into that thread (as a reply to ``reply_to`` there, when given).
     """
     html = markdown_to_html(text)
+    if reveal_links:
+        html = show_link_targets(html)
     if is_rtl(lang):
         html = f'<div dir="rtl">{html}</div>'
     content: dict[str, Any] = {

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from bot.core.errors import CommandError
+from bot.core.text.echo import echo
 from bot.core.time.describe import Speaks, locale_of, month_name
 from bot.core.time.parse import TimeParseError
 from bot.core.time.recurrence import utc_to_local_naive
@@ -21,7 +22,7 @@ from bot.core.time.recurrence import utc_to_local_naive
 
 def time_refusal(exc: TimeParseError, t: Speaks, tz: ZoneInfo) -> CommandError | None:
     """The reply for an impossible date or a missing hour; None for the other reasons."""
-    fragment = f"`{exc.fragment}`"
+    fragment = echo(exc.fragment)
     if exc.reason == "impossible_date" and exc.month is not None:
         month = month_name(exc.month, t.lang)
         if exc.month == 2 and exc.days is None:
@@ -44,6 +45,6 @@ def time_refusal(exc: TimeParseError, t: Speaks, tz: ZoneInfo) -> CommandError |
             "I read {when} as {day}, but not at what time. Nothing was saved. Add the hour, for example {example}.",
             when=fragment,
             day=shown,
-            example=f"`{exc.understood or exc.fragment} 18:00`",
+            example=echo(f"{exc.understood or exc.fragment} 18:00"),
         )
     return None
