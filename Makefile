@@ -39,8 +39,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot commands tests
 	$(BIN)/mypy
 
+# `make bench QUICK=1`: small sizes, a few minutes, a smoke test only; one size alone with
+# LIAISON_BENCH_<NAME>=N (the size() calls in tests/benchmarks/). Figures go on top of RESULTS.md.
 bench: system-deps $(STAMP)
-	$(BIN)/python -m pytest tests/benchmarks -s -q -p no:cacheprovider --timeout 3600
+	LIAISON_BENCH_QUICK=$(QUICK) $(BIN)/python -m pytest tests/benchmarks -s -q -p no:cacheprovider --timeout 3600
 
 # The soak alone; SOAK_SECONDS=240 make soak for a short one (default 900 s).
 soak: system-deps $(STAMP)

@@ -33,6 +33,7 @@ from bot.core.scheduler import Scheduler
 from bot.core.storage.database import Database
 from bot.core.storage.schema import CORE_MIGRATIONS
 from bot.core.tasks import TaskSpawner
+from bot.core.trace import TRACE_FILE, Tracer
 from bot.core.web import WebServer
 from bot.forget import feature as forget
 from bot.gatherings import feature as gatherings
@@ -53,7 +54,8 @@ def build_core(config: Config, matrix: MatrixClient | None = None) -> Core:
     """
     config.storage.path.mkdir(parents=True, exist_ok=True)
     db = Database(config.storage.database, key=config.storage.database_key)
-    matrix = matrix or MatrixClient(config.matrix, config.storage.path)
+    tracer = Tracer(config.storage.path / TRACE_FILE) if config.bot.trace else None
+    matrix = matrix or MatrixClient(config.matrix, config.storage.path, tracer=tracer)
     rooms = Rooms(db, matrix, config.bot)
     translation = build_translation_service(
         config.translation,

@@ -79,6 +79,8 @@ class BotConfig:
     default_language: str = "en"
     default_timezone: str = "UTC"
     norelay_marker: str = "!norelay"
+    # trace mode: timings of each relayed message's way through the bot, in data/trace.jsonl
+    trace: bool = False
     # per sender: this many commands at once, then one every command_interval_seconds (0: off)
     command_burst: int = 10
     command_interval_seconds: float = 3.0

@@ -67,6 +67,7 @@ class Runtime:
             core.matrix.user_id,
             self.listeners,
             park=self.late_keys.park if self.late_keys is not None else None,
+            tracer=core.matrix.tracer,
         )
         self.intake = intake
         self.sync.replay_after_first_sync(intake.pending())
@@ -156,6 +157,8 @@ class Runtime:
             await self.intake.drain(timeout=20)
         await core.tasks.drain(timeout=10)
         await core.matrix.close()
+        if core.matrix.tracer is not None:
+            core.matrix.tracer.close()
         if core.translation is not None:
             await core.translation.aclose()
         core.db.close()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -146,6 +147,12 @@ class Relay:
         # order, as soon as it takes writes again; looked up meanwhile like the stored ones
         self._unwritten_sources: dict[str, RelaySource] = {}
         self._unwritten_copies: dict[tuple[str, str], tuple[str, tuple[str, str] | None]] = {}
+        # a message's own row, written once its copies have left (with the first of them):
+        # nothing before the sends waits on the database; a crash before the write replays
+        # the event, whose sends the homeserver then recognises by their transaction ids
+        self._deferred_sources: dict[str, RelaySource] = {}
+        # how often each translation route served, counted in memory, written after sends
+        self._route_uses: Counter[tuple[str, str, str, str, str | None]] = Counter()
         db.when_writable(self.flush_map)
         # how long the relay map keeps a message (retention.relay_map_days)
         self.map_horizon = map_horizon
@@ -201,9 +208,36 @@ class Relay:
             log.warning("relaying %s with the map kept in memory: %s", item.event_id, exc)
             self._unwritten_sources[item.event_id] = item
 
+    def _defer_source(self, item: RelaySource, sends: list[asyncio.Future[str | None]]) -> None:
+        """Write ``item`` with its first copy, or once all ``sends`` are over."""
+        self._deferred_sources[item.event_id] = item
+        over = asyncio.gather(*sends, return_exceptions=True)
+        over.add_done_callback(lambda _: self._write_deferred(item.event_id))
+
+    def _write_deferred(self, event_id: str) -> None:
+        item = self._deferred_sources.pop(event_id, None)
+        if item is not None:
+            self._record_source(item)
+        self._write_route_uses()
+
+    def _write_route_uses(self) -> None:
+        uses, self._route_uses = self._route_uses, Counter()
+        if not uses:
+            return
+        try:
+            with self.db.transaction():
+                for (group, source, target, engine, pivot), count in uses.items():
+                    store.count_route(self.db, group, source, target, engine, pivot, count)
+        except sqlite3.Error as exc:
+            # counters only: the copies are out
+            log.warning("could not count %d translation route(s): %s", len(uses), exc)
+
     def _record_copy(
         self, source_id: str, room_id: str, event_id: str, annotation: tuple[str, str] | None
     ) -> None:
+        deferred = self._deferred_sources.pop(source_id, None)
+        if deferred is not None:
+            self._record_source(deferred)
         try:
             if source_id in self._unwritten_sources:
                 raise sqlite3.OperationalError("its source is not written yet")
@@ -213,7 +247,7 @@ class Relay:
             self._unwritten_copies[(source_id, room_id)] = (event_id, annotation)
 
     def _source(self, event_id: str) -> RelaySource | None:
-        kept = self._unwritten_sources.get(event_id)
+        kept = self._unwritten_sources.get(event_id) or self._deferred_sources.get(event_id)
         return kept if kept is not None else store.source(self.db, event_id)
 
     def _origin_of(self, event_id: str) -> RelaySource | None:
@@ -510,12 +544,20 @@ class Relay:
         targets = self._targets(link) if targets is None else targets
         if not targets:
             return
-        self._record_source(
-            RelaySource(event.event_id, event.room_id, event.sender, link.group, "message")
-        )
+        item = RelaySource(event.event_id, event.room_id, event.sender, link.group, "message")
+        tracer = self.matrix.tracer
+        if tracer is not None:
+            tracer.expect_sends(event.event_id, len(targets))
         terms = self.groups.glossary(link.group)
-        language = asyncio.ensure_future(self._source_language(event.content, link))
+        known = self._language_now(event.content, link, targets)
+        language: asyncio.Future[str]
+        if known is not None:
+            language = asyncio.get_running_loop().create_future()
+            language.set_result(known)
+        else:
+            language = asyncio.ensure_future(self._source_language(event.content, link))
         relates = event.relates_to
+        sends = []
         for target in targets:
 
             async def content(target: RoomLink = target) -> dict[str, Any] | None:
@@ -523,9 +565,16 @@ class Relay:
                 relation = await self._relation(target.room_id, parent, thread, relates)
                 if relation:
                     copy["m.relates_to"] = relation
+                if tracer is not None:
+                    tracer.point(event.event_id, "rendered")
                 return copy
 
-            self._enqueue(event.event_id, target.room_id, content, "message", event=event)
+            sends.append(
+                self._enqueue(event.event_id, target.room_id, content, "message", event=event)
+            )
+        self._defer_source(item, sends)
+        if tracer is not None:
+            tracer.point(event.event_id, "queued")
 
     async def _relation(
         self,
@@ -573,6 +622,9 @@ class Relay:
         """
         msgtype = str(content.get("msgtype") or "m.text")
         source = await language
+        tracer = self.matrix.tracer
+        if tracer is not None:
+            tracer.point(event.event_id, "language")
         # a linked room is never a direct chat, even with one member: its words are copied
         # into the group's rooms, and the cached translation holds nothing they do not
         rendered = await self._translated(
@@ -754,12 +806,12 @@ class Relay:
             author=author,
             remember=remember,
         )
-        db = self.db
+        if outcome.translated and outcome.engine:
+            # written after the copies leave (see _write_route_uses)
+            self._route_uses[(group, source, target.language, outcome.engine, outcome.pivot)] += 1
         try:
-            if outcome.translated and outcome.engine:
-                store.count_route(db, group, source, target.language, outcome.engine, outcome.pivot)
             if outcome.failed:
-                store.count_untranslated(db, group, self._last_engine_error())
+                store.count_untranslated(self.db, group, self._last_engine_error())
         except sqlite3.Error as exc:
             # counters only: the copy must not be lost for want of a statistic
             log.warning("could not count a translation for %s: %s", group, exc)
@@ -775,6 +827,32 @@ class Relay:
             if s.last_error and s.last_error_at
         ]
         return max(dated)[1] if dated else None
+
+    def _language_now(
+        self, content: dict[str, Any], link: RoomLink, targets: Sequence[RoomLink]
+    ) -> str | None:
+        """The source language when it is known without waiting: no detection to do, or a
+        short text the detector confirms (or cannot tell) inline. None: ask
+        :meth:`_source_language`.
+        """
+        declared = link.language
+        detector = self.detector
+        if detector is None or self.translation is None:
+            return declared
+        body = content.get("body")
+        if not isinstance(body, str) or content.get("msgtype") in MEDIA_TYPES:
+            return declared
+        text = strip_reply_fallback(body)
+        if not detector.answers_inline(text, [link.language, *(t.language for t in targets)]):
+            return None
+        try:
+            guess = detector.detect_inline(text)
+        except Exception:
+            log.exception("language detection failed; using the declared language")
+            return declared
+        if guess is None or guess[0] == declared:
+            return declared
+        return None  # another language: whether an engine translates from it is asked async
 
     async def _source_language(self, content: dict[str, Any], link: RoomLink) -> str:
         """The room's declared language, unless the text is confidently in another one.
@@ -1072,7 +1150,7 @@ class Relay:
         event_type: str = "m.room.message",
         *,
         event: IncomingEvent | None = None,
-    ) -> None:
+    ) -> asyncio.Future[str | None]:
         """Reserve the copy's place in the room's queue now; its content is built meanwhile.
 
         The future joins the event's completions, so the event is only marked handled once
@@ -1080,7 +1158,11 @@ class Relay:
         """
         work = asyncio.ensure_future(self._guarded(content, room_id))
         future = self.matrix.enqueue(
-            room_id, work, txn_id=txn_id_for("relay", source_id, room_id), event_type=event_type
+            room_id,
+            work,
+            txn_id=txn_id_for("relay", source_id, room_id),
+            event_type=event_type,
+            trace=source_id,
         )
         key = (source_id, room_id)
         self._pending[key] = future
@@ -1103,6 +1185,7 @@ class Relay:
             self.metrics.relayed.labels(kind).inc()
 
         future.add_done_callback(sent)
+        return future
 
     async def _guarded(
         self, content: Callable[[], Awaitable[dict[str, Any] | None]], room_id: str

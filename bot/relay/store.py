@@ -722,7 +722,8 @@ def remove_term(db: Database, group: str, term: str) -> bool:
 def record_source(
     db: Database, event_id: str, room_id: str, sender: str, group: str, kind: str
 ) -> None:
-    """Remember a relayed event before its copies go out (a replay records nothing twice)."""
+    """Remember a relayed event (a message's row goes with its first copy; a replay records
+    nothing twice)."""
     db.execute(
         """INSERT OR IGNORE INTO relay_sources (event_id, room_id, sender, grp, kind, created_at)
            VALUES (?, ?, ?, ?, ?, ?)""",
@@ -940,14 +941,20 @@ def health(db: Database, group: str) -> RelayHealth:
 
 
 def count_route(
-    db: Database, group: str, source_lang: str, target: str, engine: str, pivot: str | None
+    db: Database,
+    group: str,
+    source_lang: str,
+    target: str,
+    engine: str,
+    pivot: str | None,
+    uses: int = 1,
 ) -> None:
     db.execute(
         """INSERT INTO relay_routes (grp, source, target, engine, pivot, uses, last_used_at)
-           VALUES (?, ?, ?, ?, ?, 1, ?)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (grp, source, target, engine, pivot) DO UPDATE SET
-             uses = uses + 1, last_used_at = excluded.last_used_at""",
-        (group, source_lang, target, engine, pivot or "", iso(utcnow())),
+             uses = uses + excluded.uses, last_used_at = excluded.last_used_at""",
+        (group, source_lang, target, engine, pivot or "", uses, iso(utcnow())),
     )
 
 

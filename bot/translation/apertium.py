@@ -36,6 +36,9 @@ class ApertiumTranslator:
 
     name = "apertium"
     max_chars = 1500
+    # a long text goes as chunks of about this size, at once: APY runs each pair in its own
+    # pipeline, so through a pivot one chunk's second hop overlaps the next one's first
+    chunk_chars = 400
 
     def __init__(
         self,

@@ -82,6 +82,9 @@ class TranslationService:
         self._unwritten: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
         self._unwritten_authors: set[tuple[str, str]] = set()
         self._flush_scheduled = False
+        # engine calls under way, by (engine, source, target, text): the targets of one
+        # message that share a pivot (fr->en and fr->pt both via es) share its first hop
+        self._in_flight: dict[tuple[str, str, str, str], asyncio.Future[str]] = {}
 
     async def translate(
         self,
@@ -312,10 +315,15 @@ class TranslationService:
             if not protected.has_words:
                 return part
             called = True
-            limit = int(getattr(engine, "max_chars", 1500))
-            pieces = []
-            for chunk in split_chunks(protected.text, limit):
-                pieces.append(await self._chunk(engine, chunk, src, tgt, pivot))
+            limit = int(getattr(engine, "chunk_chars", getattr(engine, "max_chars", 1500)))
+            # chunks go at once: with a pivot, one chunk's second hop overlaps the next
+            # chunk's first (the engine runs each language pair apart)
+            pieces = await asyncio.gather(
+                *(
+                    self._chunk(engine, chunk, src, tgt, pivot)
+                    for chunk in split_chunks(protected.text, limit)
+                )
+            )
             return protected.restore("".join(pieces))
 
         result = await translate_html(text, plain) if html else await plain(text)
@@ -336,6 +344,17 @@ class TranslationService:
         return lead + out.strip() + trail
 
     async def _call(self, engine: Translator, text: str, src: str, tgt: str) -> str:
+        """One engine call; the same call already under way is joined, not repeated."""
+        key = (engine.name, src, tgt, text)
+        running = self._in_flight.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._call_engine(engine, text, src, tgt))
+            self._in_flight[key] = running
+            running.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        # one caller giving up (its own timeout) leaves the call to the others
+        return await asyncio.shield(running)
+
+    async def _call_engine(self, engine: Translator, text: str, src: str, tgt: str) -> str:
         self.stats[engine.name].calls += 1
         try:
             result = await asyncio.wait_for(engine.translate(text, src, tgt), self.timeout)

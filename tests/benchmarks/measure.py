@@ -75,6 +75,21 @@ def process_cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far, from /proc."""
+    if pid is None:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> float:
+    """CPU seconds spent by the whole machine so far (every core, not idle)."""
+    values = [int(v) for v in Path("/proc/stat").read_text(encoding="ascii").split()[1:8]]
+    busy = sum(values) - values[3] - values[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> str:
     """Cores, memory and CPU model, for the heading of a run."""
     cores = os.cpu_count() or 0
@@ -115,7 +130,8 @@ class Figure:
 
     def markdown(self) -> str:
         out = [f"### {self.title}", ""]
-        out += [f"- {line}" for line in self.lines]
+        # a line indented by two spaces is a sub-item of the line above it
+        out += [f"  - {line[2:]}" if line.startswith("  ") else f"- {line}" for line in self.lines]
         if self.target:
             state = "met" if self.met else "**missed**"
             out.append(f"- target {self.target}: {state}")
@@ -170,7 +186,9 @@ class Results:
 
 _PREAMBLE = """# Benchmark results
 
-Written by `make bench` (`tests/benchmarks/`). Each figure is compared with a floor measured in
-the same run on the same Synapse; the docstring of each `tests/benchmarks/test_*.py` says what
-is measured and how. `LIAISON_BENCH_QUICK=1` runs use small sizes and are only a smoke test.
+Written by `make bench` (`tests/benchmarks/`). Each figure is compared with references measured
+in the same run on the same Synapse: the ideal relay (a plain client sending copies it was given
+beforehand), the naive relay, Apertium alone, and the two-hop floor; the docstring of each
+`tests/benchmarks/test_*.py` says what is measured and how. `make bench QUICK=1` runs use small
+sizes and are only a smoke test.
 """

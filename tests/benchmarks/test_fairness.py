@@ -130,7 +130,7 @@ async def test_a_flood_is_slowed_down_and_the_others_keep_their_pace(
         # after the flooder's burst waits behind those ten answers in the room's queue, so the
         # medians are compared.)
         ratio = busy_median / quiet_median
-        figure = results.figure("Fairness: a calm member's commands during another's flood")
+        figure = results.figure("9. Fairness: a calm member's commands during another's flood")
         figure.add(
             f"quiet: median {quiet_median * 1000:.0f} ms; during the flood: median "
             f"{busy_median * 1000:.0f} ms, max {max(busy) * 1000:.0f} ms"

@@ -290,7 +290,7 @@ async def test_soak(
     duplicated = sum(1 for key in wanted if len(observer.copies.get(key, ())) > 1)
 
     figure = results.figure(
-        f"6. Soak ({duration} s at {rate:g} msg/s, 9 rooms in 3 groups, fr/es/en/pt/ar, "
+        f"8. Soak ({duration} s at {rate:g} msg/s, 9 rooms in 3 groups, fr/es/en/pt/ar, "
         f"detection on, horizons {HORIZON_SECONDS} s)"
     )
     for s in samples:

@@ -63,3 +63,25 @@ async def test_short_chat_lines_in_the_group_languages_are_never_misread(accurac
     assert wrong == []
     # measured: low 1 of 60 unsure, high 7 of 60
     assert unsure <= (3 if accuracy == "low" else 12)
+
+
+async def test_short_texts_are_detected_inline_once_their_script_is_loaded() -> None:
+    detector = LanguageDetector(min_confidence=0.5)
+    languages = ["es", "fr", "ar", "fa"]
+    text = "Nos vemos mañana por la mañana delante del ayuntamiento."
+    assert detector.answers_inline("ok merci", languages)  # too short to detect: at once
+    assert detector.detect_inline("ok merci") is None
+    assert not detector.answers_inline(text, languages)  # no model loaded: first to a thread
+    assert (await detector.detect(text, languages) or ("",))[0] == "es"
+    assert detector.answers_inline(text, languages)
+    assert not detector.answers_inline(text, [*languages, "pt"])  # a new language: rebuilt first
+    assert (detector.detect_inline("Nous nous retrouvons demain devant la mairie.") or ("",))[
+        0
+    ] == "fr"  # every Latin-script model came with the first
+    arabic = "نلتقي غدا صباحا أمام البلدية من أجل المظاهرة"
+    assert not detector.answers_inline(arabic, languages)
+    assert (await detector.detect(arabic, languages) or ("",))[0] == "ar"
+    assert detector.answers_inline(arabic, languages)
+    assert (detector.detect_inline("فردا صبح جلوی شهرداری همدیگر را می‌بینیم") or ("",))[0] == "fa"
+    assert not detector.answers_inline("Встречаемся завтра утром у мэрии", languages)
+    assert not detector.answers_inline("Une phrase assez longue. " * 20, languages)  # a thread

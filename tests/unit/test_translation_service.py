@@ -164,3 +164,59 @@ def test_cache_functions(db: Database) -> None:
     row = db.query_one("SELECT * FROM translation_cache")
     assert row is not None
     assert "hola" not in str(row.values())
+
+
+class GatedEngine(FakeEngine):
+    """Holds every call until released, counting how many wait at once."""
+
+    def __init__(self, name: str, pairs: set[tuple[str, str]]) -> None:
+        super().__init__(name, pairs)
+        self.release = asyncio.Event()
+        self.waiting = 0
+        self.most = 0
+        self.arrived = asyncio.Condition()
+
+    async def translate(self, text: str, source: str, target: str) -> str:
+        self.calls.append((text, source, target))
+        async with self.arrived:
+            self.waiting += 1
+            self.most = max(self.most, self.waiting)
+            self.arrived.notify_all()
+        await self.release.wait()
+        self.waiting -= 1
+        return f"[{source}>{target}] {text}"
+
+
+async def test_chunks_of_a_long_text_are_translated_at_once(db: Database) -> None:
+    eng = GatedEngine("a", {("fr", "es")})
+    eng.chunk_chars = 100  # type: ignore[attr-defined]
+    service = TranslationService([eng], db, timeout=5, cache=False)
+    text = " ".join(f"Phrase numéro {n} du long message." for n in range(20))
+    pending = asyncio.ensure_future(service.translate(text, "fr", "es"))
+    async with eng.arrived:
+        await asyncio.wait_for(eng.arrived.wait_for(lambda: eng.waiting >= 3), 5)
+    eng.release.set()
+    out = await pending
+    assert eng.most == len(eng.calls) > 3  # every chunk was asked before any came back
+    assert out.text.count("[fr>es]") == len(eng.calls)
+    assert "Phrase numéro 0 du long message." in out.text
+    assert out.text.index("numéro 3 ") < out.text.index("numéro 17 ")  # order kept
+
+
+async def test_targets_sharing_a_pivot_share_its_first_hop(db: Database) -> None:
+    eng = GatedEngine("a", {("fr", "es"), ("es", "en"), ("es", "pt")})
+    service = TranslationService([eng], db, timeout=5, cache=False)
+    both = [
+        asyncio.ensure_future(service.translate("Bonjour à toutes", "fr", target))
+        for target in ("en", "pt")
+    ]
+    async with eng.arrived:
+        await asyncio.wait_for(eng.arrived.wait_for(lambda: eng.waiting >= 1), 5)
+    eng.release.set()
+    en, pt = await asyncio.gather(*both)
+    assert en.text == "[es>en] [fr>es] Bonjour à toutes"
+    assert pt.text == "[es>pt] [fr>es] Bonjour à toutes"
+    assert [c for c in eng.calls if c[1:] == ("fr", "es")] == [("Bonjour à toutes", "fr", "es")]
+    again = await service.translate("Bonjour à toutes", "fr", "en")  # nothing under way now
+    assert again.text == en.text
+    assert len([c for c in eng.calls if c[1:] == ("fr", "es")]) == 2

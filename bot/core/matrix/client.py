@@ -48,6 +48,7 @@ from nio.event_builders import RoomKeyRequestMessage
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.core.config import MatrixConfig
+from bot.core.trace import Tracer
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class _SendJob:
     txn_id: str
     future: asyncio.Future[str | None]
     redacts: str | None = None
+    trace: str | None = None  # the event it is a copy of, in trace mode
 
 
 @dataclass
@@ -124,8 +126,11 @@ class MatrixClient:
         data_dir: Path,
         *,
         retry_budget_seconds: float = 600.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self.config = config
+        # trace mode (bot.trace): None when off, so each trace point costs one test
+        self.tracer = tracer
         self.data_dir = data_dir
         self.session_path = data_dir / "session.json"
         self.store_path = data_dir / "store"
@@ -138,7 +143,8 @@ class MatrixClient:
             request_timeout=max(60.0, config.sync_timeout_ms / 1000 + 30),
         )
         self.store_path.mkdir(parents=True, exist_ok=True)
-        self.client = AsyncClient(
+        client_class = AsyncClient if tracer is None else _tracing_client(tracer)
+        self.client = client_class(
             config.homeserver,
             config.user_id,
             device_id=None,
@@ -183,6 +189,7 @@ class MatrixClient:
             )
             log.info("restored session for device %s", session["device_id"])
             self._trust_forwarded_keys()
+            self._save_only_new_encrypted_rooms()
             return
         if self.config.access_token:
             self.client.access_token = self.config.access_token
@@ -199,6 +206,29 @@ class MatrixClient:
             log.info("logged in as a new device %s", response.device_id)
         self._write_session()
         self._trust_forwarded_keys()
+        self._save_only_new_encrypted_rooms()
+
+    def _save_only_new_encrypted_rooms(self) -> None:
+        """Write the encryption store's list of encrypted rooms only when it grows.
+
+        nio saves that list after every sync, in a transaction of its own, even when no room
+        turned encrypted (nearly always): a database round trip on the path of every relayed
+        message. Rooms already stored are skipped and an empty save is not made; a room that
+        did turn encrypted is still written before the sync's events are handled, as before.
+        """
+        store = self.client.store
+        if store is None:
+            return
+        saved: set[str] = set(store.load_encrypted_rooms())
+        save = store.save_encrypted_rooms
+
+        def save_new(rooms: set[str]) -> None:
+            new = set(rooms) - saved
+            if new:
+                save(new)
+                saved.update(new)
+
+        store.save_encrypted_rooms = save_new
 
     def _trust_forwarded_keys(self) -> None:
         """Accept a forwarded room key we asked for when the device that made the session sends it.
@@ -327,6 +357,9 @@ class MatrixClient:
         )
         if not isinstance(response, SyncResponse):
             raise MatrixError(f"sync failed: {_describe(response)}", _errcode(response))
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.sync_point("nio")
         await self._encryption_upkeep()
         timelines: dict[str, list[dict[str, Any]]] = {}
         for room_id, info in response.rooms.join.items():
@@ -347,6 +380,8 @@ class MatrixClient:
         keys = frozenset(
             str(e.session_id) for e in response.to_device_events if isinstance(e, RoomKeyEvent)
         )
+        if tracer is not None:
+            tracer.sync_point("batch")
         return SyncBatch(
             next_batch=response.next_batch,
             since=since,
@@ -718,18 +753,21 @@ class MatrixClient:
         *,
         txn_id: str,
         event_type: str = "m.room.message",
+        trace: str | None = None,
     ) -> asyncio.Future[str | None]:
         """Queue an event for ``room_id``; events of one room go out in the order queued.
 
         ``content`` may be an awaitable (a translation under way): the room's order is kept
         while the work for many rooms proceeds in parallel. It may resolve to None to skip.
-        The future resolves to the event id, or fails with MatrixError.
+        The future resolves to the event id, or fails with MatrixError. ``trace`` names the
+        event the send copies, for the trace mode's "send started" point.
         """
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         if self._closing:
             future.set_exception(MatrixError("the bot is shutting down"))
             return future
-        self._queue(room_id).put_nowait(_SendJob(event_type, content, txn_id, future))
+        job = _SendJob(event_type, content, txn_id, future, trace=trace)
+        self._queue(room_id).put_nowait(job)
         return future
 
     async def send(
@@ -780,6 +818,8 @@ class MatrixClient:
                     if not job.future.done():
                         job.future.set_result(None)
                     continue
+                if job.trace is not None and self.tracer is not None:
+                    self.tracer.send_started(job.trace)
                 event_id = await self._deliver(room_id, job, content)
                 if not job.future.done():
                     job.future.set_result(event_id)
@@ -906,6 +946,19 @@ class MatrixClient:
     async def close(self) -> None:
         await self.flush()
         await self.client.close()
+
+
+def _tracing_client(tracer: Tracer) -> type[AsyncClient]:
+    """nio's client that stamps the arrival of each sync response (trace mode only)."""
+
+    class TracingClient(AsyncClient):
+        async def send(self, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            response = await super().send(method, path, *args, **kwargs)
+            if "/sync?" in path or path.endswith("/sync"):
+                tracer.sync_received()
+            return response
+
+    return TracingClient
 
 
 CREATOR_POWER = 10**9

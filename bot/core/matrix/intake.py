@@ -21,6 +21,7 @@ from bot.core.matrix.relations import thread_root_of
 from bot.core.storage import ledger as inbox
 from bot.core.storage import rooms
 from bot.core.storage.database import Database
+from bot.core.trace import Tracer
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +130,14 @@ class EventIntake:
         listeners: list[Listener],
         *,
         park: Callable[[IncomingEvent], IncomingEvent | None] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.db = db
         self.own_user_id = own_user_id
         self.listeners = listeners
         # keeps an event we cannot decrypt until its key comes (the decrypted event if it has)
         self.park = park
+        self.tracer = tracer
         self.started_ms = int(time.time() * 1000)
         self._lanes: dict[str, asyncio.Queue[IncomingEvent | None]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
@@ -253,6 +256,9 @@ class EventIntake:
                 if ready is None:
                     continue
                 event = ready
+            tracer = self.tracer
+            if tracer is not None:
+                tracer.point(event.event_id, "lane")
             started = time.monotonic()
             outcome = "ok"
             for listener in self.listeners:
@@ -274,6 +280,8 @@ class EventIntake:
                 settled.add_done_callback(functools.partial(self._settled, event))
             else:
                 self._mark_done(event)
+                if tracer is not None:
+                    tracer.drop(event.event_id)
             self.handled += 1
             elapsed = time.monotonic() - started
             log.info(
@@ -294,6 +302,8 @@ class EventIntake:
             # cut short by a shutdown: leave it for the replay (txn ids make that safe)
             return
         self._mark_done(event)
+        if self.tracer is not None:
+            self.tracer.drop(event.event_id)
 
     def _mark_done(self, event: IncomingEvent) -> None:
         try:

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # seconds between attempts to join a room whose invite the inviting server has not stored yet
 JOIN_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+# turns of the event loop given to the lanes after a batch is handed to them (see run)
+HANDOFF_TURNS = 4
 # How long a room just joined may take to appear in a sync before it is not greeted.
 JOIN_STATE_TIMEOUT = 120.0
 
@@ -105,8 +107,19 @@ class SyncLoop:
                 log.info("replaying unhandled event %s in %s", event.event_id, event.room_id)
                 intake.dispatch(event)
             self._replay = []
-            for event in intake.accept(batch):
+            accepted = intake.accept(batch)
+            tracer = self.matrix.tracer
+            if tracer is not None:
+                tracer.sync_point("accepted")
+                for event in accepted:
+                    tracer.follow(event.event_id)
+            for event in accepted:
                 intake.dispatch(event)
+            if accepted:
+                # a few turns of the loop before the next request is prepared: the rooms'
+                # lanes take these events, build their copies and start sending first
+                for _ in range(HANDOFF_TURNS):
+                    await asyncio.sleep(0)
             late = self.late_keys
             if late is not None and (batch.room_keys or not self.ready.is_set()):
                 # at start every kept event is tried: its key may have come while we were away
