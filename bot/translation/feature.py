@@ -34,8 +34,9 @@ class CacheKeeping:
 
 
 def build(core: Core) -> Feature | None:
+    """Built even with the cache turned off: rows kept before still expire and are forgotten."""
     translation = core.translation
-    if translation is None or not translation.cache:
+    if translation is None:
         return None
     keeping = CacheKeeping(translation)
     return Feature(

@@ -335,3 +335,32 @@ def test_an_encrypted_database_migrates_backs_up_and_exports_with_its_key(
     monkeypatch.setenv("LIAISON_DATABASE_KEY", "a wrong key, long enough")
     assert cli.main(["migrate", "-c", str(config_file)]) == 1
     assert "cannot be opened with this key" in capsys.readouterr().err
+
+
+async def test_with_the_cache_turned_off_what_it_kept_is_still_forgotten(tmp_path: Path) -> None:
+    """An operator may turn the cache off after it has kept translations: ``!forget me`` and
+    the retention job still reach those rows."""
+    config = from_dict(
+        {
+            "matrix": {
+                "homeserver": "http://127.0.0.1:1",
+                "user_id": "@liaison:x",
+                "password": "x",
+            },
+            "storage": {"data_dir": str(tmp_path)},
+            "translation": {"cache": False},
+        },
+        environ={},
+    )
+    app = Application(config, matrix=FakeMatrix())  # type: ignore[arg-type]
+    app.db.migrate(app.migrations)
+    earlier = TranslationService([Echo()], app.db, timeout=5, cache_days=30)  # the cache was on
+    await earlier.translate("le message d'ana", "fr", "es", author="@ana:x")
+    earlier.flush_cache()
+
+    report = app.data_rights.forget("@ana:x")
+
+    assert report.erased["cached translations of your messages"] == 1
+    assert app.db.query("SELECT * FROM translation_cache") == []
+    assert any(p.name == "translation_cache" for f in app.features for p in f.pruners)
+    app.db.close()
