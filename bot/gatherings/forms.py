@@ -37,6 +37,7 @@ from bot.core.time.parse import (
 )
 from bot.core.time.recurrence import Recurrence
 from bot.core.time.refusals import time_refusal
+from bot.core.time.tokens import time_of
 
 FIELD_ALIASES = aliases(
     {
@@ -296,10 +297,6 @@ def resolve(
     return result
 
 
-# "21h", "21 h", "21h30": French and Spanish write clock times this way, and "3h" is also a length.
-_HOUR_MARK = re.compile(r"^\s*(\d{1,2})\s*h\s*(\d{2})?\s*$", re.IGNORECASE)
-
-
 def _end(text: str, start: datetime, *, lang: str, tz: ZoneInfo) -> datetime:
     """An end as a duration ('2h'), a time ('21h', '21:00') or a full date.
 
@@ -307,12 +304,10 @@ def _end(text: str, start: datetime, *, lang: str, tz: ZoneInfo) -> datetime:
     later on the start's own day ('fin: 21h' after an 18:00 start ends at 21:00), otherwise as a
     length ('end: 2h' after 18:00 lasts two hours); the confirmation shows the end it understood.
     """
-    clock = _HOUR_MARK.match(text)
-    if clock is not None and int(clock[1]) < 24 and int(clock[2] or 0) < 60:
+    clock = time_of(text)
+    if clock is not None:
         local_start = start.astimezone(tz)
-        at = local_start.replace(
-            hour=int(clock[1]), minute=int(clock[2] or 0), second=0, microsecond=0
-        )
+        at = datetime.combine(local_start.date(), clock, tzinfo=tz)
         if at > local_start:
             return at
     try:
