@@ -92,12 +92,12 @@ async def test_unwritable_database_refuses_writes_keeps_relaying_and_recovers(
 
 
 HOLD_LOCK = """
-import sqlite3, sys, time
+import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN EXCLUSIVE")
 conn.execute("UPDATE sync_state SET value = value")
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # held until the test says "release"
 conn.execute("COMMIT")
 print("released", flush=True)
 """
@@ -117,10 +117,11 @@ async def test_copies_go_out_while_another_process_holds_the_database_lock(
         await alice.wait_for(es, copy_of(bot.user_id, before), timeout=20)
 
         locker = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", HOLD_LOCK, str(bot.config.storage.database), str(LOCK_SECONDS),
-            stdout=asyncio.subprocess.PIPE,
+            sys.executable, "-c", HOLD_LOCK, str(bot.config.storage.database),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert locker.stdout is not None
+        assert locker.stdin is not None
         assert (await locker.stdout.readline()).strip() == b"locked"
         locked_at = time.monotonic()
         during = []
@@ -137,6 +138,8 @@ async def test_copies_go_out_while_another_process_holds_the_database_lock(
         assert not healthy
         assert "locked" in report["reason"]
 
+        locker.stdin.write(b"release\n")
+        await locker.stdin.drain()
         assert (await locker.stdout.readline()).strip() == b"released"
         await locker.wait()
         # the database takes writes again: the map is written, and edits find their copies

@@ -9,13 +9,14 @@ blocking: tests run them in a thread (``asyncio.to_thread``) so the bot keeps se
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -96,10 +97,12 @@ class Browser:
     def downloaded(self, name: str, timeout: float = 15) -> bytes:
         """The file the browser saved as ``name`` (waits until it is complete)."""
         path = self.downloads / name
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            partial = list(self.downloads.glob("*.crdownload"))
-            if path.exists() and not partial:
-                return path.read_bytes()
-            time.sleep(0.1)  # polling a directory, with a deadline: no event to wait on
-        raise AssertionError(f"{name} was not downloaded within {timeout} s")
+
+        def complete(_: Any) -> bool:
+            return path.exists() and not any(self.downloads.glob("*.crdownload"))
+
+        try:
+            WebDriverWait(self.driver, timeout).until(complete)
+        except TimeoutException:
+            raise AssertionError(f"{name} was not downloaded within {timeout} s") from None
+        return path.read_bytes()
