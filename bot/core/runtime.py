@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sqlite_utils import Migrations
 
+from bot.core import heap
 from bot.core.feature import Core
 from bot.core.greeting import Greeter
 from bot.core.matrix import crosssigning
@@ -88,6 +89,12 @@ class Runtime:
                 late.expire()
 
             core.scheduler.every("core:late-keys", 3600, expire)
+        if heap.available():
+
+            async def trim_heap() -> None:
+                heap.trim()
+
+            core.scheduler.every("core:heap-trim", heap.TRIM_EVERY_SECONDS, trim_heap)
         matrix_config = core.config.matrix
         if matrix_config.encryption and matrix_config.cross_signing:
             # off the sync loop: the homeserver may be slow, and nothing waits for it
