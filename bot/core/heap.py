@@ -2,9 +2,9 @@
 
 Python's objects and SQLite's caches stay flat under steady traffic (a 12-minute soak: the
 objects Python tracks at 10.2 to 10.6 MB, SQLite's memory at 2.0 to 2.1 MB once its page
-caches filled in the first four minutes), yet the resident size crept up: the C allocator
+caches filled in the first 150 seconds), yet the resident size crept up: the C allocator
 (glibc's malloc) keeps what is freed in its arenas, one per thread that allocated (the event
-loop, the language-detection and database worker threads), and the holes between live blocks
+loop and the worker threads), and the holes between live blocks
 are not returned by themselves. ``malloc_trim(0)`` returns every whole free page of every
 arena. Where the C library has no such call (musl, macOS) this does nothing.
 """
