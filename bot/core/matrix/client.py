@@ -48,6 +48,7 @@ from nio.event_builders import RoomKeyRequestMessage
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.core.config import MatrixConfig
+from bot.core.matrix import validation
 from bot.core.trace import Tracer
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ class MatrixClient:
             request_timeout=max(60.0, config.sync_timeout_ms / 1000 + 30),
         )
         self.store_path.mkdir(parents=True, exist_ok=True)
+        validation.install()  # nio's event checks, compiled once instead of interpreted per event
         client_class = AsyncClient if tracer is None else _tracing_client(tracer)
         self.client = client_class(
             config.homeserver,
