@@ -32,6 +32,9 @@ ALWAYS_KEPT = (
     N_(
         "The ids of events I already handled are kept for up to 7 days, without content or sender, so that nothing is handled twice."
     ),
+    N_(
+        "Your membership, name and power level in the rooms we share stay in my copy of those rooms' state, as the homeserver shows them to every member there, until I leave the room."
+    ),
 )
 
 

@@ -13,8 +13,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 
 # Marks every event the bot sends, so that no copy is ever relayed or obeyed again.
 LIAISON_KEY = "org.mujawara.liaison"
+# the token nio is told the rebuilt rooms came with: never a homeserver's, so the first real
+# answer is never mistaken for one already handled
+RESTORED_BATCH = "liaison-restored-state"
 PERMANENT_ERRORS = frozenset(
     {
         "M_FORBIDDEN",
@@ -92,6 +95,9 @@ class SyncBatch:
     left: list[str]
     # megolm sessions whose keys arrived in this sync (room keys and answers to our requests)
     room_keys: frozenset[str] = frozenset()
+    # state events by room, stored with the token; all of every room's state when full_state
+    state: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    full_state: bool = False
 
 
 @dataclass
@@ -339,13 +345,17 @@ class MatrixClient:
     async def sync(self, since: str | None, timeout_ms: int | None = None) -> SyncBatch:
         """One sync round trip, with encryption upkeep; raises on failure (the loop retries).
 
-        The first sync of a process asks for the full room state: nio keeps room state only in
-        memory, and power levels must be known before any permission check after a restart.
+        nio keeps room state only in memory, and power levels must be known before any
+        permission check after a restart: unless :meth:`restore_rooms` rebuilt the rooms from
+        the stored state, the first sync of a process asks for the full state of every room.
+        The batch carries the state events it brought, to be stored with its token. The first
+        sync never waits for news: the bot is not ready until it is answered.
         """
         timeout = self.config.sync_timeout_ms if timeout_ms is None else timeout_ms
         full_state = not self._have_full_state
+        first = self.last_sync_at is None
         response = await self.client.sync(
-            timeout=0 if full_state else timeout,
+            timeout=0 if first or full_state else timeout,
             full_state=full_state or None,
             since=since,
             sync_filter={
@@ -364,12 +374,14 @@ class MatrixClient:
             tracer.sync_point("nio")
         await self._encryption_upkeep()
         timelines: dict[str, list[dict[str, Any]]] = {}
+        state: dict[str, list[dict[str, Any]]] = {}
         for room_id, info in response.rooms.join.items():
-            self._note_creators(room_id, [*info.state, *info.timeline.events])
-            self._synced_rooms.add(room_id)
-            waiter = self._room_waiters.pop(room_id, None)
-            if waiter is not None:
-                waiter.set()
+            self._room_synced(room_id, [*info.state, *info.timeline.events])
+            # the state at the timeline's start, then the timeline's own state events: the
+            # latest per type and state key wins (what backfill finds is older than both)
+            changes = _state_sources([*info.state, *info.timeline.events])
+            if changes:
+                state[room_id] = changes
             events = [s for s in map(_source, info.timeline.events) if s is not None]
             if info.timeline.limited and since is not None and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
@@ -391,7 +403,46 @@ class MatrixClient:
             invites=invites,
             left=list(response.rooms.leave),
             room_keys=keys,
+            state=state,
+            full_state=full_state or since is None,
         )
+
+    def _room_synced(self, room_id: str, events: list[Any]) -> None:
+        self._note_creators(room_id, events)
+        self._synced_rooms.add(room_id)
+        waiter = self._room_waiters.pop(room_id, None)
+        if waiter is not None:
+            waiter.set()
+
+    async def restore_rooms(self, state: Mapping[str, list[dict[str, Any]]]) -> bool:
+        """Rebuild nio's rooms from stored state, so the first sync asks only for changes.
+
+        The stored events go through nio's own sync handling, as a full-state answer would
+        (the rooms' members, power levels, encryption; the users whose keys to track). Whether
+        the rooms were rebuilt (if not, the first sync asks for the full state as before).
+        """
+        body = {
+            "next_batch": RESTORED_BATCH,
+            "rooms": {
+                "join": {
+                    room_id: {
+                        "state": {"events": events},
+                        "timeline": {"events": [], "limited": False},
+                    }
+                    for room_id, events in state.items()
+                },
+            },
+        }
+        response = SyncResponse.from_dict(body)
+        if not isinstance(response, SyncResponse):
+            log.warning("stored room state not usable (%s): asking for it all", _describe(response))
+            return False
+        await self.client.receive_response(response)
+        for room_id, info in response.rooms.join.items():
+            self._room_synced(room_id, info.state)
+        self._have_full_state = True
+        log.info("rebuilt %d room(s) from the stored state", len(response.rooms.join))
+        return True
 
     # ---- late room keys --------------------------------------------------------------------
 
@@ -986,6 +1037,20 @@ def _source(event: Any) -> dict[str, Any] | None:
     elif getattr(event, "decrypted", False):
         result["liaison_encrypted"] = True
     return result
+
+
+def _state_sources(events: list[Any]) -> list[dict[str, Any]]:
+    """The raw state events among ``events`` (as the homeserver sent them), in order."""
+    found: list[dict[str, Any]] = []
+    for event in events:
+        source = getattr(event, "source", None)
+        if (
+            isinstance(source, dict)
+            and isinstance(source.get("state_key"), str)
+            and isinstance(source.get("type"), str)
+        ):
+            found.append(source)
+    return found
 
 
 def _inviter(invite_state: list[Any], own_user_id: str) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any
 from bot.core.matrix.client import LIAISON_KEY, SyncBatch
 from bot.core.matrix.relations import thread_root_of
 from bot.core.storage import ledger as inbox
-from bot.core.storage import rooms
+from bot.core.storage import rooms, roomstate
 from bot.core.storage.database import Database
 from bot.core.trace import Tracer
 
@@ -163,6 +163,7 @@ class EventIntake:
         is kept in memory until the database is writable again.
         """
         first_sync = batch.since is None
+        recovering = self._memory_token is not None
         try:
             candidates: list[inbox.InboxEvent] = []
             joined_now: list[str] = []
@@ -178,6 +179,13 @@ class EventIntake:
                 for room_id in joined_now:
                     rooms.remember(self.db, room_id)
                 fresh = inbox.accept_batch(self.db, candidates, batch.next_batch)
+                # the rooms' state goes with the token that reached it (see roomstate)
+                if batch.full_state:
+                    roomstate.replace_all(self.db, batch.state)
+                elif recovering:
+                    roomstate.invalidate(self.db)  # the syncs handled meanwhile were not kept
+                else:
+                    roomstate.apply(self.db, batch.state, batch.left)
         except sqlite3.Error as exc:
             return self._accept_degraded(batch, exc)
         if self._memory_token is not None:

@@ -295,6 +295,13 @@ class Database:
             raise
         return cursor  # type: ignore[no-any-return]
 
+    def executemany(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            self._noted(exc)
+            raise
+
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         cursor = self.execute(sql, params)
         columns = [c[0] for c in cursor.description or ()]
