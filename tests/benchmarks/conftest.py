@@ -5,11 +5,13 @@ The session ``synapse`` (rate limits lifted) and ``apertium`` come from ``tests/
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import itertools
 import sys
 from collections.abc import AsyncIterator, Iterator
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,16 @@ from tests.benchmarks.rawclient import RawClient
 from tests.support.botprocess import BotProcess
 
 _clients = itertools.count(1)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def installed_bytecode() -> None:
+    """The bot's modules compiled once, as ``pip install`` leaves them: a start-up measured
+    here must not include compiling them from source at every start (which a machine with
+    PYTHONDONTWRITEBYTECODE set would do)."""
+    for package in ("bot", "commands"):
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 @pytest.fixture(scope="session")
