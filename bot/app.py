@@ -114,7 +114,10 @@ class Application:
         extra_families: list[CommandFamily[Any]] | None = None,
         extra_features: Sequence[FeatureBuilder] = (),
         matrix: MatrixClient | None = None,
+        owns_process: bool = False,
     ) -> None:
+        """``owns_process``: the bot is the process's only tenant (``liaison run``, the demo),
+        so it may tune process-wide things such as the garbage collector (``heap.settle``)."""
         self.config = config
         self.core = build_core(config, matrix)
         self.features = build_features(self.core, extra_features)
@@ -165,7 +168,9 @@ class Application:
                     core.web.add_route(route.method, route.path, route.handler)
         listeners: list[Listener] = [self.router]
         listeners += [listener for f in self.features for listener in f.listeners]
-        self.runtime = Runtime(core, self.router, listeners, self.migrations)
+        self.runtime = Runtime(
+            core, self.router, listeners, self.migrations, owns_process=owns_process
+        )
         self.data_rights = DataRights(core.db, self.features)
 
     def feature(self, name: str) -> Feature:

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run_until_signal_code(_bootstrap(config, args))
 
     async def run() -> None:
-        app = Application(config)
+        app = Application(config, owns_process=True)
         await _serve(app.run(), app.request_stop)
 
     try:

@@ -31,8 +31,11 @@ class Runtime:
         router: Router,
         listeners: Sequence[Listener],
         migrations: Sequence[Migrations],
+        *,
+        owns_process: bool = False,
     ) -> None:
         self.core = core
+        self.owns_process = owns_process
         self.router = router
         self.listeners = list(listeners)
         self.migrations = list(migrations)
@@ -95,6 +98,9 @@ class Runtime:
                 heap.trim()
 
             core.scheduler.every("core:heap-trim", heap.TRIM_EVERY_SECONDS, trim_heap)
+        if self.owns_process:
+            # start-up is over: its objects need not be walked by every full collection again
+            heap.settle()
         matrix_config = core.config.matrix
         if matrix_config.encryption and matrix_config.cross_signing:
             # off the sync loop: the homeserver may be slow, and nothing waits for it

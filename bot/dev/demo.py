@@ -143,7 +143,7 @@ async def run_demo(
             },
             environ={},
         )
-        app = Application(config)
+        app = Application(config, owns_process=True)
         await app.runtime.start()
         await asyncio.wait_for(app.ready.wait(), timeout=60)
 
