@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.core.feature import Feature
 from bot.core.matrix import crosssigning
+from bot.core.storage import roomstate
 from bot.core.storage.database import Database, iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ class DataRights:
                 for label, count in feature.forget(user_id).items():
                     erased[label] = erased.get(label, 0) + int(count)
             kept.extend(feature.forget_keeps)
+        # the rooms' state names every member: erased (the next start asks for it again)
+        roomstate.invalidate(self.db)
         # erased rows are zeroed in place (secure_delete); empty the write-ahead log as well
         self.db.checkpoint()
         log.info("forgot a member: %d row(s) in %d categorie(s)", sum(erased.values()), len(erased))

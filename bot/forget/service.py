@@ -33,7 +33,7 @@ ALWAYS_KEPT = (
         "The ids of events I already handled are kept for up to 7 days, without content or sender, so that nothing is handled twice."
     ),
     N_(
-        "Your membership, name and power level in the rooms we share stay in my copy of those rooms' state, as the homeserver shows them to every member there, until I leave the room."
+        "My copy of the rooms' state (who is in each room, with their names and power levels) is erased too; at my next start I copy it again from the homeserver, which shows it to every member, so you are in it again for the rooms we still share."
     ),
 )
 

@@ -356,9 +356,11 @@ async def test_forget_me_erases_the_sender_and_nothing_else(synapse, tmp_path, n
         rows = app.db.query("SELECT user_id, gathering FROM probe_rsvps")
         assert rows == [{"user_id": bob.user_id, "gathering": "g1"}]
         after = table_counts(app.db)
-        # only alice's probe rows and her used-up request went (and the direct chat came)
+        # only alice's probe rows and her used-up request went (and the direct chat came);
+        # the copy of the rooms' state, which names everyone, is erased whole
         changed = {t for t in before if before[t] != after[t]}
-        assert changed == {"probe_rsvps", "forget_requests", "rooms"}
+        assert changed == {"probe_rsvps", "forget_requests", "rooms", "room_state"}
+        assert after["room_state"] == 0
         assert after["probe_offers"] == 1
 
         # the request is used up: confirming again erases nothing

@@ -55,6 +55,8 @@ def test_nothing_is_restored_before_a_full_state_answer_was_kept(fresh_db: Datab
     intake = EventIntake(fresh_db, BOT, [])
     intake.accept(sync("t0", "t1", {"!a:x": [power("!a:x", {}, "$p1")]}))
     assert roomstate.load(fresh_db) is None  # only changes: not the whole state
+    # and not kept either: of no use until a full answer, and they would name people
+    assert fresh_db.query("SELECT * FROM room_state") == []
 
 
 def test_a_full_answer_then_changes_give_the_latest_event_per_key(fresh_db: Database) -> None:

@@ -10,7 +10,8 @@ the two always match: a crash leaves both as they were, and the next sync brings
 again. A full-state answer replaces everything; an ordinary sync overwrites the events it
 brings (the latest per type and state key); a room left loses its rows. If a sync was handled
 while the database could not be written, the token moved on without the state: the rows are
-then marked incomplete and the next start asks for the full state again.
+then erased, marked incomplete, and the next start asks for the full state again. ``!forget me``
+erases them too (they name everyone in the bot's rooms, with their names and powers).
 """
 
 from __future__ import annotations
@@ -64,15 +65,24 @@ def replace_all(db: Database, state: StateByRoom) -> None:
 
 
 def apply(db: Database, state: StateByRoom, left: Iterable[str]) -> None:
-    """An ordinary sync's changes: later events replace earlier ones; left rooms go."""
+    """An ordinary sync's changes: later events replace earlier ones; left rooms go.
+
+    Nothing is added while the rows are incomplete: they would be of no use until the next
+    full-state answer replaces them all, and would hold people's names for nothing.
+    """
     with db.transaction():
-        _upsert(db, state)
+        if ledger.get_state(db, COMPLETE_KEY) == "complete":
+            _upsert(db, state)
         for room_id in left:
             db.execute("DELETE FROM room_state WHERE room_id = ?", (room_id,))
 
 
 def invalidate(db: Database) -> None:
-    """The token moved on without the state (a sync handled while the database was down)."""
+    """Erase the rows; the next start asks for the full state.
+
+    When the token moved on without the state (a sync handled while the database was down),
+    and when a member asks to be forgotten (the rows name everyone in the bot's rooms).
+    """
     with db.transaction():
         db.execute("DELETE FROM room_state")
         ledger.set_state(db, COMPLETE_KEY, "incomplete")
