@@ -91,16 +91,21 @@ def test_a_room_left_loses_its_state_and_a_new_full_answer_replaces_all(
     assert set(roomstate.load(fresh_db) or {}) == {"!c:x"}
 
 
+def demoted_while_unwritable(db: Database) -> EventIntake:
+    """bob has power 100 (kept with t1), then is demoted while nothing can be written (t2)."""
+    intake = EventIntake(db, BOT, [])
+    intake.accept(sync("t0", "t1", {"!a:x": [power("!a:x", {"@bob:x": 100}, "$p1")]}, full=True))
+    db.execute("PRAGMA query_only = ON")
+    intake.accept(sync("t1", "t2", {"!a:x": [power("!a:x", {}, "$p2")]}))
+    db.execute("PRAGMA query_only = OFF")
+    return intake
+
+
 def test_syncs_handled_while_the_database_was_down_make_the_state_unusable(
     fresh_db: Database,
 ) -> None:
-    intake = EventIntake(fresh_db, BOT, [])
-    intake.accept(sync("t0", "t1", {"!a:x": [power("!a:x", {"@bob:x": 100}, "$p1")]}, full=True))
-    fresh_db.execute("PRAGMA query_only = ON")
-    # bob is demoted while nothing can be written: the change is handled, not kept
-    intake.accept(sync("t1", "t2", {"!a:x": [power("!a:x", {}, "$p2")]}))
+    intake = demoted_while_unwritable(fresh_db)
     assert intake.degraded
-    fresh_db.execute("PRAGMA query_only = OFF")
     intake.accept(sync("t2", "t3", {}))
     assert ledger.get_state(fresh_db, "next_batch") == "t3"
     # the stored state would say bob still has power 100: the next start asks for all of it
@@ -114,11 +119,7 @@ def test_syncs_handled_while_the_database_was_down_make_the_state_unusable(
 def test_a_failed_write_keeps_the_old_token_and_the_old_state_together(
     fresh_db: Database,
 ) -> None:
-    intake = EventIntake(fresh_db, BOT, [])
-    intake.accept(sync("t0", "t1", {"!a:x": [power("!a:x", {"@bob:x": 100}, "$p1")]}, full=True))
-    fresh_db.execute("PRAGMA query_only = ON")
-    intake.accept(sync("t1", "t2", {"!a:x": [power("!a:x", {}, "$p2")]}))
-    fresh_db.execute("PRAGMA query_only = OFF")
+    demoted_while_unwritable(fresh_db)
     # a restart now (the degraded token was only in memory): the old token, the old state,
     # and the homeserver sends the demotion again from t1
     assert ledger.get_state(fresh_db, "next_batch") == "t1"
