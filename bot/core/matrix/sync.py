@@ -147,8 +147,12 @@ class SyncLoop:
         except sqlite3.Error as exc:
             log.warning("stored room state not readable (%s): asking for it all", exc)
             return
-        if stored is not None:
+        if stored is None:
+            return
+        try:
             await self.matrix.restore_rooms(stored)
+        except Exception:  # a broken copy must never stop the bot: the full state is asked
+            log.exception("stored room state not usable: asking for it all")
 
     async def _notify(self) -> None:
         async with self.state:
