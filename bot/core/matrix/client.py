@@ -376,10 +376,11 @@ class MatrixClient:
         timelines: dict[str, list[dict[str, Any]]] = {}
         state: dict[str, list[dict[str, Any]]] = {}
         for room_id, info in response.rooms.join.items():
-            self._room_synced(room_id, [*info.state, *info.timeline.events])
+            synced = [*info.state, *info.timeline.events]
+            self._room_synced(room_id, synced)
             # the state at the timeline's start, then the timeline's own state events: the
             # latest per type and state key wins (what backfill finds is older than both)
-            changes = _state_sources([*info.state, *info.timeline.events])
+            changes = _state_sources(synced)
             if changes:
                 state[room_id] = changes
             events = [s for s in map(_source, info.timeline.events) if s is not None]

@@ -70,6 +70,8 @@ def apply(db: Database, state: StateByRoom, left: Iterable[str]) -> None:
     Nothing is added while the rows are incomplete: they would be of no use until the next
     full-state answer replaces them all, and would hold people's names for nothing.
     """
+    if not state and not left:
+        return  # most syncs bring no state: nothing to read or write on the sync path
     with db.transaction():
         if ledger.get_state(db, COMPLETE_KEY) == "complete":
             _upsert(db, state)
